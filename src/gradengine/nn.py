@@ -1,0 +1,133 @@
+"""Neural networks of Values: Module, Neuron, Layer and MLP, with micrograd's API."""
+
+from __future__ import annotations
+
+import numbers
+import random
+from collections.abc import Sequence
+from typing import Union
+
+from gradengine.value import Value, ValueLike, weighted_sum
+
+
+def check_size(n: object, what: str) -> int:
+    """n as an int >= 1; TypeError or ValueError naming `what` otherwise."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be an integer >= 1, got {type(n).__name__} {n!r:.60}")
+    if n < 1:
+        raise ValueError(f"{what} must be an integer >= 1, got {n}")
+    return int(n)
+
+
+def check_inputs(x: object, expected: int) -> Sequence[ValueLike]:
+    """x as a sequence of `expected` inputs; TypeError or ValueError otherwise."""
+    if not isinstance(x, Sequence) or isinstance(x, str):
+        raise TypeError(
+            f"expected a list of {expected} inputs (Values or numbers), "
+            f"got {type(x).__name__} {x!r:.60}"
+        )
+    if len(x) != expected:
+        raise ValueError(f"expected {expected} inputs, got {len(x)}")
+    return x
+
+
+class Module:
+    """Anything with parameters: zero_grad() sets the grad of each to 0."""
+
+    def parameters(self) -> list[Value]:
+        """The Values that training adjusts."""
+        return []
+
+    def zero_grad(self) -> None:
+        """grad := 0 for every parameter"""
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+class Neuron(Module):
+    """relu(b + w·x), or b + w·x when nonlin is False; weights uniform in [-1, 1], bias 0."""
+
+    def __init__(self, nin: int, nonlin: bool = True, *, rng: random.Random | None = None) -> None:
+        nin = check_size(nin, "nin")
+        uniform = random.uniform if rng is None else rng.uniform
+        self.w = [Value(uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0)
+        self.nonlin = nonlin
+
+    def __call__(self, x: Sequence[ValueLike]) -> Value:
+        """relu(b + w·x) (or b + w·x)"""
+        act = weighted_sum(self.b, self.w, check_inputs(x, len(self.w)))
+        return act.relu() if self.nonlin else act
+
+    def parameters(self) -> list[Value]:
+        return [*self.w, self.b]
+
+    def __repr__(self) -> str:
+        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+
+
+class Layer(Module):
+    """nout neurons that all read the same nin inputs."""
+
+    def __init__(self, nin: int, nout: int, **kwargs: object) -> None:
+        nin = check_size(nin, "nin")
+        nout = check_size(nout, "nout")
+        self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]  # type: ignore[arg-type]
+
+    def forward(self, x: Sequence[ValueLike]) -> list[Value]:
+        """[neuron(x) for each neuron]"""
+        check_inputs(x, len(self.neurons[0].w))
+        return [n(x) for n in self.neurons]
+
+    def __call__(self, x: Sequence[ValueLike]) -> Union[Value, list[Value]]:
+        """As micrograd: one output comes back as a Value, several as a list."""
+        out = self.forward(x)
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """Fully connected layers: ReLU on every hidden layer, linear output."""
+
+    def __init__(self, nin: int, nouts: Sequence[int], *, seed: int | None = None) -> None:
+        if not isinstance(nouts, Sequence) or isinstance(nouts, str):
+            raise TypeError(
+                f"nouts must be a list of layer sizes such as [16, 16, 1], "
+                f"got {type(nouts).__name__} {nouts!r:.60}"
+            )
+        if len(nouts) == 0:
+            raise ValueError("nouts must name at least one layer size, got an empty list")
+        sizes = [check_size(nin, "nin")]
+        sizes += [check_size(n, f"layer size nouts[{i}]") for i, n in enumerate(nouts)]
+        # seed=None draws from the global `random`, so random.seed(1337) reproduces micrograd.
+        rng = None if seed is None else random.Random(seed)
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], nonlin=i != last, rng=rng) for i in range(len(nouts))
+        ]
+
+    def forward(self, x: Sequence[ValueLike]) -> list[Value]:
+        """The outputs of the last layer, always as a list."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return list(x)
+
+    def __call__(self, x: Sequence[ValueLike]) -> Union[Value, list[Value]]:
+        """As micrograd: one output comes back as a Value, several as a list."""
+        out = self.forward(x)
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self) -> str:
+        parts = [str(len(self.layers[0].neurons[0].w))]
+        for layer in self.layers:
+            kind = "relu" if layer.neurons[0].nonlin else "linear"
+            parts.append(f"{len(layer.neurons)} {kind}")
+        return f"MLP({' -> '.join(parts)}, {len(self.parameters())} parameters)"

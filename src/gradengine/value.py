@@ -1,0 +1,268 @@
+"""Value: a scalar that remembers how it was computed, and backpropagates through that history.
+
+Every operation below computes its result and, beside it, the local derivative of the result
+with respect to each input. ``backward`` is one generic loop that multiplies those local
+derivatives along every path (the chain rule); no operation has backward code of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from functools import reduce
+from operator import add, mul
+from typing import Union
+
+from gradengine import ieee
+
+Number = Union[int, float]
+ValueLike = Union["Value", int, float]
+
+
+def as_float(x: object, what: str = "a number") -> float:
+    """float(x) for a real number (int, float, bool, numpy scalar); TypeError for anything else."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real):
+        return float(x)
+    raise TypeError(
+        f"{what} must be a real number (int, float, bool or numpy scalar), "
+        f"got {type(x).__name__} {x!r:.60}"
+    )
+
+
+def as_value(x: object) -> Value:
+    """x itself if it is a Value, else a constant leaf Value(x)."""
+    if type(x) is Value:
+        return x
+    if isinstance(x, Value):
+        return x
+    return Value(as_float(x, "an operand of a Value operation"))
+
+
+class Value:
+    """A scalar node: data, grad = d(output)/d(self), and the parents it was computed from."""
+
+    __slots__ = ("data", "grad", "label", "_parents", "_local_grads", "_op")
+
+    def __init__(self, data: object, label: str = "") -> None:
+        if isinstance(data, Value):
+            raise TypeError(
+                "Value(data) must be a real number, got a Value: use it directly, "
+                "or Value(v.data) for a new leaf with the same number"
+            )
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.60}")
+        self.data: float = as_float(data, "Value(data)")
+        self.grad = 0.0
+        self.label = label
+        self._parents: tuple[Value, ...] = ()
+        self._local_grads: tuple[float, ...] = ()
+        self._op = ""
+
+    # -- how a result is recorded -------------------------------------------------------------
+
+    @staticmethod
+    def _node(
+        data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str
+    ) -> Value:
+        """A new interior node: data, its parents, and d(data)/d(parent) for each parent."""
+        node = object.__new__(Value)  # skips __init__'s checks: data is already a float
+        node.data = data
+        node.grad = 0.0
+        node.label = ""
+        node._parents = parents
+        node._local_grads = local_grads
+        node._op = op
+        return node
+
+    # -- arithmetic -----------------------------------------------------------------------------
+
+    def __add__(self, other: ValueLike) -> Value:
+        """x + y; d/dx = 1, d/dy = 1"""
+        other = as_value(other)
+        return Value._node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+
+    def __radd__(self, other: Number) -> Value:
+        """y + x"""
+        return as_value(other) + self
+
+    def __sub__(self, other: ValueLike) -> Value:
+        """x - y; d/dx = 1, d/dy = -1"""
+        other = as_value(other)
+        return Value._node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+
+    def __rsub__(self, other: Number) -> Value:
+        """y - x"""
+        return as_value(other) - self
+
+    def __mul__(self, other: ValueLike) -> Value:
+        """x * y; d/dx = y, d/dy = x"""
+        other = as_value(other)
+        return Value._node(self.data * other.data, (self, other), (other.data, self.data), "*")
+
+    def __rmul__(self, other: Number) -> Value:
+        """y * x"""
+        return as_value(other) * self
+
+    def __truediv__(self, other: ValueLike) -> Value:
+        """x / y; d/dx = 1/y, d/dy = -x/y^2"""
+        other = as_value(other)
+        x, y = self.data, other.data
+        return Value._node(
+            ieee.divide(x, y),
+            (self, other),
+            (ieee.divide(1.0, y), -ieee.divide(x, y * y)),
+            "/",
+        )
+
+    def __rtruediv__(self, other: Number) -> Value:
+        """y / x"""
+        return as_value(other) / self
+
+    def __neg__(self) -> Value:
+        """-x; d/dx = -1"""
+        return Value._node(-self.data, (self,), (-1.0,), "neg")
+
+    def __pow__(self, exponent: ValueLike) -> Value:
+        """x ** y; d/dx = y * x^(y-1), d/dy = x^y * ln x (both 0 where PyTorch makes them 0)"""
+        x = self.data
+        if isinstance(exponent, Value):
+            y = exponent.data
+            out = ieee.power(x, y)
+            d_exponent = 0.0 if x == 0 and y >= 0 else out * ieee.log(x)
+            return Value._node(
+                out, (self, exponent), (_d_power_d_base(x, y), d_exponent), "**"
+            )
+        y = as_float(exponent, "the exponent")
+        # A number exponent is no node of its own: it is part of the operation, as in "**2".
+        return Value._node(ieee.power(x, y), (self,), (_d_power_d_base(x, y),), f"**{y:g}")
+
+    def __rpow__(self, base: Number) -> Value:
+        """b ** x"""
+        return as_value(base) ** self
+
+    def pow(self, exponent: ValueLike) -> Value:
+        """x ** y"""
+        return self**exponent
+
+    # -- functions --------------------------------------------------------------------------------
+
+    def relu(self) -> Value:
+        """max(x, 0); d/dx = 1 if x > 0 else 0"""
+        x = self.data
+        return Value._node(0.0 if x < 0 else x, (self,), (1.0 if x > 0 else 0.0,), "relu")
+
+    def tanh(self) -> Value:
+        """tanh(x); d/dx = 1 - tanh(x)^2"""
+        t = math.tanh(self.data)
+        return Value._node(t, (self,), (1.0 - t * t,), "tanh")
+
+    def exp(self) -> Value:
+        """e^x; d/dx = e^x"""
+        e = ieee.exp(self.data)
+        return Value._node(e, (self,), (e,), "exp")
+
+    def log(self) -> Value:
+        """ln x; d/dx = 1/x"""
+        x = self.data
+        return Value._node(ieee.log(x), (self,), (ieee.divide(1.0, x),), "log")
+
+    def sigmoid(self) -> Value:
+        """σ(x) = 1 / (1 + e^-x); d/dx = σ(x)(1 - σ(x))"""
+        s = ieee.sigmoid(self.data)
+        return Value._node(s, (self,), (s * (1.0 - s),), "sigmoid")
+
+    # -- gradients ------------------------------------------------------------------------------
+
+    def backward(self) -> None:
+        """grad of every node := d(self)/d(node); leaves accumulate across calls, as in PyTorch."""
+        nodes = interior_nodes(self)
+        for node in nodes:
+            node.grad = 0.0  # an interior grad holds this call's result only
+        self.grad += 1.0
+        for node in reversed(nodes):
+            grad = node.grad
+            for parent, local_grad in zip(node._parents, node._local_grads):
+                parent.grad += grad * local_grad
+
+    def zero_grad(self) -> None:
+        """grad := 0"""
+        self.grad = 0.0
+
+    def update(self, lr: float) -> None:
+        """data := data - lr * grad (one step of gradient descent)"""
+        rate = as_float(lr, "the learning rate lr")
+        if not math.isfinite(rate):
+            raise ValueError(f"the learning rate lr must be finite, got {rate}")
+        self.data -= rate * self.grad
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+
+def _d_power_d_base(x: float, y: float) -> float:
+    """d(x^y)/dx = y * x^(y-1), and 0 when y = 0 (as PyTorch, instead of 0 * inf at x = 0)"""
+    return 0.0 if y == 0 else y * ieee.power(x, y - 1.0)
+
+
+def weighted_sum(bias: Value, weights: Sequence[Value], inputs: Sequence[ValueLike]) -> Value:
+    """b + w1*x1 + ... + wn*xn, summed left to right; d/db = 1, d/dwi = xi, d/dxi = wi"""
+    if len(weights) != len(inputs):
+        raise ValueError(f"expected {len(weights)} inputs (one per weight), got {len(inputs)}")
+    xs = [x if type(x) is Value else as_value(x) for x in inputs]
+    w = [p.data for p in weights]
+    x = [v.data for v in xs]
+    # One node instead of 2n binary ones; reduce adds left to right exactly as micrograd's
+    # sum(w*x for ...) does, so results are bit-identical (sum() would compensate on 3.12+).
+    data = reduce(add, map(mul, w, x), bias.data)
+    return Value._node(data, (bias, *weights, *xs), (1.0, *x, *w), "weighted_sum")
+
+
+def total(values: Sequence[ValueLike]) -> Value:
+    """x1 + x2 + ... + xn, summed left to right; d/dxi = 1"""
+    xs = tuple(as_value(v) for v in values)
+    if not xs:
+        raise ValueError("total() needs at least one value, got an empty sequence")
+    data = reduce(add, [v.data for v in xs])
+    return Value._node(data, xs, (1.0,) * len(xs), "sum")
+
+
+def interior_nodes(root: Value) -> list[Value]:
+    """The nodes computed on the way to root (leaves excluded), each after all of its parents."""
+    if not root._parents:
+        return []
+    order: list[Value] = []
+    seen = {root}
+    stack = [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent._parents and parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node reachable from root, leaves included, each after all of its parents."""
+    order: list[Value] = []
+    seen = {root}
+    stack = [(root, iter(root._parents))]
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
