@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import random
 from collections.abc import Sequence
 from typing import Union
@@ -124,6 +125,19 @@ class MLP(Module):
 
     def parameters(self) -> list[Value]:
         return [p for layer in self.layers for p in layer.parameters()]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the architecture and every parameter to a JSON file (atomically)."""
+        from gradengine.serialize import save_mlp
+
+        save_mlp(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MLP:
+        """The MLP saved at path, exactly as it was saved."""
+        from gradengine.serialize import load_mlp
+
+        return load_mlp(path)
 
     def __repr__(self) -> str:
         parts = [str(len(self.layers[0].neurons[0].w))]
