@@ -3,8 +3,9 @@
 Outside ``detect_anomaly()`` every operation follows IEEE-754 (``1 / Value(0)`` is inf,
 ``inf - inf`` is nan) and nothing is checked. Inside it, the forward pass raises
 ``FloatingPointError`` at the first operation whose result is non-finite although all of its
-inputs are finite, and the backward pass raises at the first gradient contribution ``upstream grad * local derivative`` that is not
-finite, naming the node's operation, the parent, and both factors.
+inputs are finite, and the backward pass raises at the first gradient contribution
+``upstream grad * local derivative`` that is not finite, naming the node's operation, the
+parent, and both factors.
 
 Why swap methods instead of testing a flag inside ``Value``: every operation builds its result
 through ``Value._node`` and every gradient flows through ``Value.backward``, so replacing those two
