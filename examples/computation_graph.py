@@ -46,13 +46,13 @@ def several_paths() -> None:
 
 def larger_expression() -> None:
     print("4. A larger expression: f = tanh(x*y) + exp(x/y)*sigmoid(y) - log(x**2 + 1)")
-    print("   at x = 0.5, y = -1.5")
+    print("   at x = 0.5, y = -1.5; below, t = tanh(x*y), e = exp(x/y), s = sigmoid(y)")
     x, y = Value(0.5), Value(-1.5)
     f = (x * y).tanh() + (x / y).exp() * y.sigmoid() - (x**2 + 1).log()
     f.backward()
     show("f", f.data)
-    show("df/dx", x.grad, "= y(1 - tanh²(xy)) + exp(x/y)σ(y)/y - 2x/(x² + 1)")
-    show("df/dy", y.grad, "= x(1 - tanh²(xy)) - exp(x/y)σ(y)x/y² + exp(x/y)σ(y)(1 - σ(y))")
+    show("df/dx", x.grad, "= y(1 - t²) + e·s/y - 2x/(x² + 1)")
+    show("df/dy", y.grad, "= x(1 - t²) - e·s·x/y² + e·s(1 - s)")
 
 
 def main() -> None:
