@@ -1,0 +1,230 @@
+"""Save and load an MLP as versioned JSON: the architecture and every parameter, bit for bit.
+
+The file looks like this (one neuron per line)::
+
+    {
+      "format": "gradengine.mlp",
+      "version": 1,
+      "nin": 2,
+      "nouts": [16, 1],
+      "layers": [
+        [
+          {"w": [0.23, -0.71], "b": 0.0, "nonlin": true},
+          ...
+        ],
+        ...
+      ]
+    }
+
+JSON writes a float as the shortest decimal that reads back as the same float, so parameters
+round-trip exactly. JSON has no nan or infinity, so those are written as the strings "nan",
+"inf" and "-inf". Loading checks the whole file before it builds the model, and saving writes a
+temporary file beside the target and renames it, so a crash never leaves a half-written model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import tempfile
+from typing import Any
+
+from gradengine.nn import MLP
+
+FORMAT = "gradengine.mlp"
+VERSION = 1
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+# -- MLP <-> plain data ---------------------------------------------------------------------------
+
+
+def _encode(x: float) -> float | str:
+    """x itself, or "nan" / "inf" / "-inf", which JSON cannot hold as numbers."""
+    if math.isfinite(x):
+        return x
+    return "nan" if x != x else ("inf" if x > 0 else "-inf")
+
+
+def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
+    """The MLP as plain JSON-ready data: format, version, nin, nouts, and layers of neurons."""
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"expected an MLP, got {type(mlp).__name__} {mlp!r:.60}")
+    nin = len(mlp.layers[0].neurons[0].w)
+    nouts = [len(layer.neurons) for layer in mlp.layers]
+    fan_in = nin
+    for i, layer in enumerate(mlp.layers):
+        for j, neuron in enumerate(layer.neurons):
+            if len(neuron.w) != fan_in or neuron.nonlin != (i != len(nouts) - 1):
+                raise ValueError(
+                    f"layers[{i}][{j}] does not fit MLP({nin}, {nouts}): it has {len(neuron.w)} "
+                    f"weights (expected {fan_in}) and nonlin={neuron.nonlin}"
+                )
+        fan_in = len(layer.neurons)
+    layers = [
+        [
+            {"w": [_encode(w.data) for w in n.w], "b": _encode(n.b.data), "nonlin": n.nonlin}
+            for n in layer.neurons
+        ]
+        for layer in mlp.layers
+    ]
+    return {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
+
+
+class _Reader:
+    """Checks one field at a time, naming the file and the field in every error."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, field: str, problem: str) -> ValueError:
+        return ValueError(f"{self.source}: {field}: {problem}")
+
+    def get(self, obj: dict[str, Any], key: str, field: str) -> Any:
+        if key not in obj:
+            raise self.fail(field, "missing")
+        return obj[key]
+
+    def size(self, x: object, field: str) -> int:
+        if isinstance(x, bool) or not isinstance(x, int) or x < 1:
+            raise self.fail(field, f"expected an integer >= 1, got {x!r:.60}")
+        return x
+
+    def number(self, x: object, field: str) -> float:
+        if isinstance(x, str) and x in _NON_FINITE:
+            return _NON_FINITE[x]
+        if isinstance(x, bool) or not isinstance(x, numbers.Real):
+            raise self.fail(field, f'expected a number (or "nan", "inf", "-inf"), got {x!r:.60}')
+        return float(x)
+
+    def keys(self, obj: object, expected: set[str], field: str) -> dict[str, Any]:
+        if not isinstance(obj, dict):
+            raise self.fail(field, f"expected a JSON object, got {type(obj).__name__}")
+        unknown = sorted(set(obj) - expected)
+        if unknown:
+            raise self.fail(field, f"unexpected keys {unknown}; expected {sorted(expected)}")
+        return obj
+
+    def items(self, x: object, length: int, field: str) -> list[Any]:
+        if not isinstance(x, list):
+            raise self.fail(field, f"expected a list, got {type(x).__name__}")
+        if len(x) != length:
+            raise self.fail(field, f"expected {length} entries, got {len(x)}")
+        return x
+
+
+def mlp_from_dict(doc: object, source: str = "<dict>") -> MLP:
+    """The MLP described by doc (as mlp_to_dict writes it); ValueError naming the bad field."""
+    read = _Reader(source)
+    top = read.keys(doc, {"format", "version", "nin", "nouts", "layers"}, "top level")
+    if read.get(top, "format", "format") != FORMAT:
+        raise read.fail("format", f"expected {FORMAT!r}, got {top['format']!r:.60}")
+    version = read.get(top, "version", "version")
+    if type(version) is not int or version != VERSION:
+        raise read.fail("version", f"this gradengine reads version {VERSION}, got {version!r:.60}")
+    nin = read.size(read.get(top, "nin", "nin"), "nin")
+    raw_nouts = read.get(top, "nouts", "nouts")
+    if not isinstance(raw_nouts, list) or not raw_nouts:
+        raise read.fail("nouts", f"expected a non-empty list of layer sizes, got {raw_nouts!r:.60}")
+    nouts = [read.size(n, f"nouts[{i}]") for i, n in enumerate(raw_nouts)]
+    raw_layers = read.items(read.get(top, "layers", "layers"), len(nouts), "layers")
+
+    # Every number is read and checked before the model exists: nothing is ever half-loaded.
+    weights: list[list[tuple[list[float], float]]] = []
+    fan_in = nin
+    for i, (raw_layer, nout) in enumerate(zip(raw_layers, nouts, strict=True)):
+        layer = []
+        for j, raw in enumerate(read.items(raw_layer, nout, f"layers[{i}]")):
+            where = f"layers[{i}][{j}]"
+            neuron = read.keys(raw, {"w", "b", "nonlin"}, where)
+            raw_w = read.items(read.get(neuron, "w", f"{where}.w"), fan_in, f"{where}.w")
+            w = [read.number(x, f"{where}.w[{k}]") for k, x in enumerate(raw_w)]
+            b = read.number(read.get(neuron, "b", f"{where}.b"), f"{where}.b")
+            nonlin = read.get(neuron, "nonlin", f"{where}.nonlin")
+            if nonlin is not (i != len(nouts) - 1):
+                raise read.fail(
+                    f"{where}.nonlin",
+                    f"expected {str(i != len(nouts) - 1).lower()} (an MLP has ReLU on hidden "
+                    f"layers only), got {json.dumps(nonlin)[:60]}",
+                )
+            layer.append((w, b))
+        weights.append(layer)
+        fan_in = nout
+
+    mlp = MLP(nin, nouts, seed=0)
+    for layer_weights, layer_obj in zip(weights, mlp.layers, strict=True):
+        for (w, b), neuron_obj in zip(layer_weights, layer_obj.neurons, strict=True):
+            for p, x in zip(neuron_obj.w, w, strict=True):
+                p.data = x
+            neuron_obj.b.data = b
+    return mlp
+
+
+# -- files ----------------------------------------------------------------------------------------
+
+
+def _dumps(doc: dict[str, Any]) -> str:
+    """doc as strict JSON (no NaN), one neuron per line."""
+
+    def dump(x: object) -> str:
+        return json.dumps(x, allow_nan=False)
+
+    lines = [f"  {dump(key)}: {dump(value)}," for key, value in doc.items() if key != "layers"]
+    layers = [
+        "    [\n" + ",\n".join(f"      {dump(neuron)}" for neuron in layer) + "\n    ]"
+        for layer in doc["layers"]
+    ]
+    return "{\n" + "\n".join(lines) + '\n  "layers": [\n' + ",\n".join(layers) + "\n  ]\n}\n"
+
+
+def _check_path(path: object) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    return os.fspath(path)
+
+
+def save_mlp(mlp: MLP, path: str | os.PathLike[str]) -> None:
+    """Write mlp to path as JSON, via a temporary file and a rename (never half-written)."""
+    target = _check_path(path)
+    text = _dumps(mlp_to_dict(mlp))  # any error happens here, before the disk is touched
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600); a model file is not secret
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f'bare {name} is not JSON; this format writes "nan", "inf" or "-inf"')
+
+
+def load_mlp(path: str | os.PathLike[str]) -> MLP:
+    """The MLP saved at path; ValueError naming the file and the field if anything is wrong."""
+    source = _check_path(path)
+    with open(source, "rb") as f:
+        raw = f.read()
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{source}: not a gradengine model file (not UTF-8 text: {e})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(
+            f"{source}: not valid JSON (truncated or corrupted?): {e.msg} at line {e.lineno}, "
+            f"column {e.colno}"
+        ) from None
+    except ValueError as e:
+        raise ValueError(f"{source}: {e}") from None
+    return mlp_from_dict(doc, source)
