@@ -1,0 +1,95 @@
+"""Move an MLP to PyTorch and back: Linear layers with ReLU between them, in float64.
+
+Needs the optional extra: pip install "gradengine[torch]".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gradengine.nn import MLP
+from gradengine.serialize import FORMAT, VERSION, mlp_from_dict, mlp_to_dict
+
+if TYPE_CHECKING:
+    import torch
+
+INSTALL_HINT = 'the PyTorch bridge needs torch: pip install "gradengine[torch]"'
+
+
+def _require_torch() -> None:
+    """Nothing if torch imports; else ModuleNotFoundError saying which extra to install."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise ModuleNotFoundError(INSTALL_HINT, name="torch") from e
+
+
+def to_torch(mlp: MLP) -> torch.nn.Sequential:
+    """Linear, ReLU, ..., Linear in float64 with the MLP's weights: layer(x) = W x + b."""
+    _require_torch()
+    import torch
+
+    doc = mlp_to_dict(mlp)  # checks that mlp is a well-formed MLP
+    modules: list[torch.nn.Module] = []
+    fan_in = doc["nin"]
+    for layer in mlp.layers:
+        # Built on the "meta" device, which draws no random numbers: the caller's torch random
+        # stream stays as it was, and the weights are overwritten below anyway.
+        linear = torch.nn.Linear(
+            fan_in, len(layer.neurons), dtype=torch.float64, device="meta"
+        ).to_empty(device="cpu")
+        with torch.no_grad():
+            linear.weight.copy_(
+                torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64)
+            )
+            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+        modules.append(linear)
+        if layer.neurons[0].nonlin:
+            modules.append(torch.nn.ReLU())
+        fan_in = len(layer.neurons)
+    return torch.nn.Sequential(*modules)
+
+
+def from_torch(sequential: torch.nn.Sequential) -> MLP:
+    """The MLP with the same weights as Sequential(Linear, ReLU, ..., ReLU, Linear)."""
+    _require_torch()
+    import torch
+
+    if not isinstance(sequential, torch.nn.Sequential):
+        raise TypeError(
+            f"expected a torch.nn.Sequential of Linear and ReLU layers, "
+            f"got {type(sequential).__name__}"
+        )
+    modules = list(sequential)
+    expected_shape = "Linear, ReLU, Linear, ..., ReLU, Linear"
+    if not modules:
+        raise ValueError(f"the Sequential is empty; expected {expected_shape}")
+    layers: list[list[dict[str, Any]]] = []
+    nouts: list[int] = []
+    for i, module in enumerate(modules):
+        name = type(module).__name__
+        if i % 2 == 1:
+            if not isinstance(module, torch.nn.ReLU):
+                raise ValueError(f"module {i} must be ReLU ({expected_shape}), got {name}")
+            continue
+        if not isinstance(module, torch.nn.Linear):
+            raise ValueError(f"module {i} must be Linear ({expected_shape}), got {name}")
+        if module.bias is None:
+            raise ValueError(f"module {i}: Linear(bias=False) has no MLP equivalent")
+        if nouts and module.in_features != nouts[-1]:
+            raise ValueError(
+                f"module {i}: Linear takes {module.in_features} inputs but the layer before "
+                f"gives {nouts[-1]}"
+            )
+        weight = module.weight.detach().to(torch.float64).tolist()
+        bias = module.bias.detach().to(torch.float64).tolist()
+        last = i == len(modules) - 1
+        layers.append(
+            [{"w": w, "b": b, "nonlin": not last} for w, b in zip(weight, bias, strict=True)]
+        )
+        nouts.append(module.out_features)
+    if len(modules) % 2 == 0:
+        raise ValueError(f"the Sequential ends with ReLU; expected {expected_shape}")
+    nin = modules[0].in_features
+    doc = {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
+    return mlp_from_dict(doc, source="torch.nn.Sequential")
