@@ -1,0 +1,118 @@
+"""to_dot(root) and draw(root, path): the graph as Graphviz DOT source, and rendered by `dot`."""
+
+from __future__ import annotations
+
+import os
+
+from gradengine.value import Value
+from gradengine.viz.graph import (
+    MAX_DRAWN_VALUES,
+    build_graph,
+    check_path,
+    check_root,
+    number,
+    show,
+    write_atomic,
+)
+
+RANKDIRS = ("LR", "RL", "TB", "BT")
+FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
+OP_SYMBOLS = {"weighted_sum": "Σ w·x + b", "sum": "Σ", "neg": "−", "*": "×"}
+
+
+def record_text(text: str) -> str:
+    """text made literal inside a DOT record label: quotes, braces, bars, <>, \\ and layout."""
+    out = []
+    for char in text:
+        if char in '\\"{}|<> ':
+            out.append("\\" + char)
+        elif char == "\n":
+            out.append("\\n")
+        elif ord(char) < 32:
+            out.append(" ")  # other control characters are not allowed in DOT at all
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def quoted(text: str) -> str:
+    """text as a DOT double-quoted string (no record syntax)."""
+    clean = "".join(" " if ord(char) < 32 else char for char in text)
+    return '"' + clean.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def op_symbol(op: str) -> str:
+    """How an operation is written in its small node: "+", "×", "relu", "Σ w·x + b"."""
+    return OP_SYMBOLS.get(op, op)
+
+
+def to_dot(
+    root: Value, rankdir: str = "LR", force: bool = False, max_values: int = MAX_DRAWN_VALUES
+) -> str:
+    """DOT source: a record (label | data | grad) per value, a small node per operation."""
+    root = check_root(root, "to_dot()")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {show(rankdir)}")
+    graph = build_graph(root, limit=max_values, force=force)
+    lines = [
+        "digraph gradengine {",
+        f"  rankdir={rankdir};",
+        '  bgcolor="white";',
+        '  node [fontname="Helvetica", fontsize=11, color="#4a5568"];',
+        '  edge [color="#718096", arrowsize=0.7];',
+    ]
+    for i, node in enumerate(graph.nodes):
+        fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
+        if node.label:
+            fields.insert(0, node.label)
+        label = " | ".join(record_text(field) for field in fields)
+        fill = "#e6f0fa" if node._parents else "#fdf6e3"
+        lines.append(
+            f'  v{i} [shape=record, style="rounded,filled", fillcolor="{fill}", '
+            f'label="{{ {label} }}"];'
+        )
+        if node._parents:
+            symbol = quoted(op_symbol(node._op))
+            lines.append(
+                f"  op{i} [shape=circle, width=0.3, fixedsize=false, margin=0.02, "
+                f'style=filled, fillcolor="#ffffff", label={symbol}];'
+            )
+            for p in graph.parents_of(i):
+                lines.append(f"  v{p} -> op{i};")
+            lines.append(f"  op{i} -> v{i};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def draw(
+    root: Value,
+    path: str | os.PathLike[str],
+    rankdir: str = "LR",
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+) -> None:
+    """Render to_dot(root) to path (.svg, .png or .pdf, by suffix) with Graphviz's `dot`."""
+    target = check_path(path, "draw(root, path): path")
+    fmt = FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"draw() writes {', '.join(FORMATS)} files, chosen by the path's suffix; "
+            f"got {str(target)!r}"
+        )
+    source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values)
+    try:
+        import graphviz  # type: ignore[import-untyped]
+    except ImportError as error:
+        raise ImportError(
+            'draw() needs the graphviz Python package: pip install "gradengine[viz]" '
+            "(and the Graphviz programs: apt-get install graphviz, or brew install graphviz)"
+        ) from error
+    try:
+        image = graphviz.Source(source).pipe(format=fmt)
+    except graphviz.ExecutableNotFound as error:
+        raise RuntimeError(
+            "draw() needs Graphviz's `dot` program, which was not found on PATH: "
+            "apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
+            "or see https://graphviz.org/download/; to_dot() works without it"
+        ) from error
+    write_atomic(target, image)

@@ -1,0 +1,164 @@
+"""explain(root): the backward pass told step by step, as the chain rule computes it.
+
+explain() runs its own backward pass on the recorded local derivatives, in a list of its own:
+it neither needs root.backward() to have been called nor changes any .grad, so its numbers are
+the gradients of root alone even when .grad holds sums from earlier backward() calls.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+from gradengine.value import Value
+from gradengine.viz.formulas import derivative_text, forward_expression, local_formulas
+from gradengine.viz.graph import Graph, build_graph, check_root, number, paused_gc, show
+
+#: How many paths into one gradient are listed by name before "and N more".
+LISTED_PATHS = 6
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One term of the chain rule: grad of `consumer` x local derivative, added to `parent`."""
+
+    consumer: int
+    parent: int
+    upstream: float
+    local: float
+    amount: float
+    running: float  # the parent's grad once this term is added
+
+
+@dataclass
+class BackwardStep:
+    """What the backward pass does at one interior node, and the same in words."""
+
+    node: int
+    grad: float
+    contributions: list[Contribution] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BackwardAccount:
+    """The whole backward pass: one step per interior node, every node's grad, the leaves' story."""
+
+    graph: Graph
+    steps: list[BackwardStep]
+    grads: list[float]
+    leaf_lines: list[str]
+    omitted_steps: int
+
+
+def forward_line(graph: Graph, i: int) -> str:
+    """'d = a * b = 2.0 * 3.0 = 6.0', or 'a = 2.0 (a leaf)'."""
+    node, names = graph.nodes[i], graph.names
+    if not node._parents:
+        return f"{names[i]} = {number(node.data)} (a leaf: an input or a constant)"
+    parents = graph.parents_of(i)
+    in_names = forward_expression(node._op, [names[p] for p in parents])
+    in_numbers = forward_expression(node._op, [operand(graph.nodes[p].data) for p in parents])
+    return f"{names[i]} = {in_names} = {in_numbers} = {number(node.data)}"
+
+
+def operand(x: float) -> str:
+    """x as number() writes it, in parentheses when negative: 2.0 * (-3.0)."""
+    text = number(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def received_line(graph: Graph, node: int, incoming: list[tuple[int, float]]) -> str:
+    """How node's grad was assembled: from the output itself, one path, or several summed."""
+    name, names = graph.names[node], graph.names
+    grad = sum_in_order([amount for _, amount in incoming])
+    if node == len(graph.nodes) - 1:
+        return f"grad {name} = 1.0 (the output: ∂{name}/∂{name} = 1)"
+    if len(incoming) == 1:
+        consumer, amount = incoming[0]
+        return f"grad {name} = {number(amount)}, received from {names[consumer]}"
+    ordered = sorted(incoming, key=lambda pair: pair[0])  # in the order the forward pass ran
+    parts = [f"{number(amount)} via {names[consumer]}" for consumer, amount in ordered]
+    if len(parts) > LISTED_PATHS:
+        parts = [*parts[: LISTED_PATHS - 1], f"{len(parts) - LISTED_PATHS + 1:,} more"]
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{name} receives {listed}: total {number(grad)}"
+
+
+def sum_in_order(amounts: list[float]) -> float:
+    """a1 + a2 + ..., left to right as backward() accumulates them."""
+    total = 0.0
+    for amount in amounts:
+        total += amount
+    return total
+
+
+def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAccount:
+    """Every node's grad by the chain rule, with the first max_steps steps told in words."""
+    nodes, names = graph.nodes, graph.names
+    grads = [0.0] * len(nodes)
+    root = len(nodes) - 1
+    grads[root] = 1.0
+    # Terms waiting for their node's turn; a node's entry is dropped once told, so a long chain
+    # holds one entry at a time.
+    incoming: dict[int, list[tuple[int, float]]] = {root: []}
+    steps: list[BackwardStep] = []
+    omitted = 0
+    for i in range(root, -1, -1):
+        node = nodes[i]
+        if not node._parents:
+            continue
+        grad = grads[i]
+        received = incoming.pop(i)
+        parents = graph.parents_of(i)
+        telling = max_steps is None or len(steps) < max_steps
+        step = BackwardStep(node=i, grad=grad)
+        if telling:
+            formulas = local_formulas(node._op, [names[p] for p in parents], names[i])
+            step.lines = [forward_line(graph, i), "  " + received_line(graph, i, received)]
+        for k, (p, local) in enumerate(zip(parents, node._local_grads, strict=True)):
+            amount = grad * local
+            grads[p] += amount
+            incoming.setdefault(p, []).append((i, amount))
+            if telling:
+                step.contributions.append(Contribution(i, p, grad, local, amount, grads[p]))
+                derivative = derivative_text(names[i], names[p], formulas[k], local)
+                step.lines.append(
+                    f"  {derivative}, so {names[p]} receives "
+                    f"{number(grad)} × {operand(local)} = {number(amount)}"
+                )
+        if telling:
+            steps.append(step)
+        else:
+            omitted += 1
+    leaf_lines = []
+    for i, node in enumerate(nodes):
+        if not node._parents:
+            story = received_line(graph, i, incoming.get(i, []))
+            leaf_lines.append(f"  {story}")
+    return BackwardAccount(graph, steps, grads, leaf_lines, omitted)
+
+
+def explain(root: Value, max_steps: int | None = None) -> str:
+    """The backward pass of root in words: each node's local derivatives and what it passes on."""
+    root = check_root(root, "explain()")
+    if max_steps is not None and (
+        isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 0
+    ):
+        raise ValueError(f"max_steps must be None or an integer >= 0, got {show(max_steps)}")
+    graph = build_graph(root)
+    with paused_gc():
+        account = backward_account(graph, max_steps)
+    name = graph.names[-1]
+    lines = [
+        f"Backward pass of {name} = {number(root.data)}, from the output back to the leaves.",
+        f"Each node's grad is ∂{name}/∂node; it passes grad × local derivative to each input,",
+        "and a value used more than once adds up everything it receives.",
+    ]
+    for step in account.steps:
+        lines.append("")
+        lines.extend(step.lines)
+    if account.omitted_steps:
+        lines += ["", f"... {account.omitted_steps:,} more steps (max_steps={max_steps})"]
+    lines += ["", f"Gradients of the leaves (∂{name}/∂leaf):", *account.leaf_lines]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,87 @@
+"""How each operation reads in words: its forward expression and its local derivatives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gradengine.viz.graph import number
+
+FUNCTIONS = {"relu", "tanh", "exp", "log", "sigmoid"}
+INFIX = {"+", "-", "*", "/", "**"}
+
+
+def forward_expression(op: str, parents: list[str]) -> str:
+    """The operation applied to its operands' names: "a * b", "relu(a)", "b + w1*x1 + w2*x2"."""
+    if op in INFIX and len(parents) == 2:
+        return f"{parents[0]} {op} {parents[1]}"
+    if op == "neg" and len(parents) == 1:
+        return f"-{parents[0]}"
+    if op.startswith("**") and len(parents) == 1:
+        return f"{parents[0]}**{op[2:]}"
+    if op in FUNCTIONS and len(parents) == 1:
+        return f"{op}({parents[0]})"
+    if op == "weighted_sum" and len(parents) % 2 == 1:
+        n = len(parents) // 2
+        terms = [f"{w}*{x}" for w, x in zip(parents[1 : n + 1], parents[n + 1 :], strict=True)]
+        return " + ".join([parents[0], *terms])
+    if op == "sum":
+        return " + ".join(parents)
+    return f"{op}({', '.join(parents)})"
+
+
+def _power(op: str) -> Callable[[list[str], str], list[str | None]]:
+    def rule(p: list[str], out: str) -> list[str | None]:
+        k = float(op[2:])
+        if k - 1 == 1:
+            return [f"{k:g}·{p[0]}"]
+        return [f"{k:g}·{p[0]}^{k - 1:g}"]
+
+    return rule
+
+
+RULES: dict[str, Callable[[list[str], str], list[str | None]]] = {
+    "+": lambda p, out: ["1", "1"],
+    "-": lambda p, out: ["1", "-1"],
+    "*": lambda p, out: [p[1], p[0]],
+    "/": lambda p, out: [f"1/{p[1]}", f"-{p[0]}/{p[1]}²"],
+    "neg": lambda p, out: ["-1"],
+    "**": lambda p, out: [f"{p[1]}·{p[0]}^({p[1]} - 1)", f"{out}·ln {p[0]}"],
+    "relu": lambda p, out: [f"(1 if {p[0]} > 0 else 0)"],
+    "tanh": lambda p, out: [f"1 - {out}²"],
+    "exp": lambda p, out: [out],
+    "log": lambda p, out: [f"1/{p[0]}"],
+    "sigmoid": lambda p, out: [f"{out}·(1 - {out})"],
+}
+
+
+def local_formulas(op: str, parents: list[str], out: str) -> list[str | None]:
+    """d out / d parent as a formula in the names, one per parent (None where none is known)."""
+    rule = RULES.get(op)
+    if rule is None and op.startswith("**") and len(parents) == 1:
+        rule = _power(op)
+    if rule is not None:
+        formulas = rule(parents, out)
+        if len(formulas) == len(parents):
+            return formulas
+    if op == "weighted_sum" and len(parents) % 2 == 1:
+        n = len(parents) // 2
+        return ["1", *parents[n + 1 :], *parents[1 : n + 1]]
+    if op == "sum":
+        return ["1"] * len(parents)
+    return [None] * len(parents)
+
+
+def derivative_text(out: str, parent: str, formula: str | None, value: float) -> str:
+    """ "∂out/∂a = b = 3.0", or "∂out/∂a = 1.0" when the formula is only the number."""
+    shown = number(value)
+    if formula is None or _is_number(formula):
+        return f"∂{out}/∂{parent} = {shown}"
+    return f"∂{out}/∂{parent} = {formula} = {shown}"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

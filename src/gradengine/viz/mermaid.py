@@ -1,0 +1,43 @@
+"""to_mermaid(root): the graph as a Mermaid flowchart, for Markdown pages that render one."""
+
+from __future__ import annotations
+
+from gradengine.value import Value
+from gradengine.viz.dot import op_symbol
+from gradengine.viz.graph import MAX_DRAWN_VALUES, build_graph, check_root, number
+
+DIRECTIONS = ("LR", "RL", "TB", "BT")
+
+
+def mermaid_text(text: str) -> str:
+    """text made literal inside a quoted Mermaid label (entity codes for # " < > &)."""
+    out = []
+    for char in text:
+        if char in '#"<>&`':
+            out.append(f"#{ord(char)};")
+        elif ord(char) < 32:
+            out.append(" ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def to_mermaid(
+    root: Value, direction: str = "LR", force: bool = False, max_values: int = MAX_DRAWN_VALUES
+) -> str:
+    """A Mermaid flowchart: a box (label, data, grad) per value, a circle per operation."""
+    root = check_root(root, "to_mermaid()")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    graph = build_graph(root, limit=max_values, force=force)
+    lines = [f"flowchart {direction}"]
+    for i, node in enumerate(graph.nodes):
+        fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
+        if node.label:
+            fields.insert(0, f"<b>{mermaid_text(node.label)}</b>")
+        lines.append(f'  v{i}["{"<br/>".join(fields)}"]')
+        if node._parents:
+            lines.append(f'  op{i}(("{mermaid_text(op_symbol(node._op))}"))')
+            lines.extend(f"  v{p} --> op{i}" for p in graph.parents_of(i))
+            lines.append(f"  op{i} --> v{i}")
+    return "\n".join(lines) + "\n"
