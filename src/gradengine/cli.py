@@ -268,7 +268,8 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
         except FloatingPointError as error:
             bar.close()
             print(
-                f"gradengine {command}: training diverged ({error}); try a smaller --lr",
+                f"gradengine {command}: training diverged at step {bar.n}: {error}\n"
+                "try a smaller --lr",
                 file=sys.stderr,
             )
             return 1

@@ -1,0 +1,236 @@
+"""The training loop: losses, updates, schedule and records, checked against plain-float math."""
+
+import json
+import math
+
+import pytest
+
+from gradengine import train
+from gradengine.nn import MLP
+from gradengine.optim import SGD, Adam
+
+ALPHA = 1e-4
+
+# Four points on each side of the line x1 = x2, with labels 1 above it (x2 > x1).
+X_TINY = [[0.1, 0.9], [-0.5, 0.2], [0.3, 0.8], [-0.9, -0.1], [0.7, 0.2], [0.4, -0.6], [0.9, 0.1]]
+Y_TINY = [1, 1, 1, 1, 0, 0, 0]
+TINY = train.Dataset("tiny", X_TINY[:5], Y_TINY[:5], X_TINY[5:], Y_TINY[5:], n_classes=2)
+
+
+def scores(mlp, X):
+    return [[v.data for v in mlp.forward(x)] for x in X]
+
+
+def bce_loss(mlp, X, y):
+    """mean(log(1 + e^z) - t z) + alpha Σ p², in plain floats."""
+    zs = [row[0] for row in scores(mlp, X)]
+    data = sum(math.log1p(math.exp(z)) - t * z for z, t in zip(zs, y)) / len(y)
+    return data + ALPHA * sum(p.data**2 for p in mlp.parameters())
+
+
+def hinge_loss(mlp, X, y):
+    """mean(max(0, 1 - s z)) with s = ±1, + alpha Σ p², in plain floats."""
+    zs = [row[0] for row in scores(mlp, X)]
+    data = sum(max(0.0, 1.0 - (2 * t - 1) * z) for z, t in zip(zs, y)) / len(y)
+    return data + ALPHA * sum(p.data**2 for p in mlp.parameters())
+
+
+def cross_entropy_loss(mlp, X, y):
+    """mean(log Σ_j e^z_j - z_c) + alpha Σ p², in plain floats."""
+    rows = scores(mlp, X)
+    data = sum(math.log(sum(math.exp(z) for z in row)) - row[c] for row, c in zip(rows, y))
+    return data / len(y) + ALPHA * sum(p.data**2 for p in mlp.parameters())
+
+
+def central_difference_gradient(loss, mlp, X, y, h=1e-6):
+    """d loss / d p for every parameter, by (loss(p + h) - loss(p - h)) / 2h."""
+    grads = []
+    for p in mlp.parameters():
+        original = p.data
+        p.data = original + h
+        up = loss(mlp, X, y)
+        p.data = original - h
+        down = loss(mlp, X, y)
+        p.data = original
+        grads.append((up - down) / (2 * h))
+    return grads
+
+
+def test_one_sgd_step_moves_every_parameter_by_minus_lr_times_the_gradient():
+    mlp = MLP(2, [4, 1], seed=3)
+    before = [p.data for p in mlp.parameters()]
+    expected_grads = central_difference_gradient(bce_loss, mlp, X_TINY[:5], Y_TINY[:5])
+    lr = 0.3
+    train.fit(mlp, TINY, SGD(mlp.parameters(), lr=lr), steps=1, loss_name="bce", alpha=ALPHA)
+    after = [p.data for p in mlp.parameters()]
+    for p0, p1, g in zip(before, after, expected_grads, strict=True):
+        assert p1 == pytest.approx(p0 - lr * g, abs=1e-7)
+
+
+def test_second_step_uses_fresh_gradients_not_accumulated_ones():
+    mlp = MLP(2, [4, 1], seed=5)
+    snapshots = []
+    optimizer = SGD(mlp.parameters(), lr=0.2)
+    train.fit(
+        mlp,
+        TINY,
+        optimizer,
+        steps=2,
+        loss_name="bce",
+        alpha=ALPHA,
+        lr_end_factor=1.0,
+        callback=lambda record: snapshots.append([p.data for p in mlp.parameters()]),
+    )
+    after_first, after_second = snapshots
+    for p, value in zip(mlp.parameters(), after_first, strict=True):
+        p.data = value
+    grads = central_difference_gradient(bce_loss, mlp, X_TINY[:5], Y_TINY[:5])
+    for p1, p2, g in zip(after_first, after_second, grads, strict=True):
+        assert p2 == pytest.approx(p1 - 0.2 * g, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("loss_name", "oracle"), [("hinge", hinge_loss), ("bce", bce_loss)], ids=["hinge", "bce"]
+)
+def test_first_record_holds_the_loss_and_accuracy_of_the_initial_parameters(loss_name, oracle):
+    mlp = MLP(2, [8, 1], seed=11)
+    expected_loss = oracle(mlp, X_TINY[:5], Y_TINY[:5])
+    predicted = [1 if row[0] > 0 else 0 for row in scores(mlp, X_TINY)]
+    right = [p == t for p, t in zip(predicted, Y_TINY)]
+    history = train.fit(mlp, TINY, Adam(mlp.parameters(), lr=0.01), steps=1, loss_name=loss_name)
+    first = history.steps[0]
+    assert first.loss == pytest.approx(expected_loss, rel=1e-12)
+    assert first.train_accuracy == sum(right[:5]) / 5
+    assert first.test_accuracy == sum(right[5:]) / 2
+
+
+def test_three_classes_train_with_cross_entropy_and_the_argmax():
+    dataset = train.load_dataset("blobs", 60, test_size=0.25, seed=0)
+    assert dataset.n_classes == 3
+    mlp = MLP(2, [8, 3], seed=0)
+    expected_first_loss = cross_entropy_loss(mlp, dataset.X_train, dataset.y_train)
+    history = train.fit(mlp, dataset, Adam(mlp.parameters(), lr=0.05), steps=40)
+    assert history.loss_name == "cross_entropy"
+    assert history.steps[0].loss == pytest.approx(expected_first_loss, rel=1e-12)
+    assert history.steps[-1].loss < history.steps[0].loss
+    assert history.final_train_accuracy >= 0.9
+
+
+def test_learning_rate_decays_linearly_to_the_end_factor():
+    mlp = MLP(2, [4, 1], seed=1)
+    history = train.fit(mlp, TINY, Adam(mlp.parameters(), lr=0.1), steps=4, lr_end_factor=0.1)
+    lrs = [record.lr for record in history.steps]
+    assert lrs == pytest.approx([0.1 * (1 - 0.9 * k / 4) for k in range(4)], rel=1e-12)
+
+
+def test_final_accuracies_are_those_of_the_final_parameters():
+    mlp = MLP(2, [8, 1], seed=2)
+    history = train.fit(mlp, TINY, Adam(mlp.parameters(), lr=0.05), steps=5)
+    predicted = [1 if row[0] > 0 else 0 for row in scores(mlp, X_TINY)]
+    right = [p == t for p, t in zip(predicted, Y_TINY)]
+    assert history.final_train_accuracy == sum(right[:5]) / 5
+    assert history.final_test_accuracy == sum(right[5:]) / 2
+
+
+def test_moons_are_learned():
+    dataset = train.load_dataset("moons", 100, test_size=0.2, seed=1337)
+    mlp = MLP(2, [16, 16, 1], seed=1337)
+    history = train.fit(mlp, dataset, Adam(mlp.parameters(), lr=0.05), steps=60)
+    assert history.final_train_accuracy >= 0.95
+    assert history.final_test_accuracy >= 0.9
+
+
+def test_minibatches_are_seeded_and_of_the_asked_size():
+    dataset = train.load_dataset("moons", 40, seed=0)
+
+    def run():
+        mlp = MLP(2, [4, 1], seed=0)
+        history = train.fit(
+            mlp, dataset, SGD(mlp.parameters(), lr=0.1), steps=6, batch_size=7, seed=9
+        )
+        return [p.data for p in mlp.parameters()], history
+
+    params_a, history_a = run()
+    params_b, history_b = run()
+    assert params_a == params_b
+    assert [r.loss for r in history_a.steps] == [r.loss for r in history_b.steps]
+    for record in history_a.steps:  # an accuracy over 7 points is a multiple of 1/7
+        assert record.train_accuracy * 7 == pytest.approx(round(record.train_accuracy * 7))
+
+
+def test_callback_sees_every_step_in_order():
+    mlp = MLP(2, [4, 1], seed=0)
+    seen = []
+    history = train.fit(mlp, TINY, Adam(mlp.parameters(), lr=0.01), steps=3, callback=seen.append)
+    assert [record.step for record in seen] == [0, 1, 2]
+    assert seen == history.steps
+
+
+def test_history_as_dict_is_json_with_timings():
+    mlp = MLP(2, [4, 1], seed=0)
+    history = train.fit(mlp, TINY, Adam(mlp.parameters(), lr=0.01), steps=3)
+    report = json.loads(json.dumps(history.as_dict(), allow_nan=False))
+    assert len(report["steps"]) == 3
+    assert set(report["steps"][0]) == {
+        "step",
+        "loss",
+        "train_accuracy",
+        "test_accuracy",
+        "lr",
+        "seconds",
+        "eval_seconds",
+    }
+    timings = report["timings"]
+    assert timings["train_seconds"] == pytest.approx(sum(s["seconds"] for s in report["steps"]))
+    assert 0 < timings["min_step_seconds"] <= timings["mean_step_seconds"]
+
+
+@pytest.mark.parametrize("name", train.DATASETS)
+def test_every_dataset_loads_and_splits(name):
+    dataset = train.load_dataset(name, 30, test_size=0.2, seed=4)
+    assert (len(dataset.X_train), len(dataset.X_test)) == (24, 6)
+    assert len(dataset.y_train) == 24 and len(dataset.y_test) == 6
+    assert all(len(x) == 2 for x in dataset.X_train + dataset.X_test)
+    assert set(dataset.y_train + dataset.y_test) <= set(range(dataset.n_classes))
+
+
+def test_predict_uses_the_sign_for_one_output_and_the_argmax_for_several():
+    one = MLP(2, [1], seed=0)
+    neuron = one.layers[0].neurons[0]
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 1.0, -1.0, 0.0  # score = x1 - x2
+    assert train.predict(one, [[2.0, 1.0], [1.0, 2.0]]) == [1, 0]
+
+    three = MLP(2, [3], seed=0)
+    for neuron, (w1, w2) in zip(three.layers[0].neurons, [(1, 0), (0, 1), (-1, -1)]):
+        neuron.w[0].data, neuron.w[1].data, neuron.b.data = float(w1), float(w2), 0.0
+    assert train.predict(three, [[3.0, 1.0], [1.0, 3.0], [-2.0, -2.0]]) == [0, 1, 2]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"steps": 2.5}, "steps"),
+        ({"steps": 2, "batch_size": 6}, "batch_size"),
+        ({"steps": 2, "batch_size": 0}, "batch_size"),
+        ({"steps": 2, "loss_name": "l1"}, "unknown loss"),
+    ],
+)
+def test_bad_arguments_are_refused(kwargs, message):
+    mlp = MLP(2, [4, 1], seed=0)
+    with pytest.raises(ValueError, match=message):
+        train.fit(mlp, TINY, Adam(mlp.parameters()), **kwargs)
+
+
+def test_binary_losses_refuse_three_classes():
+    dataset = train.load_dataset("blobs", 30, seed=0)
+    mlp = MLP(2, [4, 3], seed=0)
+    with pytest.raises(ValueError, match="two classes"):
+        train.fit(mlp, dataset, Adam(mlp.parameters()), steps=1, loss_name="hinge")
+
+
+def test_unknown_dataset_and_optimizer_are_refused():
+    with pytest.raises(ValueError, match="moons"):
+        train.load_dataset("swirls", 30)
+    with pytest.raises(ValueError, match="sgd"):
+        train.make_optimizer("rmsprop", MLP(2, [1]), 0.1)
