@@ -11,7 +11,12 @@ import numbers
 from dataclasses import dataclass, field
 
 from gradengine.value import Value
-from gradengine.viz.formulas import derivative_text, forward_expression, local_formulas
+from gradengine.viz.formulas import (
+    derivative_text,
+    forward_expression,
+    grouped,
+    local_formulas,
+)
 from gradengine.viz.graph import Graph, build_graph, check_root, number, paused_gc, show
 
 #: How many paths into one gradient are listed by name before "and N more".
@@ -58,14 +63,8 @@ def forward_line(graph: Graph, i: int) -> str:
         return f"{names[i]} = {number(node.data)} (a leaf: an input or a constant)"
     parents = graph.parents_of(i)
     in_names = forward_expression(node._op, [names[p] for p in parents])
-    in_numbers = forward_expression(node._op, [operand(graph.nodes[p].data) for p in parents])
+    in_numbers = forward_expression(node._op, [number(graph.nodes[p].data) for p in parents])
     return f"{names[i]} = {in_names} = {in_numbers} = {number(node.data)}"
-
-
-def operand(x: float) -> str:
-    """x as number() writes it, in parentheses when negative: 2.0 * (-3.0)."""
-    text = number(x)
-    return f"({text})" if text.startswith("-") else text
 
 
 def received_line(graph: Graph, node: int, incoming: list[tuple[int, float]]) -> str:
@@ -125,7 +124,7 @@ def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAcco
                 derivative = derivative_text(names[i], names[p], formulas[k], local)
                 step.lines.append(
                     f"  {derivative}, so {names[p]} receives "
-                    f"{number(grad)} × {operand(local)} = {number(amount)}"
+                    f"{number(grad)} × {grouped(number(local))} = {number(amount)}"
                 )
         if telling:
             steps.append(step)

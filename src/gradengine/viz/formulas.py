@@ -13,20 +13,28 @@ INFIX = {"+", "-", "*", "/", "**"}
 def forward_expression(op: str, parents: list[str]) -> str:
     """The operation applied to its operands' names: "a * b", "relu(a)", "b + w1*x1 + w2*x2"."""
     if op in INFIX and len(parents) == 2:
-        return f"{parents[0]} {op} {parents[1]}"
+        return f"{grouped(parents[0])} {op} {grouped(parents[1])}"
     if op == "neg" and len(parents) == 1:
         return f"-{parents[0]}"
     if op.startswith("**") and len(parents) == 1:
-        return f"{parents[0]}**{op[2:]}"
+        return f"{grouped(parents[0])}**{op[2:]}"
     if op in FUNCTIONS and len(parents) == 1:
         return f"{op}({parents[0]})"
     if op == "weighted_sum" and len(parents) % 2 == 1:
         n = len(parents) // 2
-        terms = [f"{w}*{x}" for w, x in zip(parents[1 : n + 1], parents[n + 1 :], strict=True)]
+        terms = [
+            f"{grouped(w)}*{grouped(x)}"
+            for w, x in zip(parents[1 : n + 1], parents[n + 1 :], strict=True)
+        ]
         return " + ".join([parents[0], *terms])
     if op == "sum":
         return " + ".join(parents)
     return f"{op}({', '.join(parents)})"
+
+
+def grouped(operand: str) -> str:
+    """operand in parentheses when it is negative, so that 2.0 * (-3.0) reads right."""
+    return f"({operand})" if operand.startswith("-") else operand
 
 
 def _power(op: str) -> Callable[[list[str], str], list[str | None]]:

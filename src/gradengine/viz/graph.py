@@ -110,7 +110,8 @@ def number(x: float, digits: int = 6) -> str:
     short = repr(x)
     if len(short.lstrip("-")) <= digits + 2:
         return short
-    return f"{x:.{digits}g}"
+    text = f"{x:.{digits}g}"
+    return text if any(c in text for c in ".e") else text + ".0"  # 1.0000000000000002 -> 1.0
 
 
 def show(x: object) -> str:
