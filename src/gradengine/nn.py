@@ -6,9 +6,8 @@ import numbers
 import os
 import random
 from collections.abc import Sequence
-from typing import Union
 
-from gradengine.value import Value, ValueLike, weighted_sum
+from gradengine.value import Value, ValueLike, _weighted_sum, as_value
 
 
 def check_size(n: object, what: str) -> int:
@@ -22,7 +21,7 @@ def check_size(n: object, what: str) -> int:
 
 def check_inputs(x: object, expected: int) -> Sequence[ValueLike]:
     """x as a sequence of `expected` inputs; TypeError or ValueError otherwise."""
-    if not isinstance(x, Sequence) or isinstance(x, str):
+    if type(x) is not list and (not isinstance(x, Sequence) or isinstance(x, str)):
         raise TypeError(
             f"expected a list of {expected} inputs (Values or numbers), "
             f"got {type(x).__name__} {x!r:.60}"
@@ -30,6 +29,11 @@ def check_inputs(x: object, expected: int) -> Sequence[ValueLike]:
     if len(x) != expected:
         raise ValueError(f"expected {expected} inputs, got {len(x)}")
     return x
+
+
+def as_values(x: Sequence[ValueLike]) -> list[Value]:
+    """x with every number made a constant Value"""
+    return [v if type(v) is Value else as_value(v) for v in x]
 
 
 class Module:
@@ -57,8 +61,8 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[ValueLike]) -> Value:
         """relu(b + w·x) (or b + w·x)"""
-        act = weighted_sum(self.b, self.w, check_inputs(x, len(self.w)))
-        return act.relu() if self.nonlin else act
+        xs = as_values(check_inputs(x, len(self.w)))
+        return _weighted_sum(self.b, self.w, xs, [v.data for v in xs], self.nonlin)
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
@@ -77,10 +81,12 @@ class Layer(Module):
 
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
         """[neuron(x) for each neuron]"""
-        check_inputs(x, len(self.neurons[0].w))
-        return [n(x) for n in self.neurons]
+        # The inputs are checked and read once for the whole layer, not once per neuron.
+        xs = as_values(check_inputs(x, len(self.neurons[0].w)))
+        data = [v.data for v in xs]
+        return [_weighted_sum(n.b, n.w, xs, data, n.nonlin) for n in self.neurons]
 
-    def __call__(self, x: Sequence[ValueLike]) -> Union[Value, list[Value]]:
+    def __call__(self, x: Sequence[ValueLike]) -> Value | list[Value]:
         """As micrograd: one output comes back as a Value, several as a list."""
         out = self.forward(x)
         return out[0] if len(out) == 1 else out
@@ -114,11 +120,12 @@ class MLP(Module):
 
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
         """The outputs of the last layer, always as a list."""
-        for layer in self.layers:
-            x = layer.forward(x)
-        return list(x)
+        out = self.layers[0].forward(x)
+        for layer in self.layers[1:]:
+            out = layer.forward(out)
+        return out
 
-    def __call__(self, x: Sequence[ValueLike]) -> Union[Value, list[Value]]:
+    def __call__(self, x: Sequence[ValueLike]) -> Value | list[Value]:
         """As micrograd: one output comes back as a Value, several as a list."""
         out = self.forward(x)
         return out[0] if len(out) == 1 else out
