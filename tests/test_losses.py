@@ -1,0 +1,199 @@
+"""Losses: values and gradients against PyTorch float64 and central differences; bad input."""
+
+import math
+import random
+
+import pytest
+
+from gradengine import Value
+from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
+from gradengine.value import interior_nodes
+
+
+def random_case(name, seed, n=6, k=3):
+    """(loss function of a flat list of floats, the floats, the fixed non-differentiated args)."""
+    rng = random.Random(seed)
+    if name == "mse":
+        targets = [rng.uniform(-2, 2) for _ in range(n)]
+        return (lambda xs: mse(xs, targets)), [rng.uniform(-2, 2) for _ in range(n)], targets
+    if name == "hinge":
+        labels = [rng.choice([-1, 1]) for _ in range(n)]
+        return (lambda xs: hinge(xs, labels)), [rng.uniform(-2, 2) for _ in range(n)], labels
+    if name == "bce":
+        targets = [rng.random() for _ in range(n)]
+        loss = lambda xs: binary_cross_entropy_with_logits(xs, targets)  # noqa: E731
+        return loss, [rng.uniform(-5, 5) for _ in range(n)], targets
+    if name == "cross_entropy":
+        classes = [rng.randrange(k) for _ in range(n)]
+        loss = lambda xs: cross_entropy([xs[i * k : (i + 1) * k] for i in range(n)], classes)  # noqa: E731
+        return loss, [rng.uniform(-4, 4) for _ in range(n * k)], classes
+    loss = lambda xs: l2(xs, alpha=0.3)  # noqa: E731
+    return loss, [rng.uniform(-2, 2) for _ in range(n)], None
+
+
+def torch_loss(name, torch, x, fixed, n=6, k=3):
+    """The same loss written with torch.nn.functional (float64)."""
+    F = torch.nn.functional
+    if name == "mse":
+        return F.mse_loss(x, torch.tensor(fixed, dtype=torch.float64))
+    if name == "hinge":
+        return torch.relu(1 - torch.tensor(fixed, dtype=torch.float64) * x).mean()
+    if name == "bce":
+        return F.binary_cross_entropy_with_logits(x, torch.tensor(fixed, dtype=torch.float64))
+    if name == "cross_entropy":
+        return F.cross_entropy(x.reshape(n, k), torch.tensor(fixed))
+    return 0.3 * (x * x).sum()
+
+
+NAMES = ["mse", "hinge", "bce", "cross_entropy", "l2"]
+
+
+def gradient(loss, xs):
+    """(loss value, d loss / d xs) from gradengine."""
+    values = [Value(x) for x in xs]
+    out = loss(values)
+    out.backward()
+    return out.data, [v.grad for v in values]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", range(5))
+def test_value_and_gradient_match_torch(name, seed):
+    torch = pytest.importorskip("torch")
+    loss, xs, fixed = random_case(name, seed)
+    data, grads = gradient(loss, xs)
+    x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+    expected = torch_loss(name, torch, x, fixed)
+    expected.backward()
+    assert data == pytest.approx(expected.item(), rel=1e-12, abs=1e-12)
+    assert grads == pytest.approx(x.grad.tolist(), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", range(5))
+def test_gradient_matches_central_differences(name, seed):
+    loss, xs, _ = random_case(name, seed + 100)
+    _, grads = gradient(loss, xs)
+    h = 1e-6
+    for i in range(len(xs)):
+        up = [x + h if j == i else x for j, x in enumerate(xs)]
+        down = [x - h if j == i else x for j, x in enumerate(xs)]
+        estimate = (loss(up).data - loss(down).data) / (2 * h)
+        assert grads[i] == pytest.approx(estimate, rel=1e-6, abs=1e-8)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_loss_is_one_node_over_the_inputs(name):
+    loss, xs, _ = random_case(name, 0)
+    values = [Value(x) for x in xs]
+    out = loss(values)
+    assert interior_nodes(out) == [out]
+    assert list(out._parents) == values
+
+
+def test_targets_may_be_values_too():
+    p, t = Value(3.0), Value(1.0)
+    out = mse([p], [t])
+    out.backward()
+    assert (out.data, p.grad, t.grad) == (4.0, 4.0, -4.0)  # (p-t)^2; ±2(p-t)
+
+    x, t = Value(0.0), Value(0.25)
+    out = binary_cross_entropy_with_logits([x], [t])
+    out.backward()
+    # softplus(0) - t*0 = ln 2; d/dx = sigmoid(0) - t = 0.25; d/dt = -x = 0
+    assert (out.data, x.grad, t.grad) == (pytest.approx(math.log(2)), 0.25, -0.0)
+
+
+def test_numbers_are_constants():
+    out = mse([1.0, 2], [0, 0])
+    assert out.data == 2.5
+    assert out._parents == ()
+
+
+def test_hinge_is_micrographs_max_margin_loss():
+    # margins 1 - y s: 1 - 2 = -1 (no loss), 1 + 0.5 = 1.5, 1 - 0 = 1
+    s = [Value(2.0), Value(0.5), Value(0.0)]
+    out = hinge(s, [1, -1, 1])
+    out.backward()
+    assert out.data == pytest.approx((0 + 1.5 + 1) / 3)
+    assert [v.grad for v in s] == pytest.approx([0.0, 1 / 3, -1 / 3])
+
+
+@pytest.mark.parametrize("big", [1000.0, 1e300])
+def test_bce_is_stable_for_huge_logits(big):
+    x = [Value(big), Value(-big), Value(big), Value(-big)]
+    out = binary_cross_entropy_with_logits(x, [1, 0, 0, 1])
+    out.backward()
+    # Per sample: 0, 0, big, big (the confident wrong ones); d/dx = (sigmoid(x) - t) / 4.
+    assert out.data == pytest.approx(big / 2)
+    assert [v.grad for v in x] == [0.0, 0.0, 0.25, -0.25]
+
+
+def test_bce_matches_torch_at_extreme_logits():
+    torch = pytest.importorskip("torch")
+    logits = [1000.0, -1000.0, 800.0, -750.0, 30.0, -40.0]
+    targets = [1.0, 0.0, 0.0, 1.0, 0.3, 0.9]
+    data, grads = gradient(lambda xs: binary_cross_entropy_with_logits(xs, targets), logits)
+    x = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(
+        x, torch.tensor(targets, dtype=torch.float64)
+    )
+    expected.backward()
+    assert data == pytest.approx(expected.item(), rel=1e-12)
+    assert grads == pytest.approx(x.grad.tolist(), rel=1e-12, abs=1e-15)
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    z = [Value(1000.0), Value(0.0), Value(-1000.0)]
+    out = cross_entropy([z, [-1000.0, 1000.0, 0.0]], [0, 0])
+    out.backward()
+    # Row 1: ln(e^1000 + e^0 + e^-1000) - 1000 = 0 to double precision; row 2: 2000.
+    assert out.data == pytest.approx(1000.0)
+    # softmax(row 1) = [1, 0, 0], minus one-hot(0), over 2 rows
+    assert [v.grad for v in z] == [0.0, 0.0, 0.0]
+
+
+def test_cross_entropy_of_equal_logits_is_log_k():
+    out = cross_entropy([[Value(5.0)] * 4], [2])
+    assert out.data == pytest.approx(math.log(4))
+
+
+def test_l2_is_a_sum_scaled_by_alpha():
+    ps = [Value(1.0), Value(-2.0)]
+    out = l2(ps, alpha=0.5)
+    out.backward()
+    assert out.data == 0.5 * (1 + 4)
+    assert [p.grad for p in ps] == [1.0, -2.0]
+
+
+def test_l2_defaults_to_alpha_1e_4():
+    assert l2([Value(10.0)]).data == pytest.approx(1e-4 * 100)
+
+
+BAD_CALLS = [
+    (lambda: mse([1.0, 2.0], [1.0]), ValueError, "same length"),
+    (lambda: mse([], []), ValueError, "empty"),
+    (lambda: mse(1.0, [1.0]), TypeError, "list of Values"),
+    (lambda: mse("ab", "cd"), TypeError, "list of Values"),
+    (lambda: mse([1.0, "x"], [1.0, 2.0]), TypeError, r"predictions\[1\]"),
+    (lambda: hinge([1.0], [0]), ValueError, "-1 or \\+1"),
+    (lambda: hinge([1.0, 2.0], [1]), ValueError, "same length"),
+    (lambda: binary_cross_entropy_with_logits([0.0], [1.5]), ValueError, r"targets\[0\]"),
+    (lambda: binary_cross_entropy_with_logits([0.0], [math.nan]), ValueError, r"targets\[0\]"),
+    (lambda: binary_cross_entropy_with_logits([0.0, 1.0], [1.0]), ValueError, "same length"),
+    (lambda: cross_entropy([[0.0, 1.0]], [2]), ValueError, r"classes\[0\]"),
+    (lambda: cross_entropy([[0.0, 1.0]], [-1]), ValueError, r"classes\[0\]"),
+    (lambda: cross_entropy([[0.0, 1.0]], [1.0]), TypeError, "int class index"),
+    (lambda: cross_entropy([[0.0, 1.0], [0.0]], [0, 0]), ValueError, "same number of classes"),
+    (lambda: cross_entropy([[0.0, 1.0]], [0, 1]), ValueError, "same length"),
+    (lambda: cross_entropy([[]], [0]), ValueError, "empty"),
+    (lambda: l2([]), ValueError, "empty"),
+    (lambda: l2([Value(1.0)], alpha=-1.0), ValueError, "alpha"),
+    (lambda: l2(Value(1.0)), TypeError, "iterable of Values"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_CALLS)
+def test_bad_input_is_rejected(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
