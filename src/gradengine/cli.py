@@ -224,6 +224,14 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
             file=sys.stderr,
         )
         return 1
+    n_test = math.ceil(settings.test_fraction * settings.samples)  # as train_test_split rounds
+    if n_test >= settings.samples:
+        print(
+            f"gradengine {command}: error: argument --test-fraction: {settings.test_fraction} "
+            f"of {settings.samples} samples leaves none for training",
+            file=sys.stderr,
+        )
+        return 2
     problem = _unwritable(out)
     if problem:
         print(f"gradengine {command}: error: argument --out: {problem}", file=sys.stderr)
@@ -235,13 +243,6 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
     dataset = train.load_dataset(
         settings.dataset, settings.samples, test_size=settings.test_fraction, seed=settings.seed
     )
-    if not dataset.X_train:
-        print(
-            f"gradengine {command}: error: argument --test-fraction: {settings.test_fraction} "
-            f"leaves no training points out of {settings.samples}",
-            file=sys.stderr,
-        )
-        return 2
     sizes = [2, *settings.hidden, train.n_outputs(dataset.n_classes)]
     mlp = MLP(2, sizes[1:], seed=settings.seed)
     optimizer = train.make_optimizer(settings.optimizer, mlp, settings.lr)
