@@ -3,9 +3,9 @@
 Outside ``detect_anomaly()`` every operation follows IEEE-754 (``1 / Value(0)`` is inf,
 ``inf - inf`` is nan) and nothing is checked. Inside it, the forward pass raises
 ``FloatingPointError`` at the first operation whose result is non-finite although all of its
-inputs are finite, and the backward pass raises at the first gradient contribution
+inputs are finite; ``backward()`` raises at the first gradient contribution
 ``upstream grad * local derivative`` that is not finite, naming the node's operation, the
-parent, and both factors.
+parent, and both factors (the grads are then as IEEE-754 computed them).
 
 Why swap methods instead of testing a flag inside ``Value``: every operation builds its result
 through ``Value._node`` and every gradient flows through ``Value.backward``, so replacing those two
@@ -19,13 +19,14 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from gradengine.value import Value, interior_nodes
+from gradengine.value import Value, topological_order
 
 _MAX_INPUTS_SHOWN = 8
 _depth = 0  # how many detect_anomaly() blocks are open; only the outermost swaps the methods
 _originals: dict[str, object] = {}  # Value's own class attributes, put back on the way out
 _NodeBuilder = Callable[[float, tuple[Value, ...], tuple[float, ...], str], Value]
 _build_node: _NodeBuilder = Value._node
+_run_backward: Callable[[Value], None] = Value.backward
 
 
 def _describe(values: tuple[Value, ...]) -> str:
@@ -48,44 +49,48 @@ def _checked_node(
 
 
 def _checked_backward(self: Value) -> None:
-    """Value.backward, raising FloatingPointError at the first non-finite gradient contribution."""
-    if not math.isfinite(self.data):
-        raise FloatingPointError(
-            f"anomaly in the backward pass: the output itself is {self.data!r} "
-            f"(operation {self._op or 'leaf'!r}), so no gradient of it is meaningful"
-        )
-    # The same loop as Value.backward, with a check on each product it accumulates.
-    nodes = interior_nodes(self)
-    for node in nodes:
-        node.grad = 0.0
-    self.grad += 1.0
-    for node in reversed(nodes):
+    """Value.backward, then FloatingPointError at the first non-finite gradient it computed."""
+    order = topological_order(self)
+    held_non_finite = {
+        id(node) for node in order if not node._parents and not math.isfinite(node.grad)
+    }
+    _run_backward(self)
+    # The engine's own backward has run (so anomaly mode cannot change its results); now replay
+    # its arithmetic in the same order, latest node first: every interior grad is final by the
+    # time its node sends gradient to its parents, so each contribution is recomputed exactly.
+    for node in reversed(order):
         grad = node.grad
+        if not math.isfinite(grad):
+            cause = (
+                "it already held that before this backward()"
+                if id(node) in held_non_finite
+                else "adding up finite contributions overflowed"
+            )
+            raise FloatingPointError(
+                f"anomaly in the backward pass: the grad of {_name(node)} is {grad!r}: {cause}"
+            )
         for parent, local_grad in zip(node._parents, node._local_grads, strict=True):
             contribution = grad * local_grad
             if not math.isfinite(contribution):
                 raise FloatingPointError(
                     f"anomaly in the backward pass: operation {node._op!r} sends the gradient "
-                    f"{contribution!r} to its parent Value(data={parent.data!r}, op="
-                    f"{parent._op or 'leaf'!r}): upstream grad {grad!r} * local derivative "
-                    f"{local_grad!r}"
+                    f"{contribution!r} to its parent {_name(parent)}: upstream grad {grad!r} "
+                    f"* local derivative {local_grad!r}"
                 )
-            parent.grad += contribution
-            if not math.isfinite(parent.grad):
-                raise FloatingPointError(
-                    f"anomaly in the backward pass: the grad of Value(data={parent.data!r}, op="
-                    f"{parent._op or 'leaf'!r}) became {parent.grad!r} when operation "
-                    f"{node._op!r} added {contribution!r} (upstream grad {grad!r} * local "
-                    f"derivative {local_grad!r})"
-                )
+
+
+def _name(node: Value) -> str:
+    """Value(data=..., op=...) for a message; op is 'leaf' for a leaf."""
+    label = f", label={node.label!r}" if node.label else ""
+    return f"Value(data={node.data!r}, op={node._op or 'leaf'!r}{label})"
 
 
 @contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Within the block, the first nan or inf created, forward or backward, raises an error."""
-    global _depth, _build_node
+    global _depth, _build_node, _run_backward
     if _depth == 0:
-        _build_node = Value._node
+        _build_node, _run_backward = Value._node, Value.backward
         _originals["_node"] = Value.__dict__["_node"]
         _originals["backward"] = Value.__dict__["backward"]
         setattr(Value, "_node", staticmethod(_checked_node))  # noqa: B010
