@@ -3,6 +3,7 @@
 from gradengine.viz.dot import draw, to_dot
 from gradengine.viz.explain import explain
 from gradengine.viz.graph import MAX_DRAWN_VALUES, GraphTooLargeError
+from gradengine.viz.html import to_html
 from gradengine.viz.mermaid import to_mermaid
 from gradengine.viz.stats import GraphStats, graph_stats
 
@@ -14,5 +15,6 @@ __all__ = [
     "explain",
     "graph_stats",
     "to_dot",
+    "to_html",
     "to_mermaid",
 ]

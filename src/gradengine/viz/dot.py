@@ -17,7 +17,7 @@ from gradengine.viz.graph import (
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
-OP_SYMBOLS = {"weighted_sum": "Σ w·x + b", "sum": "Σ", "neg": "−", "*": "×"}
+OP_SYMBOLS = {"weighted_sum": "Σ w·x + b", "sum": "Σ", "neg": "−", "*": "×", "sigmoid": "σ"}
 
 
 def record_text(text: str) -> str:

@@ -1,0 +1,161 @@
+"""to_html(root, path): one self-contained page that steps through the forward and backward pass."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from importlib import resources
+from typing import Any
+
+from gradengine.value import Value
+from gradengine.viz.dot import op_symbol
+from gradengine.viz.explain import backward_account, forward_line
+from gradengine.viz.graph import (
+    MAX_DRAWN_VALUES,
+    Graph,
+    build_graph,
+    check_path,
+    check_root,
+    number,
+    paused_gc,
+    show,
+    write_atomic,
+)
+from gradengine.viz.layout import CARD_HEIGHT, CARD_WIDTH, OP_HEIGHT, OP_MARGIN, layout, op_width
+
+
+def page_steps(graph: Graph) -> list[dict[str, Any]]:
+    """The page's steps: the graph, one per operation forward, one per operation backward, done."""
+    nodes, names = graph.nodes, graph.names
+    name = names[-1]
+    account = backward_account(graph)
+    interior = [i for i, node in enumerate(nodes) if node._parents]
+    steps: list[dict[str, Any]] = [
+        {
+            "kind": "start",
+            "phase": "the graph",
+            "node": -1,
+            "title": f"{len(nodes)} values, {len(interior)} operations",
+            "lines": [
+                "Leaves (inputs and constants) are known; the other values are not yet.",
+                "The forward pass computes each value from its inputs, in order.",
+                f"The backward pass then starts from grad {name} = 1 and hands each node's grad "
+                "to its inputs, times the local derivative.",
+            ],
+            "updates": [],
+        }
+    ]
+    for i in interior:
+        steps.append(
+            {
+                "kind": "forward",
+                "phase": "forward pass",
+                "node": i,
+                "title": f"Compute {names[i]}",
+                "lines": [forward_line(graph, i)],
+                "updates": [],
+            }
+        )
+    remaining = [0] * len(nodes)  # contributions a node has still to receive
+    for node in nodes:
+        for parent in node._parents:
+            remaining[graph.index[id(parent)]] += 1
+    for step in account.steps:
+        updates = []
+        for c in step.contributions:
+            remaining[c.parent] -= 1
+            updates.append([c.parent, c.running, number(c.running), remaining[c.parent] == 0])
+        steps.append(
+            {
+                "kind": "backward",
+                "phase": "backward pass",
+                "node": step.node,
+                "title": f"Pass on grad {names[step.node]}",
+                "lines": step.lines,
+                "grad": step.grad,
+                "gradText": number(step.grad),
+                "updates": updates,
+            }
+        )
+    steps.append(
+        {
+            "kind": "done",
+            "phase": "done",
+            "node": -1,
+            "title": f"Gradients of the leaves (∂{name}/∂leaf)",
+            "lines": account.leaf_lines,
+            "updates": [[i, g, number(g), True] for i, g in enumerate(account.grads)],
+        }
+    )
+    return steps
+
+
+def page_data(graph: Graph) -> dict[str, Any]:
+    """Everything the page draws: positions, texts, and the steps."""
+    symbols = [op_symbol(node._op) for node in graph.nodes]
+    place = layout(graph, symbols)
+    nodes = [
+        {
+            "name": graph.names[i],
+            "labelled": bool(node.label),
+            "symbol": symbols[i],
+            "opWidth": op_width(symbols[i]),
+            "dataText": number(node.data),
+            "parents": graph.parents_of(i),
+            "x": place.x[i],
+            "y": place.y[i],
+        }
+        for i, node in enumerate(graph.nodes)
+    ]
+    return {
+        "width": place.width,
+        "height": place.height,
+        "card": {"width": CARD_WIDTH, "height": CARD_HEIGHT},
+        "op": {"height": OP_HEIGHT, "margin": OP_MARGIN},
+        "nodes": nodes,
+        "steps": page_steps(graph),
+    }
+
+
+def script_json(data: object) -> str:
+    """data as a JavaScript literal safe inside <script> (NaN and Infinity are JS names too)."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=True)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def to_html(
+    root: Value,
+    path: str | os.PathLike[str],
+    title: str | None = None,
+    subtitle: str | None = None,
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+) -> None:
+    """Write one self-contained HTML page stepping through root's forward and backward pass."""
+    root = check_root(root, "to_html()")
+    target = check_path(path, "to_html(root, path): path")
+    for text, what in ((title, "title"), (subtitle, "subtitle")):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{what} must be a str or None, got {show(text)}")
+    graph = build_graph(root, limit=max_values, force=force)
+    with paused_gc():
+        data = page_data(graph)
+    if title is None:
+        title = f"Backpropagation through {graph.names[-1]}"
+    if subtitle is None:
+        subtitle = forward_line(graph, len(graph.nodes) - 1)
+    package = resources.files("gradengine.viz")
+    fills = {
+        "__TITLE__": html.escape(title),
+        "__SUBTITLE__": html.escape(subtitle),
+        "/*__STYLE__*/": package.joinpath("page.css").read_text("utf-8"),
+        "/*__SCRIPT__*/": package.joinpath("page.js").read_text("utf-8"),
+        "__DATA__": script_json(data),
+    }
+    template = package.joinpath("page.html").read_text("utf-8")
+    # One pass, so that a placeholder inside a label or the script is never replaced again.
+    pattern = re.compile("|".join(re.escape(key) for key in fills))
+    page = pattern.sub(lambda match: fills[match.group(0)], template)
+    write_atomic(target, page)
