@@ -36,6 +36,8 @@ def test_train_as_a_subprocess_writes_four_well_formed_files(tmp_path):
         "report.json",
     ]
     assert is_png(out / "curves.png") and is_png(out / "boundary.png")
+    for path in out.iterdir():  # readable by others, as files a user writes normally are
+        assert path.stat().st_mode & 0o044 == 0o044, path.name
 
     report = json.loads((out / "report.json").read_text())
     assert report["settings"] == {

@@ -328,6 +328,7 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             json.dump(content, file, indent=2, allow_nan=False)
             file.write("\n")
+        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600); a report is not secret
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

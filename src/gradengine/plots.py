@@ -183,6 +183,7 @@ def _save(figure: Figure, path: str | os.PathLike[str]) -> Path:
     os.close(handle)
     try:
         figure.savefig(temporary, format=suffix[1:])
+        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600); a picture is not secret
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
