@@ -59,6 +59,7 @@ OPS = (
     "x ** y",  # Value ** Value
     "c ** x",  # number ** Value
     "weighted_sum",
+    "relu(weighted_sum)",  # weighted_sum(..., relu=True): a whole ReLU neuron in one node
     "total",
 )
 
@@ -83,11 +84,12 @@ class Step:
             return f"{a[0]!r} ** {a[1]!r}"
         if self.op == "x.pow(y)":
             return f"{a[0]!r}.pow({a[1]!r})"
-        if self.op == "weighted_sum":
+        if self.op in ("weighted_sum", "relu(weighted_sum)"):
             n = (len(a) - 1) // 2
             weights = ", ".join(map(repr, a[1 : 1 + n]))
             inputs = ", ".join(map(repr, a[1 + n :]))
-            return f"weighted_sum({a[0]!r}, [{weights}], [{inputs}])"
+            relu = ", relu=True" if self.op.startswith("relu") else ""
+            return f"weighted_sum({a[0]!r}, [{weights}], [{inputs}]{relu})"
         return f"total([{', '.join(map(repr, a))}])"
 
 
@@ -130,8 +132,11 @@ class Backend:
     def pow_method(self, x: Any, y: Any) -> Any:
         return x.pow(y)
 
-    def weighted_sum(self, bias: Any, weights: Sequence[Any], inputs: Sequence[Any]) -> Any:
-        return reduce(operator.add, [w * x for w, x in zip(weights, inputs, strict=True)], bias)
+    def weighted_sum(
+        self, bias: Any, weights: Sequence[Any], inputs: Sequence[Any], relu: bool
+    ) -> Any:
+        z = reduce(operator.add, [w * x for w, x in zip(weights, inputs, strict=True)], bias)
+        return self.unary("relu", z) if relu else z
 
     def total(self, xs: Sequence[Any]) -> Any:
         return reduce(operator.add, xs)
@@ -140,8 +145,10 @@ class Backend:
 class EngineBackend(Backend):
     """gradengine Values, through the fused functions of gradengine.value."""
 
-    def weighted_sum(self, bias: Any, weights: Sequence[Any], inputs: Sequence[Any]) -> Any:
-        return gv.weighted_sum(bias, weights, inputs)
+    def weighted_sum(
+        self, bias: Any, weights: Sequence[Any], inputs: Sequence[Any], relu: bool
+    ) -> Any:
+        return gv.weighted_sum(bias, weights, inputs, relu=relu)
 
     def total(self, xs: Sequence[Any]) -> Any:
         return gv.total(xs)
@@ -201,9 +208,10 @@ def run(graph: Graph, leaves: Sequence[Any], backend: Backend) -> list[Any]:
             out = backend.pow_method(args[0], args[1])
         elif op.startswith(("x **", "c **")):
             out = backend.power(args[0], args[1])
-        elif op == "weighted_sum":
+        elif op in ("weighted_sum", "relu(weighted_sum)"):
             n = (len(args) - 1) // 2
-            out = backend.weighted_sum(args[0], args[1 : 1 + n], args[1 + n :])
+            relu = op == "relu(weighted_sum)"
+            out = backend.weighted_sum(args[0], args[1 : 1 + n], args[1 + n :], relu)
         else:
             out = backend.total(args)
         nodes.append(out)
@@ -298,7 +306,7 @@ def _draw_step(draw: st.DrawFn, values: Sequence[float]) -> Step:
     if op == "c ** x":
         exponent = _draw_ref(draw, _eligible(values, lambda v: abs(v) <= EXP_MAX))
         return Step(op, (draw(st.sampled_from(RPOW_BASES)), exponent))
-    if op == "weighted_sum":
+    if op in ("weighted_sum", "relu(weighted_sum)"):
         n = draw(st.integers(1, 3))
         weights = tuple(_draw_ref(draw, every) for _ in range(n))
         inputs = tuple(_draw_arg(draw, every, _constants) for _ in range(n))
@@ -322,6 +330,13 @@ def graphs(draw: st.DrawFn, max_leaves: int = 4, max_steps: int = 12) -> Graph:
     for _ in range(n_steps):
         step = _draw_step(draw, values)
         value = run(Graph(tuple(values), (step,)), values, FloatBackend())[-1]
+        if step.op == "relu(weighted_sum)":
+            z = run(
+                Graph(tuple(values), (Step("weighted_sum", step.args),)), values, FloatBackend()
+            )
+            if abs(z[-1]) < KINK_MARGIN:  # too close to the kink: leave the ReLU out
+                step = Step("weighted_sum", step.args)
+                value = z[-1]
         if not _fits(value):
             # Out of bounds (say, a product of two large nodes): squash the first operand instead.
             first = next(a for a in step.args if isinstance(a, Ref))

@@ -122,7 +122,10 @@ def test_strategy_covers_every_operation() -> None:
     }  # fmt: skip
     assert methods == covered_methods
     assert functions - {"as_value"} == {"weighted_sum", "total"}
-    assert len(OPS) == 16
+    assert set(inspect.signature(gv.weighted_sum).parameters) == {
+        "bias", "weights", "inputs", "relu"
+    }  # fmt: skip
+    assert len(OPS) == 17
 
 
 def test_repr_is_a_program_that_rebuilds_the_graph() -> None:
