@@ -1,0 +1,209 @@
+"""PyTorch float64 as the oracle: every operation's value and gradients, and a whole MLP's."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gradengine import MLP, Value, total, weighted_sum
+
+torch = pytest.importorskip("torch")
+
+
+def run_ours(f: Callable[..., Any], inputs: Sequence[float]) -> tuple[float, list[float]]:
+    leaves = [Value(x) for x in inputs]
+    out = f(*leaves)
+    out.backward()
+    return out.data, [leaf.grad for leaf in leaves]
+
+
+def run_torch(f: Callable[..., Any], inputs: Sequence[float]) -> tuple[float, list[float]]:
+    leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in inputs]
+    out = f(*leaves)
+    out.backward()
+    grads = [0.0 if leaf.grad is None else leaf.grad.item() for leaf in leaves]
+    return out.item(), grads
+
+
+def close(ours: float, theirs: float) -> bool:
+    """Equal within 1e-10 (relative) or 1e-15; inf and nan must match exactly.
+
+    The absolute slack is a few units in the last place of 1: tanh' = 1 - tanh^2 cancels near
+    saturation, so one ulp of difference between two tanh implementations shows up there.
+    """
+    if math.isnan(theirs):
+        return math.isnan(ours)
+    if math.isinf(theirs):
+        return ours == theirs
+    return math.isclose(ours, theirs, rel_tol=1e-10, abs_tol=1e-15)
+
+
+def assert_parity(f: Callable[..., Any], g: Callable[..., Any], inputs: Sequence[float]) -> None:
+    """f on Values and g on float64 tensors give the same value and gradients."""
+    value, grads = run_ours(f, inputs)
+    expected_value, expected_grads = run_torch(g, inputs)
+    assert close(value, expected_value), f"value at {inputs}: {value} vs torch {expected_value}"
+    for i, (ours, theirs) in enumerate(zip(grads, expected_grads)):
+        assert close(ours, theirs), f"d/dx{i} at {inputs}: {ours} vs torch {theirs}"
+
+
+def reals(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False)
+
+
+ANY = reals(-50, 50)
+NONZERO = st.one_of(reals(-50, -1e-3), reals(1e-3, 50))
+POSITIVE = reals(1e-3, 50)
+BASE = reals(1e-3, 10)
+EXPONENT = reals(-4, 4)
+# Small enough that tanh stays away from saturation, where 1 - tanh^2 loses all its digits.
+MODERATE = st.one_of(reals(-2, -0.1), reals(0.1, 2))
+
+# (name, the same function for Values and tensors, a strategy per input). relu is drawn
+# everywhere, its kink included: both libraries give the gradient 0 at 0.
+OPS: list[tuple[str, Callable[..., Any], list[st.SearchStrategy[float]]]] = [
+    ("add", lambda x, y: x + y, [ANY, ANY]),
+    ("add number", lambda x: x + 2.5, [ANY]),
+    ("radd", lambda x: 2.5 + x, [ANY]),
+    ("sub", lambda x, y: x - y, [ANY, ANY]),
+    ("sub number", lambda x: x - 2.5, [ANY]),
+    ("rsub", lambda x: 2.5 - x, [ANY]),
+    ("mul", lambda x, y: x * y, [ANY, ANY]),
+    ("mul number", lambda x: x * -1.5, [ANY]),
+    ("rmul", lambda x: -1.5 * x, [ANY]),
+    ("div", lambda x, y: x / y, [ANY, NONZERO]),
+    ("div number", lambda x: x / 3.0, [ANY]),
+    ("rdiv", lambda x: 3.0 / x, [NONZERO]),
+    ("neg", lambda x: -x, [ANY]),
+    ("pow Value", lambda x, y: x**y, [BASE, EXPONENT]),
+    ("pow method", lambda x, y: x.pow(y), [BASE, EXPONENT]),
+    ("pow square", lambda x: x**2, [ANY]),
+    ("pow cube", lambda x: x**3, [ANY]),
+    ("pow inverse", lambda x: x**-1, [NONZERO]),
+    ("pow half", lambda x: x**0.5, [POSITIVE]),
+    ("pow zero", lambda x: x**0, [ANY]),
+    ("rpow", lambda x: 2.0**x, [EXPONENT]),
+    ("relu", lambda x: x.relu(), [st.one_of(ANY, st.just(0.0))]),
+    ("tanh", lambda x: x.tanh(), [ANY]),
+    ("exp", lambda x: x.exp(), [ANY]),
+    ("log", lambda x: x.log(), [POSITIVE]),
+    ("sigmoid", lambda x: x.sigmoid(), [ANY]),
+    ("a graph of all", lambda x, y: ((x * y).tanh() + (x / y).exp()).sigmoid() * (x**2).log(),
+     [MODERATE, MODERATE]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "f", "domains"), OPS, ids=[row[0] for row in OPS])
+@given(data=st.data())
+def test_operation_matches_torch(
+    name: str,
+    f: Callable[..., Any],
+    domains: list[st.SearchStrategy[float]],
+    data: st.DataObject,
+) -> None:
+    assert_parity(f, f, [data.draw(domain) for domain in domains])
+
+
+@given(data=st.data())
+def test_weighted_sum_matches_torch(data: st.DataObject) -> None:
+    inputs = [data.draw(ANY) for _ in range(7)]  # b, w1..w3, x1..x3
+
+    def ours(b: Value, *wx: Value) -> Value:
+        return weighted_sum(b, wx[:3], wx[3:])
+
+    def theirs(b: Any, *wx: Any) -> Any:
+        return b + wx[0] * wx[3] + wx[1] * wx[4] + wx[2] * wx[5]
+
+    assert_parity(ours, theirs, inputs)
+
+
+@given(data=st.data())
+def test_total_matches_torch(data: st.DataObject) -> None:
+    inputs = [data.draw(ANY) for _ in range(4)]
+    assert_parity(lambda *xs: total([*xs, xs[0]]), lambda *xs: sum(xs, xs[0]), inputs)
+
+
+# (name, f, inputs) where IEEE-754 decides: inf, nan, and the gradients PyTorch defines there.
+EDGES: list[tuple[str, Callable[..., Any], list[float]]] = [
+    ("log 0", lambda x: x.log(), [0.0]),
+    ("log -1", lambda x: x.log(), [-1.0]),
+    ("log inf", lambda x: x.log(), [math.inf]),
+    ("1 / 0", lambda x, y: x / y, [1.0, 0.0]),
+    ("-1 / 0", lambda x, y: x / y, [-1.0, 0.0]),
+    ("0 / 0", lambda x, y: x / y, [0.0, 0.0]),
+    ("1 / -0", lambda x, y: x / y, [1.0, -0.0]),
+    ("exp 1000", lambda x: x.exp(), [1000.0]),
+    ("exp -1000", lambda x: x.exp(), [-1000.0]),
+    ("0 ** -1", lambda x: x**-1, [0.0]),
+    ("-0 ** -1", lambda x: x**-1, [-0.0]),
+    ("0 ** 0.5", lambda x: x**0.5, [0.0]),
+    ("0 ** 0", lambda x: x**0, [0.0]),
+    ("-8 ** (1/3)", lambda x: x ** (1 / 3), [-8.0]),
+    ("0 ** Value 0", lambda x, y: x**y, [0.0, 0.0]),
+    ("0 ** Value 2", lambda x, y: x**y, [0.0, 2.0]),
+    ("0 ** Value -1", lambda x, y: x**y, [0.0, -1.0]),
+    ("-2 ** Value 2", lambda x, y: x**y, [-2.0, 2.0]),
+    ("-8 ** Value 1/3", lambda x, y: x**y, [-8.0, 1 / 3]),
+    ("10 ** 400", lambda x: x**400, [10.0]),
+    ("2 ** Value 5000", lambda x: 2.0**x, [5000.0]),
+    ("1e200 * 1e200", lambda x, y: x * y, [1e200, 1e200]),
+    ("inf - inf", lambda x, y: x - y, [math.inf, math.inf]),
+    ("inf * 0", lambda x, y: x * y, [math.inf, 0.0]),
+    ("sigmoid 1000", lambda x: x.sigmoid(), [1000.0]),
+    ("sigmoid -1000", lambda x: x.sigmoid(), [-1000.0]),
+    ("tanh inf", lambda x: x.tanh(), [math.inf]),
+    ("tanh 30", lambda x: x.tanh(), [30.0]),
+    ("relu 0", lambda x: x.relu(), [0.0]),
+    ("relu -inf", lambda x: x.relu(), [-math.inf]),
+    ("log of exp overflow", lambda x: x.exp().log(), [1000.0]),
+]
+
+
+@pytest.mark.parametrize(("name", "f", "inputs"), EDGES, ids=[row[0] for row in EDGES])
+def test_ieee_edge_matches_torch(name: str, f: Callable[..., Any], inputs: list[float]) -> None:
+    assert_parity(f, f, inputs)
+
+
+# -- a whole MLP -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mlp_gradients_match_torch_with_copied_weights(seed: int) -> None:
+    mlp = MLP(3, [8, 8, 2], seed=seed)
+    for i, p in enumerate(mlp.parameters()):
+        p.data += 0.05 * ((i % 5) - 2)  # non-zero biases, so the check sees them too
+    x = [0.7, -1.2, 0.4]
+    targets = [1.0, -0.5]
+
+    xs = [Value(v) for v in x]
+    outs = mlp.forward(xs)
+    loss = total([(o - t) ** 2 for o, t in zip(outs, targets)]) / 2
+    loss.backward()
+
+    def tensor(rows: list[list[float]]) -> Any:
+        return torch.tensor(rows, dtype=torch.float64, requires_grad=True)
+
+    weights = [tensor([[w.data for w in n.w] for n in layer.neurons]) for layer in mlp.layers]
+    biases = [tensor([[n.b.data] for n in layer.neurons]) for layer in mlp.layers]
+    h = tensor([[v] for v in x])
+    a = h
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        a = w @ a + b
+        if i < len(weights) - 1:
+            a = torch.relu(a)
+    torch_loss = ((a - torch.tensor([[t] for t in targets], dtype=torch.float64)) ** 2).sum() / 2
+    torch_loss.backward()
+
+    assert close(loss.data, torch_loss.item())
+    assert [o.data for o in outs] == pytest.approx(a.detach().flatten().tolist(), rel=1e-12)
+    for layer, w, b in zip(mlp.layers, weights, biases):
+        for j, n in enumerate(layer.neurons):
+            assert [p.grad for p in n.w] == pytest.approx(w.grad[j].tolist(), rel=1e-10, abs=1e-13)
+            assert n.b.grad == pytest.approx(b.grad[j, 0].item(), rel=1e-10, abs=1e-13)
+    assert [v.grad for v in xs] == pytest.approx(h.grad.flatten().tolist(), rel=1e-10, abs=1e-13)
+    assert any(p.grad != 0.0 for p in mlp.parameters())
