@@ -95,6 +95,11 @@ def test_an_mlp_of_the_wrong_shape_is_not_written(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_saving_into_a_missing_folder_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        MLP(2, [1], seed=0).save(tmp_path / "missing" / "m.json")
+
+
 def test_saving_something_else_is_a_type_error(tmp_path):
     with pytest.raises(TypeError, match="expected an MLP"):
         save_mlp([1, 2], tmp_path / "m.json")

@@ -191,6 +191,8 @@ def save_mlp(mlp: MLP, path: str | os.PathLike[str]) -> None:
     target = _check_path(path)
     text = _dumps(mlp_to_dict(mlp))  # any error happens here, before the disk is touched
     directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save to {target}: the folder {directory} does not exist")
     fd, temporary = tempfile.mkstemp(
         prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
     )
