@@ -316,6 +316,12 @@ def _draw_step(draw: st.DrawFn, values: Sequence[float]) -> Step:
     return Step(op, (*terms, _draw_ref(draw, every)))
 
 
+def _value_of(step: Step, values: Sequence[float]) -> float:
+    """The value of step, given the values of the nodes before it."""
+    value: float = run(Graph(tuple(values), (step,)), values, FloatBackend())[-1]
+    return value
+
+
 def _fits(value: float) -> bool:
     return math.isfinite(value) and abs(value) <= BOUND
 
@@ -329,14 +335,11 @@ def graphs(draw: st.DrawFn, max_leaves: int = 4, max_steps: int = 12) -> Graph:
     steps: list[Step] = []
     for _ in range(n_steps):
         step = _draw_step(draw, values)
-        value = run(Graph(tuple(values), (step,)), values, FloatBackend())[-1]
+        value = _value_of(step, values)
         if step.op == "relu(weighted_sum)":
-            z = run(
-                Graph(tuple(values), (Step("weighted_sum", step.args),)), values, FloatBackend()
-            )
-            if abs(z[-1]) < KINK_MARGIN:  # too close to the kink: leave the ReLU out
-                step = Step("weighted_sum", step.args)
-                value = z[-1]
+            z = _value_of(Step("weighted_sum", step.args), values)
+            if abs(z) < KINK_MARGIN:  # too close to the kink: leave the ReLU out
+                step, value = Step("weighted_sum", step.args), z
         if not _fits(value):
             # Out of bounds (say, a product of two large nodes): squash the first operand instead.
             first = next(a for a in step.args if isinstance(a, Ref))
