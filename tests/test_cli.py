@@ -4,6 +4,7 @@ import json
 import math
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -165,3 +166,20 @@ def test_divergence_is_reported_not_written(tmp_path, capsys):
     assert main(args) == 1
     assert "diverged" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_is_handed_to_its_module(monkeypatch, capsys):
+    calls = []
+    fake = types.ModuleType("gradengine.graph_command")
+    fake.add_parser = lambda commands: commands.add_parser("graph").add_argument("--example")
+    fake.run = lambda args: calls.append(args.example) or 7
+    monkeypatch.setitem(sys.modules, "gradengine.graph_command", fake)
+    assert main(["graph", "--example", "relu"]) == 7
+    assert calls == ["relu"]
+
+
+def test_without_its_module_graph_explains_instead_of_crashing(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "gradengine.graph_command", None)
+    assert main(["train", "--help"]) == 0  # the other commands still work
+    assert main(["graph", "--example", "relu"]) == 1
+    assert "graph command could not be loaded" in capsys.readouterr().err

@@ -172,8 +172,11 @@ def _add_graph_command(commands: Any) -> None:
     try:
         module = importlib.import_module("gradengine.graph_command")
     except ImportError as error:
-        stand_in = commands.add_parser("graph", help="draw a computation graph (unavailable)")
-        stand_in.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        # prefix_chars="+" lets every argument through as a word, so the stand-in can explain.
+        stand_in = commands.add_parser(
+            "graph", help="draw a computation graph (unavailable)", prefix_chars="+"
+        )
+        stand_in.add_argument("words", nargs="*", help=argparse.SUPPRESS)
         stand_in.set_defaults(unavailable=f"the graph command could not be loaded: {error}")
         return
     module.add_parser(commands)
