@@ -61,8 +61,8 @@ def train_torch(weights: Sequence[LayerWeights], X: np.ndarray, y: np.ndarray, s
             for p in params:
                 p -= learning_rate(k) * p.grad
         run.step_seconds.append(time.perf_counter() - start)
-        run.losses.append(float(total_loss))
-        run.accuracies.append(float(accuracy))
+        run.losses.append(total_loss.item())
+        run.accuracies.append(accuracy.item())
     return run
 
 

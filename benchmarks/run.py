@@ -20,6 +20,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,11 +49,14 @@ class Sizes:
     graph_nodes: int
     graph_inputs: int
     chain_nodes: int
+    # tracemalloc walks the whole call stack on every allocation, so under micrograd's recursive
+    # backward its cost grows with the square of the chain: it measures a shorter chain.
+    tracemalloc_nodes: int
     repeats: int
 
 
-FULL = Sizes(100, 100, 3, 200_000, 1_000, 1_000_000, 3)
-QUICK = Sizes(20, 3, 1, 3_000, 100, 10_000, 3)
+FULL = Sizes(100, 100, 3, 200_000, 1_000, 1_000_000, 10_000, 3)
+QUICK = Sizes(20, 3, 1, 3_000, 100, 10_000, 2_000, 3)
 
 
 @dataclass
@@ -69,8 +73,10 @@ class Row:
     compared: int | None = None  # how many losses or gradients that difference covers
     final_accuracy: float | None = None
     us_per_node: float | None = None
-    bytes_per_node: float | None = None  # peak traced memory during build + backward
+    bytes_per_node: float | None = None  # tracemalloc's peak during build + backward
     memory_vs_micrograd: float | None = None
+    rss_bytes_per_node: float | None = None  # peak resident memory gained, fresh interpreter
+    rss_vs_micrograd: float | None = None
 
 
 def require_bench_extras() -> None:
@@ -250,12 +256,16 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
             seconds.append(elapsed)
             grad = float(leaf.grad)
             del root, leaf
-        progress(f"chain: {engine}, peak memory")
+        progress(f"chain: {engine}, tracemalloc peak, {sizes.tracemalloc_nodes:,} nodes")
         gc.collect()
         _, peak = graphs.with_deep_recursion(
-            lambda value=value: graphs.peak_bytes(lambda: graphs.chain(value, sizes.chain_nodes))
+            lambda value=value: graphs.peak_bytes(
+                lambda: graphs.chain(value, sizes.tracemalloc_nodes)
+            )
         )
         gc.collect()
+        progress(f"chain: {engine}, peak RSS in a fresh interpreter, {sizes.chain_nodes:,} nodes")
+        rss = rss_growth(engine.split()[0], sizes.chain_nodes)
         rows.append(
             ms_row(
                 f"chain, {sizes.chain_nodes:,} nodes",
@@ -264,10 +274,29 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
                 max_rel_diff=rel_diffs([grad], [exact_chain_grad]),
                 compared=1,
                 us_per_node=statistics.median(seconds) / sizes.chain_nodes * 1e6,
-                bytes_per_node=peak / sizes.chain_nodes,
+                bytes_per_node=peak / sizes.tracemalloc_nodes,
+                rss_bytes_per_node=None if rss is None else rss / sizes.chain_nodes,
             )
         )
     return rows
+
+
+def rss_growth(engine: str, n_nodes: int) -> int | None:
+    """Peak RSS the chain adds to a fresh interpreter (None where `resource` is missing)."""
+    try:
+        import resource  # noqa: F401  (Unix only)
+    except ImportError:
+        return None
+    script = Path(__file__).with_name("rss.py")
+    done = subprocess.run(
+        [sys.executable, str(script), engine, str(n_nodes)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"measuring {engine}'s peak RSS failed:\n{done.stderr}")
+    return int(json.loads(done.stdout))
 
 
 def compare_to_micrograd(rows: list[Row]) -> None:
@@ -278,10 +307,15 @@ def compare_to_micrograd(rows: list[Row]) -> None:
         row.speedup = base.ms_median / row.ms_median
         if row.bytes_per_node is not None and base.bytes_per_node:
             row.memory_vs_micrograd = row.bytes_per_node / base.bytes_per_node
+        if row.rss_bytes_per_node is not None and base.rss_bytes_per_node:
+            row.rss_vs_micrograd = row.rss_bytes_per_node / base.rss_bytes_per_node
+
+
+STARTED = time.perf_counter()
 
 
 def progress(message: str) -> None:
-    print(f"  {message}", file=sys.stderr, flush=True)
+    print(f"  [{time.perf_counter() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 # -- presenting the results ------------------------------------------------------------------------
@@ -302,12 +336,24 @@ def sci(x: float) -> str:
 MOONS_COLUMNS = ["engine", "ms/step min", "ms/step median", "vs micrograd"]
 MOONS_COLUMNS += ["max loss rel. diff", "steps compared", "final accuracy"]
 GRAPH_COLUMNS = ["workload", "engine", "ms min", "ms median", "vs micrograd", "µs/node"]
-GRAPH_COLUMNS += ["peak bytes/node", "memory vs micrograd", "max rel. diff"]
+GRAPH_COLUMNS += ["max rel. diff"]
+MEMORY_COLUMNS = ["engine", "tracemalloc peak bytes/node", "vs micrograd"]
+MEMORY_COLUMNS += ["peak RSS bytes/node", "vs micrograd"]
+
+Table = tuple[list[str], list[list[str]]]
 
 
-def table_cells(rows: Sequence[Row]) -> tuple[list[list[str]], list[list[str]]]:
-    """The two tables as strings: the moons demo per step, and the graphs per build + backward."""
-    moons_rows = [
+def ratio(x: float | None) -> str:
+    return fmt_opt(x, lambda r: f"{r:.2f}")
+
+
+def whole(x: float | None) -> str:
+    return fmt_opt(x, lambda b: f"{b:,.0f}")
+
+
+def tables(rows: Sequence[Row], sizes: dict[str, int]) -> list[tuple[str, Table]]:
+    """(title, (header, cells)) for the moons demo, the graphs, and the chain's memory."""
+    moons = [
         [
             row.engine,
             fmt_ms(row.ms_min),
@@ -320,7 +366,8 @@ def table_cells(rows: Sequence[Row]) -> tuple[list[list[str]], list[list[str]]]:
         for row in rows
         if row.workload == "moons"
     ]
-    graph_rows = [
+    graph_rows = [row for row in rows if row.workload != "moons"]
+    graphs = [
         [
             row.workload,
             row.engine,
@@ -328,14 +375,34 @@ def table_cells(rows: Sequence[Row]) -> tuple[list[list[str]], list[list[str]]]:
             fmt_ms(row.ms_median),
             f"{row.speedup:,.1f}x",
             fmt_opt(row.us_per_node, lambda u: f"{u:.2f}"),
-            fmt_opt(row.bytes_per_node, lambda b: f"{b:,.0f}"),
-            fmt_opt(row.memory_vs_micrograd, lambda m: f"{m:.2f}"),
             fmt_opt(row.max_rel_diff, sci),
         ]
-        for row in rows
-        if row.workload != "moons"
+        for row in graph_rows
     ]
-    return moons_rows, graph_rows
+    memory = [
+        [
+            row.engine,
+            whole(row.bytes_per_node),
+            ratio(row.memory_vs_micrograd),
+            whole(row.rss_bytes_per_node),
+            ratio(row.rss_vs_micrograd),
+        ]
+        for row in graph_rows
+        if row.bytes_per_node is not None
+    ]
+    return [
+        (
+            f"moons demo, per training step ({sizes['moons_samples']} samples, "
+            f"MLP(2, [16, 16, 1]), {sizes['moons_steps']} steps)",
+            (MOONS_COLUMNS, moons),
+        ),
+        ("graphs, per build + backward", (GRAPH_COLUMNS, graphs)),
+        (
+            f"chain memory during build + backward (tracemalloc: "
+            f"{sizes['tracemalloc_nodes']:,} nodes; RSS: {sizes['chain_nodes']:,} nodes)",
+            (MEMORY_COLUMNS, memory),
+        ),
+    ]
 
 
 def text_table(header: list[str], cells: list[list[str]]) -> str:
@@ -345,8 +412,7 @@ def text_table(header: list[str], cells: list[list[str]]) -> str:
 
 
 def markdown_table(header: list[str], cells: list[list[str]]) -> str:
-    numeric = [i > 0 and header[i] not in ("engine",) for i in range(len(header))]
-    rule = ["---:" if right else "---" for right in numeric]
+    rule = ["---" if name in ("workload", "engine") else "---:" for name in header]
     return "\n".join("| " + " | ".join(r) + " |" for r in [header, rule, *cells])
 
 
@@ -356,23 +422,16 @@ def machine_line(report: dict[str, Any]) -> str:
 
 
 def text_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
-    moons_cells, graph_cells = table_cells(rows)
-    s = report["sizes"]
-    return "\n\n".join(
-        [
-            f"machine: {machine_line(report)}",
-            f"moons demo, per training step ({s['moons_samples']} samples, "
-            f"MLP(2, [16, 16, 1]), {s['moons_steps']} steps):\n"
-            + text_table(MOONS_COLUMNS, moons_cells),
-            "graphs, per build + backward:\n" + text_table(GRAPH_COLUMNS, graph_cells),
-        ]
-    )
+    parts = [f"machine: {machine_line(report)}"]
+    for title, (header, cells) in tables(rows, report["sizes"]):
+        parts.append(f"{title}:\n{text_table(header, cells)}")
+    return "\n\n".join(parts)
 
 
 def markdown_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
     """The README's speed section, generated from one run."""
-    moons_cells, graph_cells = table_cells(rows)
     s = report["sizes"]
+    (_, moons), (_, graphs), (_, memory) = tables(rows, s)
     return f"""## Speed
 
 One run of `{report["command"]}` on {machine_line(report)}.
@@ -380,21 +439,31 @@ Every ratio compares two engines in that same run against micrograd 0.1.0, so it
 faster or busier machine even though the milliseconds do not.
 
 **micrograd's moons demo**: {s["moons_samples"]} samples, `MLP(2, [16, 16, 1])`, SVM max-margin
-loss + 1e-4 L2, SGD for {s["moons_steps"]} steps, the demo's code unchanged with each engine's
+loss + 1e-4 L2, SGD for {s["moons_steps"]} steps; the demo's code unchanged with each engine's
 `Value` and `MLP`, all from the same initial weights (`random.seed(1337)`). Time per training
-step (min and median over every timed step); "max loss rel. diff" is the largest relative
-difference from micrograd's loss over the steps compared.
+step, min and median over every timed step ({s["repeats"]} runs of every step for the fast
+engines; micrograd's one run, which also gives the reference losses; PyTorch with one 0-d
+tensor per scalar for its first {s["torch_scalar_steps"]} step(s) only). "max loss rel. diff"
+is the largest relative difference from micrograd's loss over the steps compared.
 
-{markdown_table(MOONS_COLUMNS, moons_cells)}
+{markdown_table(*moons)}
 
-**Graphs that no fused node can help**: a seeded random expression over `+ - * / relu tanh`
-(micrograd 0.1.0 has no `tanh`, so it gets the one from Karpathy's lecture, in its own closure
-style), and the chain `x = x * 1.0001 + 0.5`. Time per build + backward (min and median of
-{s["repeats"]}); peak memory measured with `tracemalloc`; micrograd runs with its recursion limit
-raised in a thread with a large stack. "max rel. diff" compares the gradients with micrograd's
-(random graph) or with the exact 1.0001^(n/2) (chain).
+**Graphs that no fused node can help**: a seeded random expression of
+{s["graph_nodes"]:,} nodes over `+ - * / relu tanh` (micrograd 0.1.0 has no `tanh`, so it gets
+the one from Karpathy's lecture, in its own closure style), and the chain
+`x = x * 1.0001 + 0.5` ({s["chain_nodes"]:,} nodes). Time per build + backward, min and median
+of {s["repeats"]}; micrograd runs with its recursion limit raised, in a thread with a large
+stack. "max rel. diff" compares the gradients with micrograd's (random graph) or with the
+exact 1.0001^(n/2) (chain).
 
-{markdown_table(GRAPH_COLUMNS, graph_cells)}
+{markdown_table(*graphs)}
+
+**Memory of the chain**, per node, during build + backward. `tracemalloc` walks the whole call
+stack on every allocation, which makes micrograd's recursive backward quadratic under it, so it
+measures a {s["tracemalloc_nodes"]:,}-node chain; the peak resident set size each engine adds to
+a fresh interpreter covers the full {s["chain_nodes"]:,} nodes.
+
+{markdown_table(*memory)}
 
 To reproduce (the benchmark dependencies are an optional extra; the engine needs none):
 

@@ -1,0 +1,182 @@
+"""benchmarks/run.py --quick runs and reports a well-formed table; no timing is asserted."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "run.py"
+
+EXPECTED_ENGINES = {
+    "moons": ["micrograd", "gradengine", "PyTorch", "NumPy", "PyTorch"],
+    "random graph": ["micrograd", "gradengine"],
+    "chain": ["micrograd", "gradengine"],
+}
+README = """# project
+
+<!-- section:intro -->
+intro stays
+<!-- /section:intro -->
+
+<!-- section:speed -->
+old numbers
+<!-- /section:speed -->
+
+## License
+"""
+
+
+def run_script(*args: str, cwd: Path, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """(stdout, JSON report, rewritten README) of one quick run."""
+    for module in ("micrograd", "numpy", "sklearn", "torch"):
+        pytest.importorskip(module)
+    out = tmp_path_factory.mktemp("bench")
+    readme = out / "README.md"
+    readme.write_text(README)
+    results = out / "results.json"
+    args = ["--quick", "--json", str(results), "--markdown", "--readme", str(readme)]
+    done = run_script(*args, cwd=out)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, json.loads(results.read_text()), readme.read_text()
+
+
+def kind(workload):
+    return "moons" if workload == "moons" else workload.split(",")[0]
+
+
+def rows_of(report, workload_kind):
+    return [row for row in report["rows"] if kind(row["workload"]) == workload_kind]
+
+
+def test_every_engine_has_a_row_for_every_workload(quick):
+    _, report, _ = quick
+    for workload_kind, engines in EXPECTED_ENGINES.items():
+        names = [row["engine"].split()[0] for row in rows_of(report, workload_kind)]
+        assert names == engines
+    assert len(report["rows"]) == sum(len(e) for e in EXPECTED_ENGINES.values())
+
+
+def test_every_number_is_finite_and_timings_are_ordered(quick):
+    _, report, _ = quick
+    for row in report["rows"]:
+        numbers = [v for v in row.values() if isinstance(v, (int, float))]
+        assert all(math.isfinite(v) for v in numbers), row
+        assert 0 < row["ms_min"] <= row["ms_median"], row
+        assert row["timed"] >= 1
+        expected_timed = 1 if "per-scalar" in row["engine"] else 3
+        assert row["timed"] >= expected_timed, row
+
+
+def test_speedups_are_micrograd_median_over_engine_median(quick):
+    _, report, _ = quick
+    for workload_kind in EXPECTED_ENGINES:
+        rows = rows_of(report, workload_kind)
+        micrograd = rows[0]
+        assert micrograd["speedup"] == 1.0
+        for row in rows:
+            assert row["speedup"] == pytest.approx(micrograd["ms_median"] / row["ms_median"])
+
+
+def test_gradengine_trains_exactly_like_micrograd(quick):
+    _, report, _ = quick
+    steps = report["sizes"]["moons_steps"]
+    micrograd, gradengine, torch_batched, numpy_batched, _ = rows_of(report, "moons")
+    assert gradengine["compared"] == steps
+    assert gradengine["max_rel_diff"] <= 1e-9
+    assert gradengine["final_accuracy"] == micrograd["final_accuracy"]
+    assert 0 <= micrograd["final_accuracy"] <= 1
+    # batched engines sum in another order, so only near-equality is expected of them
+    for row in (torch_batched, numpy_batched):
+        assert row["compared"] == steps
+        assert row["max_rel_diff"] <= 1e-6
+        assert row["final_accuracy"] == micrograd["final_accuracy"]
+
+
+def test_per_scalar_pytorch_matches_micrograd_on_its_steps(quick):
+    _, report, _ = quick
+    scalar = rows_of(report, "moons")[-1]
+    assert "per-scalar" in scalar["engine"]
+    assert scalar["compared"] >= 1
+    assert scalar["max_rel_diff"] <= 1e-9
+
+
+def test_graph_gradients_agree(quick):
+    _, report, _ = quick
+    _, gradengine = rows_of(report, "random graph")
+    assert gradengine["max_rel_diff"] <= 1e-6
+    assert gradengine["compared"] == report["sizes"]["graph_inputs"] + 1
+    for row in rows_of(report, "chain"):
+        assert row["max_rel_diff"] <= 1e-9  # against 1.0001 ** (n / 2), derived by hand
+
+
+def test_chain_memory_is_reported_for_both_engines(quick):
+    _, report, _ = quick
+    micrograd, gradengine = rows_of(report, "chain")
+    for row in (micrograd, gradengine):
+        assert row["bytes_per_node"] > 0
+        assert row["us_per_node"] > 0
+    assert gradengine["memory_vs_micrograd"] == pytest.approx(
+        gradengine["bytes_per_node"] / micrograd["bytes_per_node"]
+    )
+
+
+def test_machine_is_described(quick):
+    stdout, report, _ = quick
+    machine = report["machine"]
+    assert machine["cpu"]
+    assert machine["cores"] >= 1
+    assert machine["python"].endswith(".".join(map(str, sys.version_info[:3])))
+    assert machine["cpu"] in stdout.splitlines()[0]
+
+
+def test_text_and_markdown_tables_list_every_row(quick):
+    stdout, report, _ = quick
+    for row in report["rows"]:
+        assert row["engine"] in stdout
+    table_lines = [line for line in stdout.splitlines() if line.startswith("|")]
+    assert len(table_lines) == len(report["rows"]) + 2 * 3 + 2  # 3 headers and rules, 2 memory
+    for line in table_lines:
+        assert line.endswith("|")
+
+
+def test_readme_section_is_rewritten_between_its_markers(quick):
+    _, _, readme = quick
+    assert "old numbers" not in readme
+    assert "intro stays" in readme
+    assert readme.endswith("<!-- /section:speed -->\n\n## License\n")
+    section = readme.split("<!-- section:speed -->")[1].split("<!-- /section:speed -->")[0]
+    assert "## Speed" in section
+    assert "python benchmarks/run.py" in section
+    assert "| gradengine" in section
+
+
+def test_missing_dependency_names_the_extra(tmp_path):
+    (tmp_path / "torch.py").write_text("raise ImportError('torch is hidden for this test')\n")
+    env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = run_script("--quick", "--json", str(tmp_path / "r.json"), cwd=tmp_path, env=env)
+    assert done.returncode != 0
+    assert 'pip install "gradengine[bench]"' in done.stderr
+    assert "torch" in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_bad_repeats_is_a_usage_error(tmp_path):
+    done = run_script("--repeats", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "expected an integer >= 1, got 0" in done.stderr
