@@ -282,6 +282,8 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
     print(f"train accuracy: {history.final_train_accuracy:6.1%}  ({len(dataset.X_train)} points)")
     if test_accuracy is not None:
         print(f"test accuracy:  {test_accuracy:6.1%}  ({len(dataset.X_test)} points)")
+    per_step = history.train_seconds / settings.steps
+    print(f"training took {history.train_seconds:.1f} s ({1000 * per_step:.0f} ms per step)")
 
     plotting = time.perf_counter()
     curves = plots.plot_curves(history, out / "curves.png")
