@@ -1,0 +1,392 @@
+"""Drawings, explanations and statistics of graphs, checked against hand-derived numbers."""
+
+import argparse
+import gc
+import math
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from gradengine import Value, weighted_sum
+from gradengine.graph_command import add_parser, run
+from gradengine.graph_examples import EXAMPLES
+from gradengine.viz import (
+    MAX_DRAWN_VALUES,
+    GraphTooLargeError,
+    draw,
+    explain,
+    graph_stats,
+    to_dot,
+    to_html,
+    to_mermaid,
+)
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+NASTY = 'a "quoted" {brace} <angle> | bar \\ back\nnew ; -> }'
+
+
+def build(name):
+    return EXAMPLES[name].build()
+
+
+def chain(length):
+    """-(-(...-x)): length neg nodes over one leaf x = 1."""
+    x = Value(1.0, "x")
+    v = x
+    for _ in range(length):
+        v = -v
+    return v
+
+
+def dot_svg(source):
+    done = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
+
+
+# -- to_dot ---------------------------------------------------------------------------------------
+
+
+def test_dot_has_one_record_per_value_and_one_node_per_operation():
+    root = build("expression")
+    source = to_dot(root)
+    assert source.count("shape=record") == 14  # x, y, 1 and 11 results
+    assert source.count("shape=circle") == 11
+    assert "rankdir=LR;" in source
+
+
+def test_fused_weighted_sum_is_one_operation_node_fed_in_operand_order():
+    root = build("neuron")  # n = b + w1*x1 + w2*x2, o = tanh(n)
+    source = to_dot(root)
+    assert source.count("shape=circle") == 2
+    n_op = re.search(r'op(\d+) \[.*label="Σ w·x \+ b"\]', source).group(1)
+    feeding = re.findall(rf"(v\d+) -> op{n_op};", source)
+    names = re.findall(r'  (v\d+) \[shape=record.*label="\{ (\w+) ', source)
+    label = dict(names)
+    assert [label[v] for v in feeding] == ["b", "w1", "w2", "x1", "x2"]
+
+
+def test_edges_follow_evaluation_order():
+    source = to_dot(build("expression"))
+    ops = [int(i) for i in re.findall(r"  op(\d+) \[", source)]
+    assert ops == sorted(ops)
+    for parent, op in re.findall(r"v(\d+) -> op(\d+);", source):
+        assert int(parent) < int(op)
+
+
+def test_dot_shows_data_and_grad():
+    root = build("simple")
+    root.backward()
+    source = to_dot(root)
+    assert "{ x | data\\ 2.0 | grad\\ 3.0 }" in source
+    assert "{ y | data\\ 3.0 | grad\\ 2.0 }" in source
+
+
+@needs_dot
+def test_nasty_labels_still_render():
+    a = Value(2.0, NASTY)
+    b = Value(3.0, "<b>")
+    root = a * b + a
+    source = to_dot(root)
+    svg = dot_svg(source)
+    assert svg.count('class="node"') == 4 + 2  # 4 values, 2 operations: nothing split apart
+    assert "a &quot;quoted&quot; {brace} &lt;angle&gt; | bar \\ back" in svg
+    assert "new ; &#45;&gt; }" in svg
+    assert "&lt;b&gt;" in svg
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: to_dot(3.0), TypeError, "needs a Value"),
+        (lambda: to_dot(Value(1), rankdir="up"), ValueError, "rankdir must be one of"),
+        (lambda: to_mermaid(Value(1), direction="x"), ValueError, "direction must be one of"),
+        (lambda: draw(Value(1), "graph.gif"), ValueError, ".svg, .png, .pdf"),
+        (lambda: draw(Value(1), 42), TypeError, "file path"),
+        (lambda: explain([Value(1)]), TypeError, "needs a Value"),
+        (lambda: explain(Value(1), max_steps=-1), ValueError, "max_steps"),
+        (lambda: graph_stats(None), TypeError, "needs a Value"),
+        (lambda: to_html(Value(1), "p.html", title=3), TypeError, "title must be a str"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(call, error, words):
+    with pytest.raises(error) as caught:
+        call()
+    assert words in str(caught.value)
+
+
+# -- draw -----------------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_draw_writes_svg_and_png(tmp_path):
+    root = build("neuron")
+    draw(root, tmp_path / "g.svg")
+    draw(root, tmp_path / "g.png")
+    assert "<svg" in (tmp_path / "g.svg").read_text()
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.png", "g.svg"]
+
+
+def test_draw_without_dot_says_how_to_install(tmp_path, monkeypatch):
+    pytest.importorskip("graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        draw(build("simple"), tmp_path / "g.svg")
+    assert not (tmp_path / "g.svg").exists()
+
+
+def test_draw_without_the_python_package_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "graphviz", None)
+    with pytest.raises(ImportError, match=re.escape('pip install "gradengine[viz]"')):
+        draw(build("simple"), tmp_path / "g.svg")
+
+
+# -- to_mermaid -----------------------------------------------------------------------------------
+
+
+def test_mermaid_is_a_flowchart_with_escaped_labels():
+    a = Value(1.0, NASTY)
+    root = (a * 2).relu()
+    text = to_mermaid(root)
+    lines = text.splitlines()
+    assert lines[0] == "flowchart LR"
+    pattern = re.compile(r'  (v\d+\["[^"]*"\]|op\d+\(\("[^"]*"\)\)|v\d+ --> op\d+|op\d+ --> v\d+)')
+    for line in lines[1:]:
+        assert pattern.fullmatch(line), line
+    assert "#34;quoted#34;" in text and "#60;angle#62;" in text
+    assert sum(line.startswith("  op") and "((" in line for line in lines) == 2
+
+
+# -- explain --------------------------------------------------------------------------------------
+
+
+def test_explain_adds_paths_as_in_the_chain_rule():
+    a, b, c = Value(2.0, "a"), Value(3.0, "b"), Value(2.0, "c")
+    d = a * b
+    d.label = "d"
+    e = a * c
+    e.label = "e"
+    out = d + e
+    out.label = "out"
+    text = explain(out)
+    # d out/d a = b + c = 5, arriving as b = 3 through d and c = 2 through e
+    assert "a receives 3.0 via d and 2.0 via e: total 5.0" in text
+    assert "∂d/∂a = b = 3.0, so a receives 1.0 × 3.0 = 3.0" in text
+    assert text.rstrip().splitlines()[-3:] == [
+        "  a receives 3.0 via d and 2.0 via e: total 5.0",
+        "  grad b = 2.0, received from d",
+        "  grad c = 2.0, received from e",
+    ]
+
+
+def leaf_grads(text):
+    """{leaf: grad} from explain()'s closing section."""
+    tail = text.split("Gradients of the leaves")[1].splitlines()[1:]
+    grads = {}
+    for line in tail:
+        single = re.fullmatch(r"  grad (\S+) = (\S+), received from \S+", line)
+        several = re.fullmatch(r"  (\S+) receives .*: total (\S+)", line)
+        match = single or several
+        assert match, line
+        grads[match.group(1)] = float(match.group(2))
+    return grads
+
+
+def test_explain_simple_example():
+    # z = x*y + 1: dz/dx = y = 3, dz/dy = x = 2, and the constant 1 gets 1
+    assert leaf_grads(explain(build("simple"))) == {"x": 3.0, "y": 2.0, "v3": 1.0}
+
+
+def test_explain_relu_example():
+    # out = relu(w1 x) + relu(w2 x) at x = 3, w1 = 0.5, w2 = -1: only the first ReLU is open
+    text = explain(build("relu"))
+    assert leaf_grads(text) == {"w1": 3.0, "x": 0.5, "w2": 0.0}
+    assert "h2 = relu(p2) = relu(-3.0) = 0.0" in text
+    assert "∂h2/∂p2 = (1 if p2 > 0 else 0) = 0.0" in text
+
+
+def test_explain_paths_example():
+    # b = a*a + a: db/da = a + a + 1 = 7 at a = 3, one term per path
+    text = explain(build("paths"))
+    assert "a receives 3.0 via aa, 3.0 via aa and 1.0 via b: total 7.0" in text
+
+
+def test_explain_neuron_example():
+    # o = tanh(n), n = 0.8814 so o = 1/sqrt(2) and do/dn = 1 - o^2 = 1/2; dn/dwi = xi, dn/dxi = wi
+    grads = leaf_grads(explain(build("neuron")))
+    assert grads == pytest.approx({"b": 0.5, "w1": 1.0, "w2": 0.0, "x1": -1.5, "x2": 0.5})
+
+
+def test_explain_expression_example():
+    x, y = 0.5, -1.5
+    t, e, s = math.tanh(x * y), math.exp(x / y), 1 / (1 + math.exp(-y))
+    dfdx = y * (1 - t * t) + e * s / y - 2 * x / (x * x + 1)
+    dfdy = x * (1 - t * t) - e * s * x / (y * y) + e * s * (1 - s)
+    grads = leaf_grads(explain(build("expression")))
+    assert grads["x"] == pytest.approx(dfdx, rel=1e-5)
+    assert grads["y"] == pytest.approx(dfdy, rel=1e-5)
+    assert grads["v10"] == pytest.approx(-1 / (x * x + 1), rel=1e-5)  # the constant in x² + 1
+
+
+def test_explain_neither_needs_nor_changes_grads():
+    root = build("paths")
+    before = explain(root)
+    leaves = [root._parents[1]]
+    assert leaves[0].grad == 0.0  # explain ran its own pass, leaving .grad alone
+    root.backward()
+    root.backward()  # leaves now hold twice the gradient
+    assert leaves[0].grad == 14.0
+    assert explain(root) == before
+
+
+def test_explain_limits_the_told_steps_but_not_the_leaves():
+    text = explain(build("expression"), max_steps=2)
+    assert "... 9 more steps (max_steps=2)" in text
+    assert set(leaf_grads(text)) == {"x", "y", "v10"}
+
+
+def test_explain_of_a_leaf():
+    text = explain(Value(4.0, "w"))
+    assert "grad w = 1.0 (the output" in text
+
+
+# -- graph_stats ----------------------------------------------------------------------------------
+
+
+def test_stats_of_the_paths_example():
+    stats = graph_stats(build("paths"))  # a, aa = a*a, b = aa + a
+    assert (stats.nodes, stats.leaves, stats.depth) == (3, 1, 2)
+    assert stats.ops == {"*": 1, "+": 1}
+    assert [v.label for v in stats.shared] == ["a"]
+    assert "3 nodes (1 leaves, 2 operations), depth 2" in str(stats)
+
+
+def test_stats_of_the_expression_example():
+    stats = graph_stats(build("expression"))
+    # the longest path: x -> r = x/y -> e = exp(r) -> es = e*s -> g = t + es -> f = g - l
+    assert (stats.nodes, stats.leaves, stats.depth) == (14, 3, 5)
+    assert stats.ops == {
+        "*": 2,
+        "+": 2,
+        "-": 1,
+        "/": 1,
+        "**2": 1,
+        "exp": 1,
+        "log": 1,
+        "sigmoid": 1,
+        "tanh": 1,
+    }
+    assert sorted(v.label for v in stats.shared) == ["x", "y"]
+
+
+def test_stats_count_a_value_used_twice_by_one_operation():
+    a = Value(1.0)
+    assert graph_stats(a + a).shared == [a]
+    assert graph_stats(weighted_sum(Value(0), [a], [Value(2)])).shared == []
+
+
+# -- a million nodes, no recursion ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def million():
+    gc.disable()  # a million live nodes make the collector rescan them all, again and again
+    try:
+        return chain(1_000_000)
+    finally:
+        gc.enable()
+
+
+def test_stats_of_a_million_node_chain(million):
+    stats = graph_stats(million)
+    assert (stats.nodes, stats.leaves, stats.depth) == (1_000_001, 1, 1_000_000)
+    assert stats.ops == {"neg": 1_000_000}
+    assert stats.shared == []
+
+
+def test_explain_of_a_million_node_chain(million):
+    text = explain(million, max_steps=2)
+    # (-1)^1,000,000 = 1: x passes its gradient through a million sign flips
+    assert text.rstrip().endswith("grad x = 1.0, received from v1")
+    assert "999,998 more steps" in text
+
+
+def test_drawings_refuse_a_million_nodes_with_the_count(million, tmp_path):
+    for call in (to_dot, to_mermaid, lambda r: to_html(r, tmp_path / "p.html")):
+        with pytest.raises(GraphTooLargeError, match="1,000,001 values"):
+            call(million)
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- size limits ----------------------------------------------------------------------------------
+
+
+def test_drawings_refuse_above_the_limit_unless_forced(tmp_path):
+    root = chain(MAX_DRAWN_VALUES)  # one more value than the limit: the leaf
+    with pytest.raises(GraphTooLargeError, match=f"{MAX_DRAWN_VALUES + 1} values") as caught:
+        to_dot(root)
+    assert "force=True" in str(caught.value)
+    assert to_dot(root, force=True).count("shape=record") == MAX_DRAWN_VALUES + 1
+    assert to_dot(chain(MAX_DRAWN_VALUES - 1)).count("shape=record") == MAX_DRAWN_VALUES
+    with pytest.raises(GraphTooLargeError):
+        to_mermaid(root)
+    page = tmp_path / "page.html"
+    page.write_text("old page")
+    with pytest.raises(GraphTooLargeError):
+        to_html(root, page)
+    assert page.read_text() == "old page"  # a refused page leaves the old file alone
+    with pytest.raises(GraphTooLargeError):
+        to_dot(build("expression"), max_values=13)
+
+
+# -- to_html (without a browser; tests/test_html_page.py drives one) ------------------------------
+
+
+def test_html_is_self_contained_and_atomic(tmp_path):
+    a = Value(1.0, "</script><script>alert(1)</script>")
+    to_html(a * 2, tmp_path / "page.html", title="<b>&")
+    page = (tmp_path / "page.html").read_text()
+    assert "<script src" not in page and "<link" not in page and "@import" not in page
+    assert page.count("</script>") == 1  # the label cannot close the script early
+    assert "<title>&lt;b&gt;&amp;</title>" in page
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+
+
+# -- the graph command ----------------------------------------------------------------------------
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="gradengine")
+    add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+def test_graph_command_writes_every_file(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(parse(["graph", "--example", "paths", "--out", str(out)])) == 0
+    assert (out / "explain.txt").read_text(encoding="utf-8") == explain(build("paths"))
+    assert "a receives" in (out / "explain.txt").read_text(encoding="utf-8")
+    assert "digraph" in (out / "graph.dot").read_text(encoding="utf-8")
+    assert "const GRAPH" in (out / "graph.html").read_text(encoding="utf-8")
+    printed = capsys.readouterr().out
+    if shutil.which("dot"):
+        assert "<svg" in (out / "graph.svg").read_text()
+    else:
+        assert "graph.svg skipped" in printed
+    assert "graph.html" in printed
+
+
+def test_graph_command_notes_a_missing_dot(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert run(parse(["graph", "--out", str(tmp_path / "o")])) == 0
+    assert "graph.svg skipped" in capsys.readouterr().out
+    assert not (tmp_path / "o" / "graph.svg").exists()
+
+
+def test_graph_command_rejects_an_unknown_example():
+    with pytest.raises(SystemExit):
+        parse(["graph", "--example", "nope"])
