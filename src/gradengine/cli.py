@@ -21,8 +21,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from gradengine.train import DATASETS
+
 INSTALL_HINT = 'pip install "gradengine[train]"'
-DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
 DEFAULT_LR = {"sgd": 0.5, "adam": 0.05}
 
 
@@ -46,8 +47,8 @@ DEMO = Settings("moons", 200, [16, 16], "adam", 0.05, 100, 1337, 0.2)
 # -- argument types: each names what it expects, so argparse reports "argument --flag: ..." -----
 
 
-def int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
-    """An argparse type: an integer in minimum..maximum."""
+def integer_in(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum (and <= maximum, if given)."""
 
     def parse(text: str) -> int:
         try:
@@ -125,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--samples",
-        type=int_at_least(10, 100_000),
+        type=integer_in(10, 100_000),
         default=200,
         metavar="N",
         help="number of points, train and test together (default: %(default)s)",
@@ -147,10 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="initial learning rate, decayed linearly to a tenth (default: 0.05 adam, 0.5 sgd)",
     )
     train.add_argument(
-        "--steps", type=int_at_least(1, 1_000_000), default=200, help="(default: %(default)s)"
+        "--steps", type=integer_in(1, 1_000_000), default=200, help="(default: %(default)s)"
     )
     train.add_argument(
-        "--seed", type=int_at_least(0, 2**32 - 1), default=1337, help="(default: %(default)s)"
+        "--seed", type=integer_in(0, 2**32 - 1), default=1337, help="(default: %(default)s)"
     )
     train.add_argument(
         "--test-fraction",
