@@ -234,3 +234,19 @@ def test_unknown_dataset_and_optimizer_are_refused():
         train.load_dataset("swirls", 30)
     with pytest.raises(ValueError, match="sgd"):
         train.make_optimizer("rmsprop", MLP(2, [1]), 0.1)
+
+
+def test_an_mlp_with_the_wrong_number_of_outputs_is_refused():
+    with pytest.raises(ValueError, match="needs an MLP with 1 output, got one with 3"):
+        train.fit(MLP(2, [3], seed=0), TINY, Adam(MLP(2, [1]).parameters()), steps=1)
+    blobs = train.load_dataset("blobs", 30, seed=0)
+    with pytest.raises(ValueError, match="needs an MLP with 3 outputs, got one with 1"):
+        train.fit(MLP(2, [1], seed=0), blobs, Adam(MLP(2, [1]).parameters()), steps=1)
+
+
+def test_wrong_types_are_refused_before_training():
+    mlp = MLP(2, [1], seed=0)
+    with pytest.raises(TypeError, match="Dataset"):
+        train.fit(mlp, (X_TINY, Y_TINY), Adam(mlp.parameters()), steps=1)
+    with pytest.raises(TypeError, match="MLP"):
+        train.fit(mlp.layers[0], TINY, Adam(mlp.parameters()), steps=1)

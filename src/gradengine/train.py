@@ -165,13 +165,31 @@ def fit(
     uses every training point in every step; otherwise each step draws a minibatch (seeded).
     callback, if given, receives each step's record as soon as it is measured.
     """
+    if not isinstance(mlp, MLP):
+        raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__}")
+    if not isinstance(dataset, Dataset):
+        raise TypeError(
+            f"dataset must be a Dataset such as load_dataset('moons', 200) returns, "
+            f"got {type(dataset).__name__}"
+        )
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    n_train = len(dataset.X_train)
+    if n_train == 0:
+        raise ValueError("dataset.X_train is empty: there is nothing to train on")
     binary = dataset.n_classes == 2
     loss_name = loss_name or ("hinge" if binary else "cross_entropy")
+    if loss_name not in LOSSES:
+        raise ValueError(f"unknown loss {loss_name!r}; expected one of: {', '.join(LOSSES)}")
+    width = len(mlp.forward(dataset.X_train[0]))
+    expected = 1 if loss_name in ("hinge", "bce") else dataset.n_classes
     if loss_name in ("hinge", "bce") and not binary:
         raise ValueError(f"the {loss_name} loss needs two classes, got {dataset.n_classes}")
-    n_train = len(dataset.X_train)
+    if width != expected:
+        raise ValueError(
+            f"the {loss_name} loss on {dataset.n_classes} classes needs an MLP with {expected}"
+            f" output{'s' if expected > 1 else ''}, got one with {width}"
+        )
     if batch_size is not None and not 1 <= batch_size <= n_train:
         raise ValueError(f"batch_size must be in 1..{n_train} (the training set), got {batch_size}")
     rng = random.Random(seed)
