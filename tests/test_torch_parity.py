@@ -123,6 +123,21 @@ def test_weighted_sum_matches_torch(data: st.DataObject) -> None:
 
 
 @given(data=st.data())
+def test_fused_relu_neuron_matches_torch(data: st.DataObject) -> None:
+    # Integers in a small range hit z = 0 exactly, where both give the gradient 0.
+    small = st.one_of(ANY, st.integers(-2, 2).map(float))
+    inputs = [data.draw(small) for _ in range(5)]  # b, w1, w2, x1, x2
+
+    def ours(b: Value, w1: Value, w2: Value, x1: Value, x2: Value) -> Value:
+        return weighted_sum(b, [w1, w2], [x1, x2], relu=True)
+
+    def theirs(b: Any, w1: Any, w2: Any, x1: Any, x2: Any) -> Any:
+        return torch.relu(b + w1 * x1 + w2 * x2)
+
+    assert_parity(ours, theirs, inputs)
+
+
+@given(data=st.data())
 def test_total_matches_torch(data: st.DataObject) -> None:
     inputs = [data.draw(ANY) for _ in range(4)]
     assert_parity(lambda *xs: total([*xs, xs[0]]), lambda *xs: sum(xs, xs[0]), inputs)

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gradengine import Value, total, weighted_sum
@@ -70,6 +70,12 @@ EXACT = [
      (0.5, 2, -1, 3, 4), 2.5, [1.0, 3.0, 4.0, 2.0, -1.0]),
     ("weighted_sum of numbers", lambda b, w1, w2: weighted_sum(b, [w1, w2], [3, 4]),
      (0.5, 2, -1), 2.5, [1.0, 3.0, 4.0]),
+    ("weighted_sum relu open", lambda b, w, x: weighted_sum(b, [w], [x], relu=True),
+     (0.5, 2, 3), 6.5, [1.0, 3.0, 2.0]),
+    ("weighted_sum relu closed", lambda b, w, x: weighted_sum(b, [w], [x], relu=True),
+     (0.5, 2, -3), 0.0, [0.0, 0.0, 0.0]),
+    ("weighted_sum relu at the kink", lambda b, w, x: weighted_sum(b, [w], [x], relu=True),
+     (-6, 2, 3), 0.0, [0.0, 0.0, 0.0]),
     ("total", lambda x, y, z: total([x, y, z]), (1, 2, 3.5), 6.5, [1.0, 1.0, 1.0]),
     ("total with numbers", lambda x: total([x, 2, 3]), (1,), 6.0, [1.0]),
 ]  # fmt: skip
@@ -444,4 +450,23 @@ def test_gradient_matches_central_difference(
     inputs = [data.draw(domain) for domain in domains]
     c = data.draw(constant)
     result = gradcheck(lambda *values: f(*values, c=c), inputs)
+    assert result.ok, str(result)
+
+
+@given(
+    b=ANY,
+    w=st.lists(ANY, min_size=1, max_size=4),
+    x=st.lists(ANY, min_size=4, max_size=4),
+)
+def test_fused_relu_neuron_matches_central_difference(
+    b: float, w: list[float], x: list[float]
+) -> None:
+    n = len(w)
+    z = b + sum(wi * xi for wi, xi in zip(w, x))
+    assume(abs(z) > 0.1)  # a step of h moves z by at most about 0.02: stay off the kink
+
+    def neuron(*values: Value) -> Value:
+        return weighted_sum(values[0], values[1 : n + 1], values[n + 1 :], relu=True)
+
+    result = gradcheck(neuron, [b, *w, *x[:n]])
     assert result.ok, str(result)
