@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from gradengine import Value, weighted_sum
+from gradengine import Neuron, Value, weighted_sum
 from gradengine.graph_command import add_parser, run
 from gradengine.graph_examples import EXAMPLES
 from gradengine.viz import (
@@ -390,3 +390,24 @@ def test_graph_command_notes_a_missing_dot(tmp_path, monkeypatch, capsys):
 def test_graph_command_rejects_an_unknown_example():
     with pytest.raises(SystemExit):
         parse(["graph", "--example", "nope"])
+
+
+@pytest.mark.parametrize(("w1", "open_"), [(0.5, True), (-3.0, False)])
+def test_explain_a_relu_neuron(w1, open_):
+    # relu(b + w1*x1 + w2*x2) at x = (2, 1), w2 = 1, b = 0: open iff 2*w1 + 1 > 0;
+    # while open, d/dwi = xi and d/dxi = wi; while closed, every derivative is 0
+    neuron = Neuron(2)
+    neuron.w[0].data, neuron.w[1].data = w1, 1.0
+    for value, label in zip([*neuron.w, neuron.b], ["w1", "w2", "b"], strict=True):
+        value.label = label
+    out = neuron([Value(2.0, "x1"), Value(1.0, "x2")])
+    text = explain(out)
+    assert "relu(b + w1*x1 + w2*x2)" in text
+    gate = 1.0 if open_ else 0.0
+    assert leaf_grads(text) == {
+        "b": gate,
+        "w1": 2.0 * gate,
+        "w2": 1.0 * gate,
+        "x1": w1 * gate,
+        "x2": 1.0 * gate,
+    }

@@ -17,7 +17,14 @@ from gradengine.viz.graph import (
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf"}
-OP_SYMBOLS = {"weighted_sum": "Σ w·x + b", "sum": "Σ", "neg": "−", "*": "×", "sigmoid": "σ"}
+OP_SYMBOLS = {
+    "weighted_sum": "Σ w·x + b",
+    "sum": "Σ",
+    "neg": "−",
+    "*": "×",
+    "sigmoid": "σ",
+    "relu(weighted_sum)": "relu(Σ w·x + b)",
+}
 
 
 def record_text(text: str) -> str:

@@ -29,6 +29,8 @@ def forward_expression(op: str, parents: list[str]) -> str:
         return " + ".join([parents[0], *terms])
     if op == "sum":
         return " + ".join(parents)
+    if op == "relu(weighted_sum)" and len(parents) % 2 == 1:
+        return f"relu({forward_expression('weighted_sum', parents)})"
     return f"{op}({', '.join(parents)})"
 
 
@@ -76,6 +78,10 @@ def local_formulas(op: str, parents: list[str], out: str) -> list[str | None]:
         return ["1", *parents[n + 1 :], *parents[1 : n + 1]]
     if op == "sum":
         return ["1"] * len(parents)
+    if op == "relu(weighted_sum)" and len(parents) % 2 == 1:
+        # the weighted sum's derivatives while the ReLU is open, 0 while it is closed
+        inner = local_formulas("weighted_sum", parents, out)
+        return [f"({formula} if {out} > 0 else 0)" for formula in inner]
     return [None] * len(parents)
 
 
