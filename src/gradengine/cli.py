@@ -120,9 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default="runs/demo", help="where to write (%(default)s)"
     )
 
-    train = commands.add_parser("train", help="train an MLP on a 2-D dataset")
+    train = commands.add_parser(
+        "train",
+        help="train an MLP on a 2-D dataset",
+        description="Train an MLP on a 2-D dataset; write curves.png, boundary.png, "
+        "model.json and report.json into --out.",
+    )
     train.add_argument(
-        "--dataset", choices=DATASETS, default="moons", help="(default: %(default)s)"
+        "--dataset",
+        choices=DATASETS,
+        default="moons",
+        help="the points to classify; blobs has 3 classes, the others 2 (default: %(default)s)",
     )
     train.add_argument(
         "--samples",
@@ -139,7 +147,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="hidden layer sizes, comma-separated (default: 16,16)",
     )
     train.add_argument(
-        "--optimizer", choices=("sgd", "adam"), default="adam", help="(default: %(default)s)"
+        "--optimizer",
+        choices=("sgd", "adam"),
+        default="adam",
+        help="plain SGD or Adam (default: %(default)s)",
     )
     train.add_argument(
         "--lr",
@@ -148,10 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="initial learning rate, decayed linearly to a tenth (default: 0.05 adam, 0.5 sgd)",
     )
     train.add_argument(
-        "--steps", type=integer_in(1, 1_000_000), default=200, help="(default: %(default)s)"
+        "--steps",
+        type=integer_in(1, 1_000_000),
+        default=200,
+        help="training steps, each over every training point (default: %(default)s)",
     )
     train.add_argument(
-        "--seed", type=integer_in(0, 2**32 - 1), default=1337, help="(default: %(default)s)"
+        "--seed",
+        type=integer_in(0, 2**32 - 1),
+        default=1337,
+        help="seeds the data, the split and the initial weights (default: %(default)s)",
     )
     train.add_argument(
         "--test-fraction",
