@@ -56,9 +56,10 @@ def train_torch(weights: Sequence[LayerWeights], X: np.ndarray, y: np.ndarray, s
         accuracy = ((labels > 0) == (scores > 0)).double().mean()
         for p in params:
             p.grad = None
-        total_loss.backward()
+        total_loss.backward()  # type: ignore[no-untyped-call]
         with torch.no_grad():
             for p in params:
+                assert p.grad is not None  # backward() filled it in
                 p -= learning_rate(k) * p.grad
         run.step_seconds.append(time.perf_counter() - start)
         run.losses.append(total_loss.item())

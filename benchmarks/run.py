@@ -15,6 +15,7 @@ import argparse
 import gc
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import math
 import os
@@ -26,6 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,8 +35,12 @@ T = TypeVar("T")
 
 BENCH_EXTRA = 'pip install "gradengine[bench]"'
 # import name -> distribution name, for the error message when one is missing
-BENCH_MODULES = {"micrograd": "micrograd", "numpy": "numpy", "sklearn": "scikit-learn"}
-BENCH_MODULES["torch"] = "torch"
+BENCH_MODULES = {
+    "micrograd": "micrograd",
+    "numpy": "numpy",
+    "sklearn": "scikit-learn",
+    "torch": "torch",
+}
 SECTION_START, SECTION_END = "<!-- section:speed -->", "<!-- /section:speed -->"
 GRAPH_SEED = 0
 
@@ -89,7 +95,8 @@ def require_bench_extras() -> None:
             missing.append(distribution)
     if missing:
         raise SystemExit(
-            f"the benchmarks need {', '.join(missing)}, which is not installed: {BENCH_EXTRA}"
+            f"the benchmarks need {', '.join(missing)} (not installed); "
+            f"install the benchmark extra: {BENCH_EXTRA}"
         )
 
 
@@ -118,7 +125,7 @@ def versions() -> dict[str, str]:
     return {name: importlib.metadata.version(name) for name in names}
 
 
-def rel_diffs(values: Sequence[float], reference: Sequence[float]) -> float:
+def largest_rel_diff(values: Sequence[float], reference: Sequence[float]) -> float:
     """max |v - r| / max(|v|, |r|) over pairs (0 where both are 0)."""
     worst = 0.0
     for v, r in zip(values, reference, strict=True):
@@ -181,7 +188,7 @@ def bench_moons(sizes: Sizes, names: dict[str, str]) -> list[Row]:
         raise RuntimeError("gradengine gave different losses in two identical runs")
 
     scalar_steps = min(sizes.torch_scalar_steps, steps)
-    progress(f"moons: PyTorch per-scalar tensors, {scalar_steps} steps")
+    progress(f"moons: PyTorch per-scalar tensors, {scalar_steps} step(s)")
     scalar_model = moons.ScalarTorchMLP(weights)
     scalar = moons.train(moons.scalar_tensor, scalar_model, X, y, scalar_steps)
 
@@ -191,7 +198,7 @@ def bench_moons(sizes: Sizes, names: dict[str, str]) -> list[Row]:
             "moons",
             engine,
             [s for run in timed_runs for s in run.step_seconds],
-            max_rel_diff=rel_diffs(first.losses, reference.losses[: len(first.losses)]),
+            max_rel_diff=largest_rel_diff(first.losses, reference.losses[: len(first.losses)]),
             compared=len(first.losses),
             final_accuracy=first.accuracies[-1] if len(first.losses) == steps else None,
         )
@@ -226,11 +233,8 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
         for repeat in range(sizes.repeats):
             progress(f"graph: {engine}, {sizes.graph_nodes:,} nodes (repeat {repeat + 1})")
             gc.collect()
-            elapsed, (root, leaves) = graphs.with_deep_recursion(
-                lambda value=value: timed(
-                    lambda: graphs.expression_gradients(value, inputs, program)
-                )
-            )
+            work = partial(graphs.expression_gradients, value, inputs, program)
+            elapsed, (root, leaves) = graphs.with_deep_recursion(partial(timed, work))
             seconds.append(elapsed)
             grads = [float(root.data)] + [float(leaf.grad) for leaf in leaves]
             del root, leaves
@@ -240,7 +244,7 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
                 f"random graph, {sizes.graph_nodes:,} nodes",
                 engine,
                 seconds,
-                max_rel_diff=rel_diffs(grads, graph_reference),
+                max_rel_diff=largest_rel_diff(grads, graph_reference),
                 compared=len(grads),
                 us_per_node=statistics.median(seconds) / sizes.graph_nodes * 1e6,
             )
@@ -250,19 +254,15 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
         for repeat in range(sizes.repeats):
             progress(f"chain: {engine}, {sizes.chain_nodes:,} nodes (repeat {repeat + 1})")
             gc.collect()
-            elapsed, (root, leaf) = graphs.with_deep_recursion(
-                lambda value=value: timed(lambda: graphs.chain(value, sizes.chain_nodes))
-            )
+            work = partial(graphs.chain, value, sizes.chain_nodes)
+            elapsed, (root, leaf) = graphs.with_deep_recursion(partial(timed, work))
             seconds.append(elapsed)
             grad = float(leaf.grad)
             del root, leaf
         progress(f"chain: {engine}, tracemalloc peak, {sizes.tracemalloc_nodes:,} nodes")
         gc.collect()
-        _, peak = graphs.with_deep_recursion(
-            lambda value=value: graphs.peak_bytes(
-                lambda: graphs.chain(value, sizes.tracemalloc_nodes)
-            )
-        )
+        work = partial(graphs.chain, value, sizes.tracemalloc_nodes)
+        _, peak = graphs.with_deep_recursion(partial(graphs.peak_bytes, work))
         gc.collect()
         progress(f"chain: {engine}, peak RSS in a fresh interpreter, {sizes.chain_nodes:,} nodes")
         rss = rss_growth(engine.split()[0], sizes.chain_nodes)
@@ -271,7 +271,7 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
                 f"chain, {sizes.chain_nodes:,} nodes",
                 engine,
                 seconds,
-                max_rel_diff=rel_diffs([grad], [exact_chain_grad]),
+                max_rel_diff=largest_rel_diff([grad], [exact_chain_grad]),
                 compared=1,
                 us_per_node=statistics.median(seconds) / sizes.chain_nodes * 1e6,
                 bytes_per_node=peak / sizes.tracemalloc_nodes,
@@ -283,9 +283,7 @@ def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
 
 def rss_growth(engine: str, n_nodes: int) -> int | None:
     """Peak RSS the chain adds to a fresh interpreter (None where `resource` is missing)."""
-    try:
-        import resource  # noqa: F401  (Unix only)
-    except ImportError:
+    if importlib.util.find_spec("resource") is None:  # Unix only
         return None
     script = Path(__file__).with_name("rss.py")
     done = subprocess.run(
@@ -522,16 +520,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--repeats", type=positive_int, help="timed repeats per workload (default 3)"
     )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="PATH",
+        help="present the results of an earlier run instead of measuring",
+    )
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Run every workload at the requested sizes: the report that --json writes."""
     require_bench_extras()
     sys.path.insert(0, str(Path(__file__).parent))  # the workloads live beside this script
     sizes = QUICK if args.quick else FULL
+    command = ["python benchmarks/run.py"] + (["--quick"] if args.quick else [])
     if args.repeats:
         sizes = Sizes(**{**asdict(sizes), "repeats": args.repeats})
+        command.append(f"--repeats {args.repeats}")
     names = versions()
     rows = bench_moons(sizes, names) + bench_graphs(sizes, names)
     compare_to_micrograd(rows)
@@ -539,17 +545,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         values = [v for v in asdict(row).values() if isinstance(v, float)]
         if not all(math.isfinite(v) for v in values):
             raise RuntimeError(f"a measurement is not finite: {row}")
-    command = " ".join(["python benchmarks/run.py", *(["--quick"] if args.quick else [])])
-    report = {
-        "command": command,
+    return {
+        "command": " ".join(command),
         "machine": machine(),
         "versions": names,
         "sizes": asdict(sizes),
         "rows": [asdict(row) for row in rows],
     }
-    write_atomically(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
+
+
+def load_report(path: Path) -> tuple[dict[str, Any], list[Row]]:
+    """An earlier run's report and its rows; SystemExit naming the problem if it is not one."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        return report, [Row(**row) for row in report["rows"]]
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise SystemExit(
+            f"{path} is not a results file written by benchmarks/run.py "
+            f"({type(error).__name__}: {error})"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.from_json:
+        report, rows = load_report(args.from_json)
+    else:
+        report = measure(args)
+        rows = [Row(**row) for row in report["rows"]]
+        write_atomically(args.json, json.dumps(report, indent=2, allow_nan=False) + "\n")
     print(text_report(report, rows))
-    print(f"\nwritten to {args.json}")
+    if not args.from_json:
+        print(f"\nwritten to {args.json}")
     if args.markdown:
         print("\n" + markdown_report(report, rows))
     if args.readme:

@@ -42,8 +42,8 @@ def run_script(*args: str, cwd: Path, env: dict[str, str] | None = None):
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    """(stdout, JSON report, rewritten README) of one quick run."""
+def quick_dir(tmp_path_factory):
+    """A directory holding results.json and README.md from one quick run, and its stdout."""
     for module in ("micrograd", "numpy", "sklearn", "torch"):
         pytest.importorskip(module)
     out = tmp_path_factory.mktemp("bench")
@@ -53,7 +53,16 @@ def quick(tmp_path_factory):
     args = ["--quick", "--json", str(results), "--markdown", "--readme", str(readme)]
     done = run_script(*args, cwd=out)
     assert done.returncode == 0, done.stderr
-    return done.stdout, json.loads(results.read_text()), readme.read_text()
+    (out / "stdout.txt").write_text(done.stdout)
+    return out
+
+
+@pytest.fixture(scope="module")
+def quick(quick_dir):
+    """(stdout, JSON report, rewritten README) of one quick run."""
+    stdout = (quick_dir / "stdout.txt").read_text()
+    report = json.loads((quick_dir / "results.json").read_text())
+    return stdout, report, (quick_dir / "README.md").read_text()
 
 
 def kind(workload):
@@ -164,6 +173,24 @@ def test_readme_section_is_rewritten_between_its_markers(quick):
     assert "## Speed" in section
     assert "python benchmarks/run.py" in section
     assert "| gradengine" in section
+
+
+def test_from_json_prints_the_same_tables_without_measuring(quick_dir, tmp_path):
+    before = (quick_dir / "stdout.txt").read_text()
+    done = run_script("--from-json", str(quick_dir / "results.json"), "--markdown", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress lines: nothing was measured
+    table = before.split("\nwritten to ")[0]
+    markdown = before.split("\n## Speed")[1].split("\nspeed section of")[0]
+    assert done.stdout.startswith(table)
+    assert done.stdout.endswith(markdown)
+
+
+def test_from_json_rejects_a_file_that_is_not_a_report(tmp_path):
+    (tmp_path / "other.json").write_text('{"rows": [{"speed": 1}]}')
+    done = run_script("--from-json", str(tmp_path / "other.json"), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "is not a results file written by benchmarks/run.py" in done.stderr
 
 
 def test_missing_dependency_names_the_extra(tmp_path):
