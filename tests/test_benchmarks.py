@@ -183,7 +183,7 @@ def test_from_json_prints_the_same_tables_without_measuring(quick_dir, tmp_path)
     table = before.split("\nwritten to ")[0]
     markdown = before.split("\n## Speed")[1].split("\nspeed section of")[0]
     assert done.stdout.startswith(table)
-    assert done.stdout.endswith(markdown)
+    assert done.stdout.rstrip().endswith(markdown.rstrip())
 
 
 def test_from_json_rejects_a_file_that_is_not_a_report(tmp_path):
