@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from gradengine.value import Value, ValueLike, _weighted_sum, as_value
 
@@ -20,12 +20,14 @@ def check_size(n: object, what: str) -> int:
 
 
 def check_inputs(x: object, expected: int) -> Sequence[ValueLike]:
-    """x as a sequence of `expected` inputs; TypeError or ValueError otherwise."""
-    if type(x) is not list and (not isinstance(x, Sequence) or isinstance(x, str)):
-        raise TypeError(
-            f"expected a list of {expected} inputs (Values or numbers), "
-            f"got {type(x).__name__} {x!r:.60}"
-        )
+    """x as a sequence of `expected` inputs (any iterable, a numpy array say, as micrograd)."""
+    if type(x) is not list and type(x) is not tuple:
+        if isinstance(x, (str, bytes, Value)) or not isinstance(x, Iterable):
+            raise TypeError(
+                f"expected a list of {expected} inputs (Values or numbers), "
+                f"got {type(x).__name__} {x!r:.60}"
+            )
+        x = list(x)
     if len(x) != expected:
         raise ValueError(f"expected {expected} inputs, got {len(x)}")
     return x
@@ -111,8 +113,12 @@ class MLP(Module):
             raise ValueError("nouts must name at least one layer size, got an empty list")
         sizes = [check_size(nin, "nin")]
         sizes += [check_size(n, f"layer size nouts[{i}]") for i, n in enumerate(nouts)]
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise TypeError(
+                f"seed must be an integer or None, got {type(seed).__name__} {seed!r:.60}"
+            )
         # seed=None draws from the global `random`, so random.seed(1337) reproduces micrograd.
-        rng = None if seed is None else random.Random(seed)
+        rng = None if seed is None else random.Random(int(seed))
         last = len(nouts) - 1
         self.layers = [
             Layer(sizes[i], sizes[i + 1], nonlin=i != last, rng=rng) for i in range(len(nouts))

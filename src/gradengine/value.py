@@ -25,7 +25,10 @@ def as_float(x: object, what: str = "a number") -> float:
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
+            return math.inf if x > 0 else -math.inf
     raise TypeError(
         f"{what} must be a real number (int, float, bool or numpy scalar), "
         f"got {type(x).__name__} {x!r:.60}"
@@ -148,9 +151,10 @@ class Value:
     # -- functions --------------------------------------------------------------------------------
 
     def relu(self) -> Value:
-        """max(x, 0); d/dx = 1 if x > 0 else 0"""
-        x = self.data
-        return Value._node(0.0 if x < 0 else x, (self,), (1.0 if x > 0 else 0.0,), "relu")
+        """max(x, 0); d/dx = 0 if x <= 0 else 1 (so nan passes through, as in PyTorch)"""
+        if self.data <= 0:
+            return Value._node(0.0, (self,), (0.0,), "relu")
+        return Value._node(self.data, (self,), (1.0,), "relu")
 
     def tanh(self) -> Value:
         """tanh(x); d/dx = 1 - tanh(x)^2"""
@@ -255,11 +259,9 @@ def _weighted_sum(
     w = [p.data for p in weights]
     z = _sum_left_to_right(map(mul, w, x), bias.data)
     parents = (bias, *weights, *xs)
-    if not relu:
-        return Value._node(z, parents, (1.0, *x, *w), "weighted_sum")
-    if z > 0:
-        return Value._node(z, parents, (1.0, *x, *w), "relu(weighted_sum)")
-    return Value._node(0.0 if z < 0 else z, parents, (0.0,) * len(parents), "relu(weighted_sum)")
+    if relu and z <= 0:  # an inactive ReLU: nothing flows back through it
+        return Value._node(0.0, parents, (0.0,) * len(parents), "relu(weighted_sum)")
+    return Value._node(z, parents, (1.0, *x, *w), "relu(weighted_sum)" if relu else "weighted_sum")
 
 
 def _reduce_add(values: Iterable[float], start: float) -> float:

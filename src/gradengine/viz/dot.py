@@ -108,7 +108,7 @@ def draw(
         )
     source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values)
     try:
-        import graphviz  # type: ignore[import-untyped]
+        import graphviz
     except ImportError as error:
         raise ImportError(
             'draw() needs the graphviz Python package: pip install "gradengine[viz]" '
