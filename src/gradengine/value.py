@@ -28,7 +28,7 @@ def as_float(x: object, what: str = "a number") -> float:
         try:
             return float(x)
         except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
-            return math.inf if x > 0 else -math.inf
+            return -math.inf if x < 0 else math.inf
     raise TypeError(
         f"{what} must be a real number (int, float, bool or numpy scalar), "
         f"got {type(x).__name__} {x!r:.60}"
