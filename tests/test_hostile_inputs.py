@@ -1,0 +1,656 @@
+"""Hostile inputs at every public entry point: a TypeError or ValueError that says what was
+expected and what was given, never an AttributeError, an IndexError, a crash or a wrong answer.
+
+Each row is (call, expected error, fragments the message must contain). Rows for modules that
+are missing are skipped; rows that expose a known defect are marked xfail(strict=True) with the
+reason, so that the fix turns them into failures to un-mark.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from gradengine import MLP, Layer, Neuron, Value, total, weighted_sum
+
+
+def module(name: str) -> ModuleType | None:
+    """gradengine.<name>, or None while it does not exist."""
+    try:
+        return importlib.import_module(f"gradengine.{name}")
+    except ImportError:
+        return None
+
+
+optim, losses, data, serialize, cli = (
+    module(m) for m in ("optim", "losses", "data", "serialize", "cli")
+)
+gradcheck_module, viz = module("gradcheck"), module("viz")
+
+
+def bug(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+def row(
+    name: str,
+    call: Callable[[], object],
+    error: type[Exception],
+    *fragments: str,
+    marks: Any = (),
+    needs: ModuleType | bool | None = True,
+) -> Any:
+    """One table row; skipped when the module it needs is missing."""
+    if needs is None:
+        marks = pytest.mark.skip(reason="module not present")
+    return pytest.param(call, error, fragments, id=name, marks=marks)
+
+
+# Wrong types for a number, with the type name the message must report as given.
+NOT_NUMBERS = [
+    (None, "NoneType"),
+    ("1.5", "str"),
+    (b"1", "bytes"),
+    (1j, "complex"),
+    ([1.0], "list"),
+    ({"a": 1}, "dict"),
+    ([[1.0]], "list"),
+]
+NOT_SIZES = [*NOT_NUMBERS, (2.0, "float"), (True, "bool"), (Value(2.0), "Value")]
+NOT_LISTS = [
+    (None, "NoneType"),
+    ("ab", "str"),
+    (b"ab", "bytes"),
+    (1.0, "float"),
+    (Value(1.0), "Value"),
+]
+
+
+def v() -> Value:
+    return Value(2.0)
+
+
+def model() -> MLP:
+    return MLP(2, [3, 1], seed=0)
+
+
+def params() -> list[Value]:
+    return model().parameters()
+
+
+# -- Value and its operators ----------------------------------------------------------------------
+
+
+def value_rows() -> Iterator[Any]:
+    for bad, given in NOT_NUMBERS:
+        yield row(f"Value({given})", lambda b=bad: Value(b), TypeError, "real number", given)
+        yield row(f"Value + {given}", lambda b=bad: v() + b, TypeError, "real number", given)
+        yield row(f"{given} + Value", lambda b=bad: b + v(), TypeError, "real number", given)
+        yield row(f"Value - {given}", lambda b=bad: v() - b, TypeError, "real number", given)
+        yield row(f"{given} - Value", lambda b=bad: b - v(), TypeError, "real number", given)
+        yield row(f"Value * {given}", lambda b=bad: v() * b, TypeError, "real number", given)
+        yield row(f"{given} * Value", lambda b=bad: b * v(), TypeError, "real number", given)
+        yield row(f"Value / {given}", lambda b=bad: v() / b, TypeError, "real number", given)
+        yield row(f"{given} / Value", lambda b=bad: b / v(), TypeError, "real number", given)
+        yield row(f"Value ** {given}", lambda b=bad: v() ** b, TypeError, "exponent", given)
+        yield row(f"{given} ** Value", lambda b=bad: b ** v(), TypeError, "real number", given)
+        yield row(f"Value.pow({given})", lambda b=bad: v().pow(b), TypeError, "exponent", given)
+        yield row(f"update(lr={given})", lambda b=bad: v().update(b), TypeError, "lr", given)
+    yield row("Value(Value)", lambda: Value(v()), TypeError, "real number", "got a Value")
+    yield row("update(lr=Value)", lambda: v().update(v()), TypeError, "lr", "Value")
+    yield row("update(lr=nan)", lambda: v().update(math.nan), ValueError, "finite", "nan")
+    yield row("update(lr=inf)", lambda: v().update(math.inf), ValueError, "finite", "inf")
+    yield row("Value(label=3)", lambda: Value(1.0, label=3), TypeError, "label", "str", "int")  # type: ignore[arg-type]
+    overflow = bug("as_float lets float(x) raise OverflowError for ints beyond 1e308")
+    yield row("Value(10**400)", lambda: Value(10**400), ValueError, "10000", marks=overflow)
+    yield row("Value + 10**400", lambda: v() + 10**400, ValueError, "10000", marks=overflow)
+    yield row("Value ** 10**400", lambda: v() ** 10**400, ValueError, "10000", marks=overflow)
+
+
+def fused_rows() -> Iterator[Any]:
+    b = v
+    yield row("total([])", lambda: total([]), ValueError, "at least one", "empty")
+    yield row("total([None])", lambda: total([None]), TypeError, "real number", "NoneType")  # type: ignore[list-item]
+    yield row("total([[1.0]])", lambda: total([[1.0]]), TypeError, "real number", "list")  # type: ignore[list-item]
+    message = bug("total() lets iter() fail: the message does not say a list was expected")
+    for bad, given in [(None, "NoneType"), (5, "int"), (Value(1.0), "Value")]:
+        yield row(
+            f"total({given})", lambda x=bad: total(x), TypeError, "list", given, marks=message
+        )
+    yield row(
+        "total(dict)",
+        lambda: total({1.0: "a"}),  # type: ignore[arg-type]
+        TypeError,
+        "dict",
+        marks=bug("total() silently sums a dict's keys"),
+    )
+    yield row(
+        "weighted_sum(bias=1.0)",
+        lambda: weighted_sum(1.0, [b()], [1.0]),
+        TypeError,
+        "bias",
+        "float",
+    )  # type: ignore[arg-type]
+    yield row(
+        "weighted_sum(weights=[1.0])",
+        lambda: weighted_sum(b(), [1.0], [1.0]),
+        TypeError,
+        "weight",
+        "float",
+    )  # type: ignore[list-item]
+    yield row(
+        "weighted_sum(inputs=[None])",
+        lambda: weighted_sum(b(), [b()], [None]),
+        TypeError,
+        "real number",
+        "NoneType",
+    )  # type: ignore[list-item]
+    yield row(
+        "weighted_sum(sizes differ)", lambda: weighted_sum(b(), [b()], []), ValueError, "1", "0"
+    )
+    message = bug(
+        "weighted_sum lets len()/iter() fail: the message does not say a list was expected"
+    )
+    yield row(
+        "weighted_sum(weights=None)",
+        lambda: weighted_sum(b(), None, []),
+        TypeError,
+        "weights",
+        "NoneType",
+        marks=message,
+    )  # type: ignore[arg-type]
+    yield row(
+        "weighted_sum(inputs=None)",
+        lambda: weighted_sum(b(), [b()], None),
+        TypeError,
+        "inputs",
+        "NoneType",
+        marks=message,
+    )  # type: ignore[arg-type]
+    silent = bug("weighted_sum accepts dicts (iterating their keys) and any truthy relu")
+    yield row(
+        "weighted_sum(weights=dict)",
+        lambda: weighted_sum(b(), {b(): 1}, [1.0]),
+        TypeError,
+        "dict",
+        marks=silent,
+    )  # type: ignore[arg-type]
+    yield row(
+        "weighted_sum(inputs=dict)",
+        lambda: weighted_sum(b(), [b()], {1.0: 2}),
+        TypeError,
+        "dict",
+        marks=silent,
+    )  # type: ignore[arg-type]
+    yield row(
+        "weighted_sum(relu='yes')",
+        lambda: weighted_sum(b(), [b()], [1.0], relu="yes"),
+        TypeError,
+        "relu",
+        "str",
+        marks=silent,
+    )  # type: ignore[arg-type]
+
+
+# -- nn -------------------------------------------------------------------------------------------
+
+
+def nn_rows() -> Iterator[Any]:
+    for bad, given in NOT_SIZES:
+        yield row(
+            f"MLP(nin={given})", lambda b=bad: MLP(b, [1]), TypeError, "nin", "integer", given
+        )
+        yield row(f"MLP(nouts=[{given}])", lambda b=bad: MLP(2, [b]), TypeError, "nouts[0]", given)
+        yield row(f"Layer(nin={given})", lambda b=bad: Layer(b, 1), TypeError, "nin", given)
+        yield row(f"Layer(nout={given})", lambda b=bad: Layer(2, b), TypeError, "nout", given)
+        yield row(f"Neuron(nin={given})", lambda b=bad: Neuron(b), TypeError, "nin", given)
+    for n in (0, -1):
+        yield row(f"MLP(nin={n})", lambda n=n: MLP(n, [1]), ValueError, "nin", ">= 1", str(n))
+        yield row(f"MLP(nouts=[{n}])", lambda n=n: MLP(2, [n]), ValueError, "nouts[0]", str(n))
+        yield row(f"Layer(nout={n})", lambda n=n: Layer(2, n), ValueError, "nout", str(n))
+    for bad, given in [*NOT_LISTS, (3, "int"), ({3: 1}, "dict")]:
+        mark = bug("MLP(2, b'ab') builds layers of 97 and 98 neurons") if given == "bytes" else ()
+        yield row(
+            f"MLP(nouts={given})", lambda b=bad: MLP(2, b), TypeError, "nouts", given, marks=mark
+        )
+    yield row("MLP(nouts=[])", lambda: MLP(2, []), ValueError, "nouts", "empty")
+    for bad, given in NOT_LISTS:
+        yield row(f"mlp({given})", lambda b=bad: model()(b), TypeError, "list of 2", given)
+        yield row(f"mlp.forward({given})", lambda b=bad: model().forward(b), TypeError, "2", given)
+        yield row(f"layer({given})", lambda b=bad: Layer(2, 3)(b), TypeError, "2", given)
+        yield row(f"neuron({given})", lambda b=bad: Neuron(2)(b), TypeError, "2", given)
+    for xs in ([], [1.0], [1.0, 2.0, 3.0]):
+        yield row(f"mlp({len(xs)} inputs)", lambda x=xs: model()(x), ValueError, "2", str(len(xs)))
+        yield row(
+            f"layer({len(xs)} inputs)", lambda x=xs: Layer(2, 3)(x), ValueError, "2", str(len(xs))
+        )
+        yield row(
+            f"neuron({len(xs)} inputs)", lambda x=xs: Neuron(2)(x), ValueError, "2", str(len(xs))
+        )
+    for bad, given in NOT_NUMBERS:
+        yield row(
+            f"mlp([{given}, 1])", lambda b=bad: model()([b, 1.0]), TypeError, "real number", given
+        )
+    unordered = bug("check_inputs accepts any iterable: a dict gives its keys, a set any order")
+    yield row("mlp(dict)", lambda: model()({0.5: 1, 1.5: 2}), TypeError, "dict", marks=unordered)
+    yield row("mlp(set)", lambda: model()({0.5, 1.5}), TypeError, "set", marks=unordered)
+    flags = bug("Neuron/Layer take any object as nonlin and rng")
+    yield row(
+        "Neuron(nonlin='no')",
+        lambda: Neuron(2, nonlin="no"),
+        TypeError,
+        "nonlin",
+        "str",
+        marks=flags,
+    )  # type: ignore[arg-type]
+    yield row(
+        "Layer(nonlin='no')",
+        lambda: Layer(2, 2, nonlin="no"),
+        TypeError,
+        "nonlin",
+        "str",
+        marks=flags,
+    )
+    yield row("Neuron(rng=5)", lambda: Neuron(2, rng=5), TypeError, "rng", "int", marks=flags)  # type: ignore[arg-type]
+
+
+# -- optimizers and losses ------------------------------------------------------------------------
+
+
+def optim_rows() -> Iterator[Any]:
+    o = optim
+    if o is None:
+        yield row("optim", lambda: None, TypeError, needs=None)
+        return
+    for bad, given in [*NOT_NUMBERS, (Value(0.1), "Value")]:
+        yield row(f"SGD(lr={given})", lambda b=bad: o.SGD(params(), lr=b), TypeError, "lr", given)
+        yield row(f"Adam(lr={given})", lambda b=bad: o.Adam(params(), lr=b), TypeError, "lr", given)
+        yield row(
+            f"SGD(momentum={given})",
+            lambda b=bad: o.SGD(params(), 0.1, momentum=b),
+            TypeError,
+            "momentum",
+            given,
+        )
+        yield row(
+            f"Adam(eps={given})", lambda b=bad: o.Adam(params(), eps=b), TypeError, "eps", given
+        )
+    for bad in (math.nan, math.inf, -math.inf, -0.1):
+        yield row(
+            f"SGD(lr={bad})", lambda b=bad: o.SGD(params(), lr=b), ValueError, "lr", repr(bad)
+        )
+        yield row(
+            f"Adam(lr={bad})", lambda b=bad: o.Adam(params(), lr=b), ValueError, "lr", repr(bad)
+        )
+        yield row(
+            f"SGD(weight_decay={bad})",
+            lambda b=bad: o.SGD(params(), 0.1, weight_decay=b),
+            ValueError,
+            "weight_decay",
+            repr(bad),
+        )
+        yield row(
+            f"Adam(betas=({bad}, 0.9))",
+            lambda b=bad: o.Adam(params(), betas=(b, 0.9)),
+            ValueError,
+            "betas[0]",
+            repr(bad),
+        )
+    yield row(
+        "Adam(betas=(0.9, 1.0))",
+        lambda: o.Adam(params(), betas=(0.9, 1.0)),
+        ValueError,
+        "betas[1]",
+        "1.0",
+    )
+    yield row("Adam(betas=None)", lambda: o.Adam(params(), betas=None), TypeError, "betas", "None")
+    yield row(
+        "Adam(betas=triple)", lambda: o.Adam(params(), betas=(0.9, 0.9, 0.9)), TypeError, "pair"
+    )
+    yield row("Adam(eps=0)", lambda: o.Adam(params(), eps=0.0), ValueError, "eps", "0")
+    for bad, given in [*NOT_LISTS, (model(), "MLP")]:
+        # A str or bytes is iterable: its first item is reported as params[0].
+        fragment = {"str": "str 'a'", "bytes": "int 97"}.get(given, given)
+        yield row(
+            f"SGD(params={given})", lambda b=bad: o.SGD(b, 0.1), TypeError, "params", fragment
+        )
+    yield row("SGD(params=[])", lambda: o.SGD([], 0.1), ValueError, "params", "empty")
+    yield row(
+        "SGD(params=[1.0])", lambda: o.SGD([1.0], 0.1), TypeError, "params[0]", "Value", "float"
+    )
+    yield row(
+        "SGD(nesterov='y')",
+        lambda: o.SGD(params(), 0.1, momentum=0.9, nesterov="y"),
+        TypeError,
+        "nesterov",
+        "str",
+    )
+    yield row(
+        "LinearSchedule(None)",
+        lambda: o.LinearSchedule(None, 10),
+        TypeError,
+        "optimizer",
+        "NoneType",
+    )
+    yield row(
+        "LinearSchedule(steps=0)",
+        lambda: o.LinearSchedule(o.SGD(params(), 0.1), 0),
+        ValueError,
+        "total_steps",
+        "0",
+    )
+    yield row(
+        "LinearSchedule(steps=1.5)",
+        lambda: o.LinearSchedule(o.SGD(params(), 0.1), 1.5),
+        TypeError,
+        "total_steps",
+        "float",
+    )
+    yield row(
+        "LinearSchedule(end=nan)",
+        lambda: o.LinearSchedule(o.SGD(params(), 0.1), 10, math.nan),
+        ValueError,
+        "end_factor",
+        "nan",
+    )
+
+
+def losses_rows() -> Iterator[Any]:
+    L = losses
+    if L is None:
+        yield row("losses", lambda: None, TypeError, needs=None)
+        return
+    pairs = [
+        ("mse", L.mse, [1.0]),
+        ("hinge", L.hinge, [1]),
+        ("bce", L.binary_cross_entropy_with_logits, [1]),
+    ]
+    for name, loss, good in pairs:
+        for bad, given in NOT_LISTS:
+            yield row(
+                f"{name}({given}, ...)", lambda f=loss, b=bad, g=good: f(b, g), TypeError, given
+            )
+        yield row(f"{name}([], [])", lambda f=loss: f([], []), ValueError, "empty")
+        yield row(
+            f"{name}(sizes 1, 2)", lambda f=loss, g=good: f([v()], g * 2), ValueError, "1", "2"
+        )
+        for bad, given in NOT_NUMBERS[:4]:
+            yield row(
+                f"{name}([{given}], ...)",
+                lambda f=loss, b=bad, g=good: f([b], g),
+                TypeError,
+                "[0]",
+                given,
+            )
+            yield row(
+                f"{name}(..., [{given}])",
+                lambda f=loss, b=bad: f([v()], [b]),
+                TypeError,
+                "[0]",
+                given,
+            )
+    yield row("hinge(label 0)", lambda: L.hinge([v()], [0]), ValueError, "-1 or +1", "0")
+    yield row(
+        "bce(target 2)",
+        lambda: L.binary_cross_entropy_with_logits([v()], [2]),
+        ValueError,
+        "[0, 1]",
+        "2",
+    )
+    yield row(
+        "bce(target nan)",
+        lambda: L.binary_cross_entropy_with_logits([v()], [math.nan]),
+        ValueError,
+        "nan",
+    )
+    yield row(
+        "cross_entropy(class 2 of 2)",
+        lambda: L.cross_entropy([[v(), v()]], [2]),
+        ValueError,
+        "[0, 2)",
+        "2",
+    )
+    yield row(
+        "cross_entropy(class 0.5)",
+        lambda: L.cross_entropy([[v(), v()]], [0.5]),
+        TypeError,
+        "int",
+        "float",
+    )
+    yield row(
+        "cross_entropy(ragged)",
+        lambda: L.cross_entropy([[v()], [v(), v()]], [0, 0]),
+        ValueError,
+        "1",
+        "2",
+    )
+    yield row(
+        "cross_entropy(flat logits)",
+        lambda: L.cross_entropy([v()], [0]),
+        TypeError,
+        "logits[0]",
+        "Value",
+    )
+    yield row("cross_entropy([], [])", lambda: L.cross_entropy([], []), ValueError, "empty")
+    for bad in (math.nan, math.inf, -1.0):
+        yield row(
+            f"l2(alpha={bad})", lambda b=bad: L.l2(params(), b), ValueError, "alpha", repr(bad)
+        )
+    yield row("l2(alpha=Value)", lambda: L.l2(params(), v()), TypeError, "alpha", "Value")
+    yield row("l2(None)", lambda: L.l2(None), TypeError, "parameters", "NoneType")
+    yield row("l2([])", lambda: L.l2([]), ValueError, "parameters", "empty")
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def data_rows() -> Iterator[Any]:
+    D = data
+    if D is None:
+        yield row("data", lambda: None, TypeError, needs=None)
+        return
+    for name in ("make_moons", "make_circles", "make_blobs", "make_xor", "make_spiral"):
+        make = getattr(D, name)
+        for bad, given in NOT_SIZES:
+            yield row(f"{name}({given})", lambda f=make, b=bad: f(b), TypeError, "n_samples", given)
+        for n in (0, -1):
+            yield row(f"{name}({n})", lambda f=make, n=n: f(n), ValueError, "n_samples", str(n))
+        yield row(
+            f"{name}(random_state='a')",
+            lambda f=make: f(10, random_state="a"),
+            TypeError,
+            "random_state",
+            "str",
+        )
+        if name != "make_blobs":
+            for bad in (math.nan, math.inf, -1.0):
+                yield row(
+                    f"{name}(noise={bad})",
+                    lambda f=make, b=bad: f(10, noise=b),
+                    ValueError,
+                    "noise",
+                    repr(bad),
+                )
+            yield row(
+                f"{name}(noise='a')", lambda f=make: f(10, noise="a"), TypeError, "noise", "str"
+            )
+    yield row(
+        "make_circles(factor=1)", lambda: D.make_circles(10, factor=1), ValueError, "factor", "1"
+    )
+    yield row(
+        "make_blobs(centers=0)", lambda: D.make_blobs(10, centers=0), ValueError, "centers", "0"
+    )
+    yield row(
+        "make_blobs(centers=[[1]])",
+        lambda: D.make_blobs(10, centers=[[1]]),
+        ValueError,
+        "centers[0]",
+    )
+    yield row(
+        "make_blobs(centers=[[nan, 1]])",
+        lambda: D.make_blobs(10, centers=[[math.nan, 1]]),
+        ValueError,
+        "finite",
+    )
+    yield row(
+        "make_blobs(cluster_std=-1)",
+        lambda: D.make_blobs(10, cluster_std=-1),
+        ValueError,
+        "cluster_std",
+        "-1",
+    )
+    yield row(
+        "make_spiral(n_classes=0)",
+        lambda: D.make_spiral(10, n_classes=0),
+        ValueError,
+        "n_classes",
+        "0",
+    )
+    X, y = [[0.0, 0.0]] * 10, [0, 1] * 5
+    for bad, given in NOT_LISTS[:3]:
+        yield row(
+            f"train_test_split({given}, y)",
+            lambda b=bad: D.train_test_split(b, y),
+            TypeError,
+            "X",
+            given,
+        )
+        yield row(
+            f"accuracy({given}, y)", lambda b=bad: D.accuracy(b, y), TypeError, "predicted", given
+        )
+    yield row(
+        "train_test_split(sizes differ)",
+        lambda: D.train_test_split(X, y[:5]),
+        ValueError,
+        "10",
+        "5",
+    )
+    yield row("train_test_split([], [])", lambda: D.train_test_split([], []), ValueError, "0")
+    for bad in (math.nan, 1.0, -0.1):
+        yield row(
+            f"train_test_split(test_size={bad})",
+            lambda b=bad: D.train_test_split(X, y, test_size=b),
+            ValueError,
+            "test_size",
+            repr(bad),
+        )
+    yield row("accuracy([], [])", lambda: D.accuracy([], []), ValueError, "empty")
+    yield row("accuracy(sizes differ)", lambda: D.accuracy([1], [1, 0]), ValueError, "1", "2")
+    yield row(
+        "accuracy([1.5], [1])", lambda: D.accuracy([1.5], [1]), TypeError, "predicted[0]", "float"
+    )
+
+
+# -- saving and loading, the command line, the tools ----------------------------------------------
+
+
+def io_rows() -> Iterator[Any]:
+    for bad, given in [(None, "NoneType"), (5, "int"), (b"m.json", "bytes"), ([1], "list")]:
+        yield row(
+            f"save({given})",
+            lambda b=bad: model().save(b),
+            TypeError,
+            "path",
+            given,
+            needs=serialize,
+        )
+        yield row(
+            f"load({given})", lambda b=bad: MLP.load(b), TypeError, "path", given, needs=serialize
+        )
+
+
+def tool_rows() -> Iterator[Any]:
+    g, z = gradcheck_module, viz
+    if g is not None:
+        square = lambda x: x * x  # noqa: E731
+        yield row("gradcheck(None)", lambda: g.gradcheck(None, [1.0]), TypeError, "f", "NoneType")
+        yield row(
+            "gradcheck(inputs=None)",
+            lambda: g.gradcheck(square, None),
+            TypeError,
+            "inputs",
+            "NoneType",
+        )
+        yield row(
+            "gradcheck(inputs=[])", lambda: g.gradcheck(square, []), ValueError, "inputs", "[]"
+        )
+        yield row(
+            "gradcheck(inputs=['a'])",
+            lambda: g.gradcheck(square, ["a"]),
+            TypeError,
+            "inputs[0]",
+            "str",
+        )
+        yield row(
+            "gradcheck(inputs=[nan])",
+            lambda: g.gradcheck(square, [math.nan]),
+            ValueError,
+            "finite",
+            "nan",
+        )
+        yield row(
+            "gradcheck(eps=0)", lambda: g.gradcheck(square, [1.0], eps=0), ValueError, "eps", "0"
+        )
+        yield row(
+            "gradcheck(rtol=-1)",
+            lambda: g.gradcheck(square, [1.0], rtol=-1),
+            ValueError,
+            "rtol",
+            "-1",
+        )
+        yield row(
+            "gradcheck(f returns float)",
+            lambda: g.gradcheck(lambda x: 3.0, [1.0]),
+            TypeError,
+            "Value",
+            "float",
+        )
+    if z is not None:
+        for fn in ("to_dot", "to_mermaid", "explain", "graph_stats"):
+            tool = getattr(z, fn)
+            for bad, given in [(None, "NoneType"), (1.0, "float"), ([Value(1.0)], "list")]:
+                yield row(f"{fn}({given})", lambda f=tool, b=bad: f(b), TypeError, "Value", given)
+        yield row(
+            "to_dot(rankdir='XX')",
+            lambda: z.to_dot(v() * 2, rankdir="XX"),
+            ValueError,
+            "rankdir",
+            "XX",
+        )
+        yield row(
+            "explain(max_steps=-1)",
+            lambda: z.explain(v() * 2, max_steps=-1),
+            ValueError,
+            "max_steps",
+            "-1",
+        )
+        yield row("draw(path=None)", lambda: z.draw(v() * 2, None), TypeError, "path", "NoneType")
+        yield row("draw(path='x.txt')", lambda: z.draw(v() * 2, "x.txt"), ValueError, "x.txt")
+
+
+ROWS = [
+    *value_rows(),
+    *fused_rows(),
+    *nn_rows(),
+    *optim_rows(),
+    *losses_rows(),
+    *data_rows(),
+    *io_rows(),
+    *tool_rows(),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "fragments"), ROWS)
+def test_hostile_input_is_rejected_with_a_clear_message(
+    call: Callable[[], object], error: type[Exception], fragments: tuple[str, ...]
+) -> None:
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    missing = [f for f in fragments if f not in message]
+    assert not missing, f"{type(info.value).__name__}({message!r}) does not mention {missing}"
