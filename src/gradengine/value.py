@@ -36,12 +36,10 @@ def as_float(x: object, what: str = "a number") -> float:
 
 
 def as_value(x: object) -> Value:
-    """x itself if it is a Value, else a constant leaf Value(x)."""
-    if type(x) is Value:
-        return x
+    """x itself if it is a Value, else a constant: a leaf holding float(x)."""
     if isinstance(x, Value):
         return x
-    return Value(as_float(x, "an operand of a Value operation"))
+    return Value._node(as_float(x, "an operand of a Value operation"), (), (), "")
 
 
 class Value:
