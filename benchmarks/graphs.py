@@ -43,8 +43,10 @@ def random_program(n_nodes: int, n_inputs: int, seed: int) -> tuple[list[float],
 
     A pool of n_inputs values starts as the inputs; each instruction overwrites one pool entry
     with an operation on it (and another entry); the root is the sum of the final pool, so every
-    node the program creates is an ancestor of the root. Instructions that would divide by
-    |x| < 0.5 or leave [-4, 4] are redrawn, which keeps all values and gradients finite.
+    node the program creates is an ancestor of the root. Each operation is equally likely; its
+    operands are redrawn until the result stays in [-2, 2], a divisor is at least 0.5 in size and
+    a relu input is not within 1e-6 of its kink. That keeps values and gradients moderate, so
+    rounding (micrograd computes x / y as x * y**-1) cannot flip a relu between two engines.
     """
     rng = random.Random(seed)
     inputs = [rng.uniform(-1.0, 1.0) for _ in range(n_inputs)]
@@ -52,14 +54,17 @@ def random_program(n_nodes: int, n_inputs: int, seed: int) -> tuple[list[float],
     program: Program = []
     n_ops = n_nodes - (n_inputs - 1)  # the final sum adds n_inputs - 1 nodes
     while len(program) < n_ops:
-        op, i, j = rng.choice(OPS), rng.randrange(n_inputs), rng.randrange(n_inputs)
-        if op == "/" and abs(pool[j]) < 0.5:
-            continue
-        result = _float_op(op, pool[i], pool[j])
-        if abs(result) > 4.0:
-            continue
-        pool[i] = result
-        program.append((op, i, j))
+        op = rng.choice(OPS)
+        for _ in range(100):  # rarely exhausted; then another operation is drawn
+            i, j = rng.randrange(n_inputs), rng.randrange(n_inputs)
+            a, b = pool[i], pool[j]
+            if (op == "/" and abs(b) < 0.5) or (op == "relu" and abs(a) < 1e-6):
+                continue
+            result = _float_op(op, a, b)
+            if abs(result) <= 2.0:
+                pool[i] = result
+                program.append((op, i, j))
+                break
     return inputs, program
 
 
