@@ -8,9 +8,15 @@ reason, so that the fix turns them into failures to un-mark.
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import math
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -654,3 +660,289 @@ def test_hostile_input_is_rejected_with_a_clear_message(
     message = str(info.value)
     missing = [f for f in fragments if f not in message]
     assert not missing, f"{type(info.value).__name__}({message!r}) does not mention {missing}"
+
+
+# -- bools and numpy scalars are numbers ---------------------------------------------------------
+
+
+def accepted_rows() -> Iterator[Any]:
+    """(name, call, expected) for numbers of other types, which must work like int and float."""
+    np = pytest.importorskip("numpy")
+    yield "Value(True)", lambda: Value(True).data, 1.0
+    yield "Value(np.float64)", lambda: Value(np.float64(2.5)).data, 2.5
+    yield "Value(np.int64)", lambda: Value(np.int64(3)).data, 3.0
+    yield "Value(np.float32)", lambda: Value(np.float32(0.5)).data, 0.5
+    yield "Value + np.float32", lambda: (v() + np.float32(1.5)).data, 3.5
+    yield "np.float64 * Value", lambda: (np.float64(3.0) * v()).data, 6.0
+    yield "np.int64 ** Value", lambda: (np.int64(3) ** v()).data, 9.0
+    yield "Value ** np.int64", lambda: (v() ** np.int64(3)).data, 8.0
+    yield "Value - True", lambda: (v() - True).data, 1.0
+    yield "update(np.float64)", lambda: _updated(np.float64(0.5)), 2.0 - 0.5 * 1.0
+    yield "update(True)", lambda: _updated(True), 2.0 - 1.0
+    yield "MLP(np.int64, [np.int64])", lambda: len(MLP(np.int64(2), [np.int64(3)]).parameters()), 9
+    yield "mlp([True, np.float32])", lambda: _forward([True, np.float32(0.5)]), _forward([1.0, 0.5])
+    yield "mlp(np.array)", lambda: _forward(np.array([1.0, 0.5])), _forward([1.0, 0.5])
+    if optim is not None:
+        o = optim
+        yield "SGD(lr=np.float64)", lambda: o.SGD(params(), lr=np.float64(0.1)).lr, 0.1
+        yield "SGD(lr=True)", lambda: o.SGD(params(), lr=True).lr, 1.0
+        yield (
+            "LinearSchedule(total_steps=np.int64)",
+            lambda: o.LinearSchedule(o.SGD(params(), 0.1), np.int64(5)).total_steps,
+            5,
+            bug("LinearSchedule rejects numpy integers: isinstance(total_steps, int)"),
+        )
+    if losses is not None:
+        yield "mse(targets=[np.float64])", lambda: losses.mse([v()], [np.float64(1.0)]).data, 1.0
+        yield "hinge(labels=[np.int64])", lambda: losses.hinge([v()], [np.int64(-1)]).data, 3.0
+    if data is not None:
+        yield "make_moons(np.int64)", lambda: len(data.make_moons(np.int64(10))[0]), 10
+        yield "accuracy([np.int64], [1])", lambda: data.accuracy([np.int64(1)], [1]), 1.0
+    if gradcheck_module is not None:
+        g = gradcheck_module
+        yield (
+            "gradcheck([np.float64])",
+            lambda: g.gradcheck(lambda x: x * x, [np.float64(1)]).ok,
+            True,
+        )
+        yield (
+            "gradcheck([True])",
+            lambda: g.gradcheck(lambda x: x * x, [True]).ok,
+            True,
+            bug("gradcheck rejects bools as inputs, unlike every other entry point"),
+        )
+
+
+def _updated(lr: object) -> float:
+    x = v()
+    x.grad = 1.0
+    x.update(lr)  # type: ignore[arg-type]
+    return x.data
+
+
+def _forward(xs: object) -> float:
+    out = MLP(2, [3, 1], seed=0)(xs)  # type: ignore[arg-type]
+    assert isinstance(out, Value)
+    return out.data
+
+
+def _accepted_params() -> list[Any]:
+    try:
+        rows = list(accepted_rows())
+    except pytest.skip.Exception:
+        return [pytest.param(None, None, id="numpy", marks=pytest.mark.skip(reason="no numpy"))]
+    return [pytest.param(r[1], r[2], id=r[0], marks=r[3] if len(r) > 3 else ()) for r in rows]
+
+
+@pytest.mark.parametrize(("call", "expected"), _accepted_params())
+def test_bools_and_numpy_scalars_are_accepted_as_numbers(
+    call: Callable[[], object], expected: object
+) -> None:
+    assert call() == expected
+
+
+# -- model files with garbage injected -------------------------------------------------------------
+
+
+def _model_doc() -> dict[str, Any]:
+    """A small saved model as the JSON document the file holds."""
+    assert serialize is not None
+    doc: dict[str, Any] = serialize.mlp_to_dict(MLP(2, [2, 1], seed=0))
+    return doc
+
+
+def _positions(doc: object, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """(path, value) of every number, string and bool in doc."""
+    if isinstance(doc, dict):
+        for key, item in doc.items():
+            yield from _positions(item, (*path, key))
+    elif isinstance(doc, list):
+        for i, item in enumerate(doc):
+            yield from _positions(item, (*path, i))
+    else:
+        yield path, doc
+
+
+def _garbage_for(value: object) -> list[object]:
+    """Replacements that are wrong wherever value stands."""
+    if isinstance(value, bool):
+        return [None, "true", 1, [], {}]
+    if isinstance(value, int):
+        return [None, "2", 2.5, True, [], {}]
+    if isinstance(value, float):
+        return [None, "garbage", True, [], {}, [value]]
+    return [None, 1, "", [], {}]
+
+
+def _garbage_docs() -> Iterator[Any]:
+    if serialize is None:
+        yield pytest.param(None, id="serialize", marks=pytest.mark.skip(reason="no serialize"))
+        return
+    doc = _model_doc()
+    for path, value in _positions(doc):
+        for garbage in _garbage_for(value):
+            bad = copy.deepcopy(doc)
+            parent = bad
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = garbage
+            name = "/".join(map(str, path)) + f"={garbage!r}"
+            yield pytest.param(json.dumps(bad), id=name)
+    containers = [((), doc)] + [(p, x) for p, x in _walk_containers(doc) if p]
+    for path, container in containers:
+        name = "/".join(map(str, path)) or "top"
+        if isinstance(container, dict):
+            for key in container:
+                bad = copy.deepcopy(doc)
+                del _at(bad, path)[key]
+                yield pytest.param(json.dumps(bad), id=f"{name} without {key}")
+            bad = copy.deepcopy(doc)
+            _at(bad, path)["extra"] = 0
+            yield pytest.param(json.dumps(bad), id=f"{name} with an extra key")
+        else:
+            bad = copy.deepcopy(doc)
+            _at(bad, path).append(copy.deepcopy(container[-1]))
+            yield pytest.param(json.dumps(bad), id=f"{name} one item longer")
+    text = json.dumps(doc, indent=1)
+    for cut in range(0, len(text) - 1, max(1, len(text) // 25)):
+        yield pytest.param(text[:cut], id=f"truncated at {cut} of {len(text)}")
+    yield pytest.param(text.replace("0.0", "NaN", 1), id="bare NaN")
+    yield pytest.param(b"\xff\xfe" + text.encode(), id="not UTF-8")
+    yield pytest.param(json.dumps([doc]), id="a list around the model")
+    yield pytest.param(
+        text.replace('"version": 1', '"version": 1, "version": 1', 1),
+        id="duplicate key",
+        marks=bug("json.loads keeps the last of duplicate keys: the file is accepted"),
+    )
+    yield pytest.param(
+        text.replace("0.0", "1e400", 1),
+        id="number beyond float range",
+        marks=bug('1e400 is read as inf and accepted; the format writes inf as "inf"'),
+    )
+    yield pytest.param(
+        "[" * 100_000,
+        id="deeply nested",
+        marks=bug("json.loads raises RecursionError, not ValueError"),
+    )
+
+
+def _walk_containers(doc: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    yield path, doc
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc)
+    for key, item in items:
+        if isinstance(item, (dict, list)):
+            yield from _walk_containers(item, (*path, key))
+
+
+def _at(doc: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        doc = doc[key]
+    return doc
+
+
+@pytest.mark.parametrize("content", list(_garbage_docs()))
+def test_a_model_file_with_garbage_is_rejected_whole(content: str | bytes, tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(ValueError) as info:
+        MLP.load(path)
+    assert str(path) in str(info.value)  # says which file; the load returned nothing at all
+
+
+def test_a_failed_save_leaves_the_previous_file_as_it_was(tmp_path: Path) -> None:
+    if serialize is None:
+        pytest.skip("no serialize")
+    path = tmp_path / "model.json"
+    model().save(path)
+    before = path.read_bytes()
+    broken = model()
+    broken.parameters()[0].data = "garbage"  # type: ignore[assignment]
+    with pytest.raises((TypeError, ValueError)):
+        broken.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]  # no temporary file left
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+CLI_ROWS = [
+    (["train", "--steps", "-1"], "--steps"),
+    (["train", "--steps", "abc"], "--steps"),
+    (["train", "--steps", "1e3"], "--steps"),
+    (["train", "--steps", "99999999999999999999"], "--steps"),
+    (["train", "--lr", "nan"], "--lr"),
+    (["train", "--lr", "inf"], "--lr"),
+    (["train", "--lr", "-0.1"], "--lr"),
+    (["train", "--hidden", ""], "--hidden"),
+    (["train", "--hidden", "16,,1"], "--hidden"),
+    (["train", "--hidden", "0"], "--hidden"),
+    (["train", "--hidden", "99999999999"], "--hidden"),
+    (["train", "--samples", "0"], "--samples"),
+    (["train", "--samples", "99999999999999"], "--samples"),
+    (["train", "--test-fraction", "1.5"], "--test-fraction"),
+    (["train", "--test-fraction", "nan"], "--test-fraction"),
+    (["train", "--dataset", "nope"], "--dataset"),
+    (["train", "--optimizer", "nope"], "--optimizer"),
+    (["train", "--seed", "x"], "--seed"),
+    (["train", "--seed", "-1"], "--seed"),
+    (["train", "--bogus"], "--bogus"),
+    (["nope"], "nope"),
+]
+
+
+@pytest.mark.parametrize(("argv", "flag"), CLI_ROWS, ids=[" ".join(r[0]) for r in CLI_ROWS])
+def test_a_bad_command_line_is_a_usage_error_naming_the_flag(
+    argv: list[str], flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if cli is None:
+        pytest.skip("no cli")
+    assert cli.main(argv) == 2
+    assert flag in capsys.readouterr().err
+
+
+# -- huge sizes: each in a child process with little memory, so a missing limit cannot hang
+
+HUGE = [
+    pytest.param(
+        "from gradengine import MLP; MLP(10**9, [1])",
+        id="MLP(nin=10**9)",
+        marks=bug("MLP has no size limit: 10**9 inputs run out of memory"),
+    ),
+    pytest.param(
+        "from gradengine import MLP; MLP(2, [10**9])",
+        id="MLP(nouts=[10**9])",
+        marks=bug("MLP has no size limit: 10**9 neurons run out of memory"),
+    ),
+    pytest.param(
+        "from gradengine.data import make_moons; make_moons(10**9)",
+        id="make_moons(10**9)",
+        marks=bug("make_moons has no size limit: 10**9 points run out of memory"),
+    ),
+]
+
+
+@pytest.mark.parametrize("code", HUGE)
+def test_a_huge_size_is_refused_up_front(code: str) -> None:
+    child = textwrap.dedent(
+        f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (128 << 20, 128 << 20))
+        try:
+            {code}
+        except (TypeError, ValueError) as error:
+            print("refused:", error)
+        except BaseException as error:
+            print(type(error).__name__)
+        """
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", child], capture_output=True, text=True, timeout=60
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("no answer within 60 s")
+    assert result.stdout.startswith("refused:"), result.stdout + result.stderr
+    assert "10" in result.stdout
