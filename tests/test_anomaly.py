@@ -69,7 +69,8 @@ def test_a_non_finite_input_is_no_new_anomaly() -> None:
     with detect_anomaly():
         x = Value(math.inf)
         y = (x + 1) * 2  # inf came in from outside; these operations only pass it on
-    assert y.data == math.inf
+        z = Value(1.0) + math.inf  # a constant inf operand, no operation made it
+    assert y.data == math.inf and z.data == math.inf
 
 
 def test_backward_anomaly_names_op_parent_upstream_and_local_derivative() -> None:

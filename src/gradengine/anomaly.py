@@ -40,7 +40,8 @@ def _checked_node(
     data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str
 ) -> Value:
     """Value._node, raising FloatingPointError when finite inputs give a non-finite result."""
-    if not math.isfinite(data) and all(math.isfinite(p.data) for p in parents):
+    # A node without parents is a constant such as the inf in `x + math.inf`: no operation made it.
+    if not math.isfinite(data) and parents and all(math.isfinite(p.data) for p in parents):
         raise FloatingPointError(
             f"anomaly in the forward pass: operation {op!r} produced {data!r} "
             f"from finite inputs ({_describe(parents)})"
