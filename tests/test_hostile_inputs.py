@@ -221,6 +221,8 @@ def nn_rows() -> Iterator[Any]:
             f"MLP(nouts={given})", lambda b=bad: MLP(2, b), TypeError, "nouts", given, marks=mark
         )
     yield row("MLP(nouts=[])", lambda: MLP(2, []), ValueError, "nouts", "empty")
+    for bad, given in [("a", "str"), (1.5, "float"), (True, "bool"), (Value(1.0), "Value")]:
+        yield row(f"MLP(seed={given})", lambda b=bad: MLP(2, [1], seed=b), TypeError, "seed", given)
     for bad, given in NOT_LISTS:
         yield row(f"mlp({given})", lambda b=bad: model()(b), TypeError, "list of 2", given)
         yield row(f"mlp.forward({given})", lambda b=bad: model().forward(b), TypeError, "2", given)
@@ -802,6 +804,11 @@ def _garbage_docs() -> Iterator[Any]:
             bad = copy.deepcopy(doc)
             _at(bad, path).append(copy.deepcopy(container[-1]))
             yield pytest.param(json.dumps(bad), id=f"{name} one item longer")
+        for scalar in (0, "x"):
+            if path:
+                bad = copy.deepcopy(doc)
+                _at(bad, path[:-1])[path[-1]] = scalar
+                yield pytest.param(json.dumps(bad), id=f"{name}={scalar!r}")
     text = json.dumps(doc, indent=1)
     for cut in range(0, len(text) - 1, max(1, len(text) // 25)):
         yield pytest.param(text[:cut], id=f"truncated at {cut} of {len(text)}")
