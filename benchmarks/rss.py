@@ -16,9 +16,20 @@ import graphs
 
 
 def peak_rss_bytes() -> int:
-    """The process's peak resident set size so far (ru_maxrss is in KiB on Linux, B on macOS)."""
+    """The peak resident set size of this process's own memory so far.
+
+    Linux's VmHWM, not getrusage's ru_maxrss: after fork + exec, ru_maxrss starts at the parent's
+    size, which would hide the chain behind the size of whatever started this script.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 def current_rss_bytes() -> int:

@@ -23,16 +23,17 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from functools import partial
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
+import graphs
+from measure import FULL, QUICK, WORKLOADS, Sizes
+from report import Row, markdown_report, replace_section, text_report, write_atomically
 
+HERE = Path(__file__).resolve().parent
 BENCH_EXTRA = 'pip install "gradengine[bench]"'
 # import name -> distribution name, for the error message when one is missing
 BENCH_MODULES = {
@@ -41,58 +42,12 @@ BENCH_MODULES = {
     "sklearn": "scikit-learn",
     "torch": "torch",
 }
-SECTION_START, SECTION_END = "<!-- section:speed -->", "<!-- /section:speed -->"
-GRAPH_SEED = 0
-
-
-@dataclass(frozen=True)
-class Sizes:
-    """How big each workload is."""
-
-    moons_samples: int
-    moons_steps: int
-    torch_scalar_steps: int
-    graph_nodes: int
-    graph_inputs: int
-    chain_nodes: int
-    # tracemalloc walks the whole call stack on every allocation, so under micrograd's recursive
-    # backward its cost grows with the square of the chain: it measures a shorter chain.
-    tracemalloc_nodes: int
-    repeats: int
-
-
-FULL = Sizes(100, 100, 3, 200_000, 1_000, 1_000_000, 10_000, 3)
-QUICK = Sizes(20, 3, 1, 3_000, 100, 10_000, 2_000, 3)
-
-
-@dataclass
-class Row:
-    """One line of the table; None where a column does not apply to the workload."""
-
-    workload: str
-    engine: str
-    ms_min: float
-    ms_median: float
-    timed: int  # how many timings min and median are taken over
-    speedup: float = 1.0  # micrograd's median / this median
-    max_rel_diff: float | None = None  # vs micrograd: losses (moons) or gradients (graphs)
-    compared: int | None = None  # how many losses or gradients that difference covers
-    final_accuracy: float | None = None
-    us_per_node: float | None = None
-    bytes_per_node: float | None = None  # tracemalloc's peak during build + backward
-    memory_vs_micrograd: float | None = None
-    rss_bytes_per_node: float | None = None  # peak resident memory gained, fresh interpreter
-    rss_vs_micrograd: float | None = None
+STARTED = time.perf_counter()
 
 
 def require_bench_extras() -> None:
     """Exit with the install command if a benchmark dependency is missing."""
-    missing = []
-    for module, distribution in BENCH_MODULES.items():
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            missing.append(distribution)
+    missing = [d for m, d in BENCH_MODULES.items() if importlib.util.find_spec(m) is None]
     if missing:
         raise SystemExit(
             f"the benchmarks need {', '.join(missing)} (not installed); "
@@ -125,6 +80,44 @@ def versions() -> dict[str, str]:
     return {name: importlib.metadata.version(name) for name in names}
 
 
+def progress(message: str) -> None:
+    print(f"  [{time.perf_counter() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def in_fresh_interpreter(script: str, *args: str) -> Any:
+    """Run benchmarks/<script> with args in a new Python process; the JSON it prints."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} {' '.join(args[:2])} failed:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def measure_all(sizes: Sizes) -> dict[str, dict[str, Any]]:
+    """Raw measurements for every workload and engine, each in its own interpreter."""
+    results: dict[str, dict[str, Any]] = {}
+    for workload, engines in WORKLOADS.items():
+        results[workload] = {}
+        for engine in engines:
+            progress(f"{workload}: {engine}")
+            results[workload][engine] = in_fresh_interpreter(
+                "measure.py", workload, engine, json.dumps(asdict(sizes))
+            )
+    for engine in WORKLOADS["chain"]:
+        # tracemalloc cannot follow micrograd through a long chain; the resident set size can
+        progress(f"chain: {engine}, peak RSS")
+        rss = in_fresh_interpreter("rss.py", engine, str(sizes.chain_nodes))
+        results["chain"][engine]["rss"] = rss
+    return results
+
+
+# -- from measurements to rows -------------------------------------------------------------------
+
+
 def largest_rel_diff(values: Sequence[float], reference: Sequence[float]) -> float:
     """max |v - r| / max(|v|, |r|) over pairs (0 where both are 0)."""
     worst = 0.0
@@ -142,13 +135,6 @@ def normwise_rel_diff(values: Sequence[float], reference: Sequence[float]) -> fl
     return worst / scale if scale else 0.0
 
 
-def timed(work: Callable[[], T]) -> tuple[float, T]:
-    """(seconds work() took, its result)"""
-    start = time.perf_counter()
-    result = work()
-    return time.perf_counter() - start, result
-
-
 def ms_row(workload: str, engine: str, seconds: Sequence[float], **columns: Any) -> Row:
     """A row timed by `seconds`, one entry per timed repeat."""
     return Row(
@@ -161,154 +147,80 @@ def ms_row(workload: str, engine: str, seconds: Sequence[float], **columns: Any)
     )
 
 
-def bench_moons(sizes: Sizes, names: dict[str, str]) -> list[Row]:
-    """micrograd's moons demo in every engine, from the same initial weights."""
-    import batched
-    import moons
-    from micrograd.engine import Value as MicrogradValue
-    from micrograd.nn import MLP as MicrogradMLP
-
-    from gradengine import MLP, Value
-
-    X, y = moons.moons(sizes.moons_samples)
-    steps = sizes.moons_steps
-    weights = moons.initial_weights(moons.seeded_model(MicrogradMLP))
-
-    def gradengine_model() -> Any:
-        model = moons.seeded_model(MLP)
-        if moons.initial_weights(model) != weights:
-            raise RuntimeError("random.seed(1337) gave gradengine other weights than micrograd")
-        return model
-
-    progress(f"moons: micrograd, {steps} steps")
-    gc.collect()
-    reference = moons.train(MicrogradValue, moons.seeded_model(MicrogradMLP), X, y, steps)
-    gc.collect()  # micrograd's graphs are reference cycles: free them before timing the others
-
-    runs: dict[str, list[moons.Run]] = {"gradengine": [], "torch": [], "numpy": []}
-    for repeat in range(sizes.repeats):
-        progress(f"moons: gradengine, PyTorch and NumPy, {steps} steps (repeat {repeat + 1})")
-        runs["gradengine"].append(moons.train(Value, gradengine_model(), X, y, steps))
-        runs["torch"].append(batched.train_torch(weights, X, y, steps))
-        runs["numpy"].append(batched.train_numpy(weights, X, y, steps))
-    if any(run.losses != runs["gradengine"][0].losses for run in runs["gradengine"]):
-        raise RuntimeError("gradengine gave different losses in two identical runs")
-
-    scalar_steps = min(sizes.torch_scalar_steps, steps)
-    progress(f"moons: PyTorch per-scalar tensors, {scalar_steps} step(s)")
-    scalar_model = moons.ScalarTorchMLP(weights)
-    scalar = moons.train(moons.scalar_tensor, scalar_model, X, y, scalar_steps)
-
-    def row(engine: str, timed_runs: Sequence[moons.Run]) -> Row:
-        first = timed_runs[0]
-        return ms_row(
-            "moons",
-            engine,
-            [s for run in timed_runs for s in run.step_seconds],
-            max_rel_diff=largest_rel_diff(first.losses, reference.losses[: len(first.losses)]),
-            compared=len(first.losses),
-            final_accuracy=first.accuracies[-1] if len(first.losses) == steps else None,
-        )
-
-    return [
-        row(f"micrograd {names['micrograd']}", [reference]),
-        row(f"gradengine {names['gradengine']}", runs["gradengine"]),
-        row(f"PyTorch {names['torch']} batched float64", runs["torch"]),
-        row(f"NumPy {names['numpy']} batched, backward by hand", runs["numpy"]),
-        row(f"PyTorch {names['torch']} per-scalar 0-d tensors", [scalar]),
-    ]
-
-
-def bench_graphs(sizes: Sizes, names: dict[str, str]) -> list[Row]:
-    """The random expression and the chain, in micrograd and gradengine."""
-    import graphs
-    from micrograd.engine import Value as MicrogradValue
-
-    from gradengine import Value
-
-    graphs.add_tanh_to_micrograd(MicrogradValue)
-    engines = {
-        f"micrograd {names['micrograd']}": MicrogradValue,
-        f"gradengine {names['gradengine']}": Value,
+def moons_rows(results: dict[str, Any], sizes: Sizes, names: dict[str, str]) -> list[Row]:
+    """One row per engine: time per step, and losses compared step by step with micrograd's."""
+    weights = results["micrograd"]["weights"]
+    for engine, result in results.items():
+        if result["weights"] != weights:
+            raise RuntimeError(f"{engine} did not start from micrograd's initial weights")
+    reference = results["micrograd"]["runs"][0]["losses"]
+    titles = {
+        "micrograd": f"micrograd {names['micrograd']}",
+        "gradengine": f"gradengine {names['gradengine']}",
+        "torch": f"PyTorch {names['torch']} batched float64",
+        "numpy": f"NumPy {names['numpy']} batched, backward by hand",
+        "torch-scalar": f"PyTorch {names['torch']} per-scalar 0-d tensors",
     }
-    inputs, program = graphs.random_program(sizes.graph_nodes, sizes.graph_inputs, GRAPH_SEED)
-    exact_chain_grad = graphs.chain_gradient(sizes.chain_nodes)
     rows = []
-    reference: tuple[list[float], list[float]] | None = None  # micrograd's root and gradients
-    for engine, value in engines.items():
-        seconds = []
-        for repeat in range(sizes.repeats):
-            progress(f"graph: {engine}, {sizes.graph_nodes:,} nodes (repeat {repeat + 1})")
-            gc.collect()
-            work = partial(graphs.expression_gradients, value, inputs, program)
-            elapsed, (root, leaves) = graphs.with_deep_recursion(partial(timed, work))
-            seconds.append(elapsed)
-            result = [float(root.data)], [float(leaf.grad) for leaf in leaves]
-            del root, leaves
-        reference = reference or result
+    for engine, result in results.items():
+        runs = result["runs"]
+        losses = runs[0]["losses"]
+        if any(run["losses"] != losses for run in runs):
+            raise RuntimeError(f"{engine} gave different losses in two identical runs")
         rows.append(
             ms_row(
-                f"random graph, {sizes.graph_nodes:,} nodes",
-                engine,
-                seconds,
-                max_rel_diff=max(
-                    largest_rel_diff(result[0], reference[0]),
-                    normwise_rel_diff(result[1], reference[1]),
+                "moons",
+                titles[engine],
+                [s for run in runs for s in run["step_seconds"]],
+                max_rel_diff=largest_rel_diff(losses, reference[: len(losses)]),
+                compared=len(losses),
+                final_accuracy=(
+                    runs[0]["accuracies"][-1] if len(losses) == sizes.moons_steps else None
                 ),
-                compared=1 + len(result[1]),
-                us_per_node=statistics.median(seconds) / sizes.graph_nodes * 1e6,
-            )
-        )
-    for engine, value in engines.items():
-        seconds = []
-        for repeat in range(sizes.repeats):
-            progress(f"chain: {engine}, {sizes.chain_nodes:,} nodes (repeat {repeat + 1})")
-            gc.collect()
-            work = partial(graphs.chain, value, sizes.chain_nodes)
-            elapsed, (root, leaf) = graphs.with_deep_recursion(partial(timed, work))
-            seconds.append(elapsed)
-            grad = float(leaf.grad)
-            del root, leaf
-        progress(f"chain: {engine}, tracemalloc peak, {sizes.tracemalloc_nodes:,} nodes")
-        gc.collect()
-        work = partial(graphs.chain, value, sizes.tracemalloc_nodes)
-        _, peak = graphs.with_deep_recursion(partial(graphs.peak_bytes, work))
-        gc.collect()
-        progress(f"chain: {engine}, peak RSS in a fresh interpreter, {sizes.chain_nodes:,} nodes")
-        rss = rss_growth(engine.split()[0], sizes.chain_nodes)
-        rows.append(
-            ms_row(
-                f"chain, {sizes.chain_nodes:,} nodes",
-                engine,
-                seconds,
-                max_rel_diff=largest_rel_diff([grad], [exact_chain_grad]),
-                compared=1,
-                us_per_node=statistics.median(seconds) / sizes.chain_nodes * 1e6,
-                bytes_per_node=peak / sizes.tracemalloc_nodes,
-                rss_bytes_per_node=None if rss is None else rss / sizes.chain_nodes,
             )
         )
     return rows
 
 
-def rss_growth(engine: str, n_nodes: int) -> int | None:
-    """Peak RSS the chain adds to a fresh interpreter (None where `resource` is missing)."""
-    if importlib.util.find_spec("resource") is None:  # Unix only
-        return None
-    script = Path(__file__).with_name("rss.py")
-    done = subprocess.run(
-        [sys.executable, str(script), engine, str(n_nodes)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"measuring {engine}'s peak RSS failed:\n{done.stderr}")
-    return int(json.loads(done.stdout))
+def graph_rows(results: dict[str, Any], sizes: Sizes, names: dict[str, str]) -> list[Row]:
+    """One row per engine: time per build + backward, results compared with micrograd's."""
+    reference = results["micrograd"]
+    return [
+        ms_row(
+            f"random graph, {sizes.graph_nodes:,} nodes",
+            f"{engine} {names[engine]}",
+            result["seconds"],
+            max_rel_diff=max(
+                largest_rel_diff([result["root"]], [reference["root"]]),
+                normwise_rel_diff(result["grads"], reference["grads"]),
+            ),
+            compared=1 + len(result["grads"]),
+            us_per_node=statistics.median(result["seconds"]) / sizes.graph_nodes * 1e6,
+        )
+        for engine, result in results.items()
+    ]
+
+
+def chain_rows(results: dict[str, Any], sizes: Sizes, names: dict[str, str]) -> list[Row]:
+    """One row per engine: time and memory per node, the gradient against 1.0001^(n/2)."""
+    exact = graphs.chain_gradient(sizes.chain_nodes)
+    return [
+        ms_row(
+            f"chain, {sizes.chain_nodes:,} nodes",
+            f"{engine} {names[engine]}",
+            result["seconds"],
+            max_rel_diff=largest_rel_diff([result["grad"]], [exact]),
+            compared=1,
+            us_per_node=statistics.median(result["seconds"]) / sizes.chain_nodes * 1e6,
+            bytes_per_node=result["tracemalloc_peak"] / sizes.tracemalloc_nodes,
+            rss_bytes_per_node=None if result["rss"] is None else result["rss"] / sizes.chain_nodes,
+        )
+        for engine, result in results.items()
+    ]
 
 
 def compare_to_micrograd(rows: list[Row]) -> None:
-    """Fill in speedup and memory ratio against the micrograd row of the same workload."""
+    """Fill in speedup and memory ratios against the micrograd row of the same workload."""
     reference = {row.workload: row for row in rows if row.engine.startswith("micrograd")}
     for row in rows:
         base = reference[row.workload]
@@ -319,192 +231,7 @@ def compare_to_micrograd(rows: list[Row]) -> None:
             row.rss_vs_micrograd = row.rss_bytes_per_node / base.rss_bytes_per_node
 
 
-STARTED = time.perf_counter()
-
-
-def progress(message: str) -> None:
-    print(f"  [{time.perf_counter() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
-
-
-# -- presenting the results ------------------------------------------------------------------------
-
-
-def fmt_ms(ms: float) -> str:
-    return f"{ms:,.0f}" if ms >= 100 else f"{ms:.3g}"
-
-
-def fmt_opt(x: float | None, fmt: Callable[[float], str]) -> str:
-    return "-" if x is None else fmt(x)
-
-
-def sci(x: float) -> str:
-    return "0" if x == 0 else f"{x:.1e}"
-
-
-MOONS_COLUMNS = ["engine", "ms/step min", "ms/step median", "vs micrograd"]
-MOONS_COLUMNS += ["max loss rel. diff", "steps compared", "final accuracy"]
-GRAPH_COLUMNS = ["workload", "engine", "ms min", "ms median", "vs micrograd", "µs/node"]
-GRAPH_COLUMNS += ["max rel. diff"]
-MEMORY_COLUMNS = ["engine", "tracemalloc peak bytes/node", "vs micrograd"]
-MEMORY_COLUMNS += ["peak RSS bytes/node", "vs micrograd"]
-
-Table = tuple[list[str], list[list[str]]]
-
-
-def ratio(x: float | None) -> str:
-    return fmt_opt(x, lambda r: f"{r:.2f}")
-
-
-def whole(x: float | None) -> str:
-    return fmt_opt(x, lambda b: f"{b:,.0f}")
-
-
-def tables(rows: Sequence[Row], sizes: dict[str, int]) -> list[tuple[str, Table]]:
-    """(title, (header, cells)) for the moons demo, the graphs, and the chain's memory."""
-    moons = [
-        [
-            row.engine,
-            fmt_ms(row.ms_min),
-            fmt_ms(row.ms_median),
-            f"{row.speedup:,.1f}x",
-            fmt_opt(row.max_rel_diff, sci),
-            str(row.compared),
-            fmt_opt(row.final_accuracy, lambda a: f"{a:.0%}"),
-        ]
-        for row in rows
-        if row.workload == "moons"
-    ]
-    graph_rows = [row for row in rows if row.workload != "moons"]
-    graphs = [
-        [
-            row.workload,
-            row.engine,
-            fmt_ms(row.ms_min),
-            fmt_ms(row.ms_median),
-            f"{row.speedup:,.1f}x",
-            fmt_opt(row.us_per_node, lambda u: f"{u:.2f}"),
-            fmt_opt(row.max_rel_diff, sci),
-        ]
-        for row in graph_rows
-    ]
-    memory = [
-        [
-            row.engine,
-            whole(row.bytes_per_node),
-            ratio(row.memory_vs_micrograd),
-            whole(row.rss_bytes_per_node),
-            ratio(row.rss_vs_micrograd),
-        ]
-        for row in graph_rows
-        if row.bytes_per_node is not None
-    ]
-    return [
-        (
-            f"moons demo, per training step ({sizes['moons_samples']} samples, "
-            f"MLP(2, [16, 16, 1]), {sizes['moons_steps']} steps)",
-            (MOONS_COLUMNS, moons),
-        ),
-        ("graphs, per build + backward", (GRAPH_COLUMNS, graphs)),
-        (
-            f"chain memory during build + backward (tracemalloc: "
-            f"{sizes['tracemalloc_nodes']:,} nodes; RSS: {sizes['chain_nodes']:,} nodes)",
-            (MEMORY_COLUMNS, memory),
-        ),
-    ]
-
-
-def text_table(header: list[str], cells: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
-    lines = [header, ["-" * w for w in widths], *cells]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines)
-
-
-def markdown_table(header: list[str], cells: list[list[str]]) -> str:
-    rule = ["---" if name in ("workload", "engine") else "---:" for name in header]
-    return "\n".join("| " + " | ".join(r) + " |" for r in [header, rule, *cells])
-
-
-def machine_line(report: dict[str, Any]) -> str:
-    m = report["machine"]
-    return f"{m['cpu']}, {m['cores']} cores, {m['python']}, {m['os']}, garbage collector {m['gc']}"
-
-
-def text_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
-    parts = [f"machine: {machine_line(report)}"]
-    for title, (header, cells) in tables(rows, report["sizes"]):
-        parts.append(f"{title}:\n{text_table(header, cells)}")
-    return "\n\n".join(parts)
-
-
-def markdown_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
-    """The README's speed section, generated from one run."""
-    s = report["sizes"]
-    (_, moons), (_, graphs), (_, memory) = tables(rows, s)
-    return f"""## Speed
-
-One run of `{report["command"]}` on {machine_line(report)}.
-Every ratio compares two engines in that same run against micrograd 0.1.0, so it holds on a
-faster or busier machine even though the milliseconds do not.
-
-**micrograd's moons demo**: {s["moons_samples"]} samples, `MLP(2, [16, 16, 1])`, SVM max-margin
-loss + 1e-4 L2, SGD for {s["moons_steps"]} steps; the demo's code unchanged with each engine's
-`Value` and `MLP`, all from the same initial weights (`random.seed(1337)`). Time per training
-step, min and median over every timed step ({s["repeats"]} runs of every step for the fast
-engines; micrograd's one run, which also gives the reference losses; PyTorch with one 0-d
-tensor per scalar for its first {s["torch_scalar_steps"]} step(s) only). "max loss rel. diff"
-is the largest relative difference from micrograd's loss over the steps compared.
-
-{markdown_table(*moons)}
-
-**Graphs that no fused node can help**: a seeded random expression of
-{s["graph_nodes"]:,} nodes over `+ - * / relu tanh` (micrograd 0.1.0 has no `tanh`, so it gets
-the one from Karpathy's lecture, in its own closure style), and the chain
-`x = x * 1.0001 + 0.5` ({s["chain_nodes"]:,} nodes). Time per build + backward, min and median
-of {s["repeats"]}; micrograd runs with its recursion limit raised, in a thread with a large
-stack. "max rel. diff" compares the root and the gradients with micrograd's (random graph;
-gradients normwise: the largest difference over the largest gradient) or the gradient with
-the exact 1.0001^(n/2) (chain).
-
-{markdown_table(*graphs)}
-
-**Memory of the chain**, per node, during build + backward. `tracemalloc` walks the whole call
-stack on every allocation, which makes micrograd's recursive backward quadratic under it, so it
-measures a {s["tracemalloc_nodes"]:,}-node chain; the peak resident set size each engine adds to
-a fresh interpreter covers the full {s["chain_nodes"]:,} nodes.
-
-{markdown_table(*memory)}
-
-To reproduce (the benchmark dependencies are an optional extra; the engine needs none):
-
-```bash
-pip install "gradengine[bench]"
-python benchmarks/run.py                      # this table, a few minutes; --quick for seconds
-python benchmarks/run.py --readme README.md   # rewrite this section from a fresh run
-```
-"""
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temporary file, so path is never left half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def replace_section(readme: Path, body: str) -> None:
-    """Put body between the speed section's markers in readme, keeping the marker lines."""
-    text = readme.read_text(encoding="utf-8")
-    start, end = text.find(SECTION_START), text.find(SECTION_END)
-    if start < 0 or end < start:
-        raise SystemExit(f"{readme} has no {SECTION_START} ... {SECTION_END} markers")
-    head = text[: start + len(SECTION_START)]
-    write_atomically(readme, f"{head}\n{body.strip()}\n{text[end:]}")
+# -- command line ----------------------------------------------------------------------------------
 
 
 def positive_int(text: str) -> int:
@@ -520,7 +247,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--json",
         type=Path,
-        default=Path(__file__).with_name("results.json"),
+        default=HERE / "results.json",
         metavar="PATH",
         help="where to write the results (default: benchmarks/results.json)",
     )
@@ -543,14 +270,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Run every workload at the requested sizes: the report that --json writes."""
     require_bench_extras()
-    sys.path.insert(0, str(Path(__file__).parent))  # the workloads live beside this script
     sizes = QUICK if args.quick else FULL
     command = ["python benchmarks/run.py"] + (["--quick"] if args.quick else [])
     if args.repeats:
         sizes = Sizes(**{**asdict(sizes), "repeats": args.repeats})
         command.append(f"--repeats {args.repeats}")
     names = versions()
-    rows = bench_moons(sizes, names) + bench_graphs(sizes, names)
+    results = measure_all(sizes)
+    rows = moons_rows(results["moons"], sizes, names)
+    rows += graph_rows(results["graph"], sizes, names)
+    rows += chain_rows(results["chain"], sizes, names)
     compare_to_micrograd(rows)
     for row in rows:
         values = [v for v in asdict(row).values() if isinstance(v, float)]
