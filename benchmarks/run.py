@@ -15,7 +15,6 @@ import argparse
 import gc
 import importlib
 import importlib.metadata
-import importlib.util
 import json
 import math
 import os
@@ -47,7 +46,12 @@ STARTED = time.perf_counter()
 
 def require_bench_extras() -> None:
     """Exit with the install command if a benchmark dependency is missing."""
-    missing = [d for m, d in BENCH_MODULES.items() if importlib.util.find_spec(m) is None]
+    missing = []
+    for module, distribution in BENCH_MODULES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(distribution)
     if missing:
         raise SystemExit(
             f"the benchmarks need {', '.join(missing)} (not installed); "
