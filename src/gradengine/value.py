@@ -288,20 +288,21 @@ def _walk(root: Value) -> tuple[list[Value], list[Value]]:
     order: list[Value] = []
     leaves: list[Value] = []
     seen = {root}
-    stack = [(root, iter(root._parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
+    path = [root]  # the nodes being explored, each a parent of the one before it,
+    unexplored = [iter(root._parents)]  # and the parents each has not looked at yet
+    while path:
+        for parent in unexplored[-1]:
             if parent not in seen:
                 seen.add(parent)
                 if parent._parents:
-                    stack.append((parent, iter(parent._parents)))
+                    path.append(parent)
+                    unexplored.append(iter(parent._parents))
                     break
                 order.append(parent)
                 leaves.append(parent)
         else:
-            stack.pop()
-            order.append(node)
+            unexplored.pop()
+            order.append(path.pop())  # all of its parents are in order now
     return order, leaves
 
 
