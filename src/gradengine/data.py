@@ -4,7 +4,8 @@ Each generator returns (X, y): X a list of [x1, x2] points, y a list of int clas
 0..k-1. Parameters and conventions follow scikit-learn's generators of the same name; without
 noise and shuffling, make_moons and make_circles return exactly scikit-learn's points. With a
 random_state (an int or a random.Random) the output is reproducible, though the random numbers
-differ from scikit-learn's (which come from NumPy).
+differ from scikit-learn's (which come from NumPy). A generator makes at most MAX_SAMPLES
+(10,000,000) samples, and refuses a larger size with a ValueError before it starts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from gradengine.value import as_float
 Points = list[list[float]]
 Labels = list[int]
 RandomState = int | random.Random | None
+
+#: The most samples (and classes or centers) a generator makes: 10**7 points already take
+#: about 2 GB as Python lists, and a mistyped size should fail at once, not exhaust memory.
+MAX_SAMPLES = 10**7
 
 
 # -- argument checks ------------------------------------------------------------------------------
@@ -39,12 +44,15 @@ def _rng(random_state: object) -> random.Random:
 
 
 def _count(n: object, what: str, *, low: int = 1) -> int:
-    """n as an int >= low."""
+    """n as an int with low <= n <= MAX_SAMPLES."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{what} must be an int >= {low}, got {type(n).__name__} {n!r:.60}")
-    if n < low:
-        raise ValueError(f"{what} must be an int >= {low}, got {n}")
-    return int(n)
+    count = int(n)
+    if count < low:
+        raise ValueError(f"{what} must be an int >= {low}, got {count}")
+    if count > MAX_SAMPLES:
+        raise ValueError(f"{what} must be at most MAX_SAMPLES = {MAX_SAMPLES:,}, got {count}")
+    return count
 
 
 def _split_in_two(n_samples: object) -> tuple[int, int]:
@@ -56,6 +64,11 @@ def _split_in_two(n_samples: object) -> tuple[int, int]:
         inner = _count(n_samples[1], "n_samples[1]", low=0)
         if outer + inner == 0:
             raise ValueError("n_samples must ask for at least one sample, got (0, 0)")
+        if outer + inner > MAX_SAMPLES:
+            raise ValueError(
+                f"n_samples must ask for at most MAX_SAMPLES = {MAX_SAMPLES:,} samples in all, "
+                f"got {outer} + {inner}"
+            )
         return outer, inner
     n = _count(n_samples, "n_samples")
     return n // 2, n - n // 2

@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gradengine.value import Value
+from gradengine.value import Value, as_float
 
 _ROUNDING = 4 * 2.0**-52
 
@@ -162,11 +161,7 @@ def _check_inputs(inputs: object) -> list[float]:
         raise ValueError("inputs must hold at least one number (one per argument of f), got []")
     points = []
     for i, x in enumerate(inputs):
-        if isinstance(x, Value):
-            x = x.data
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise TypeError(f"inputs[{i}] must be a real number, got {_show(x)}")
-        value = float(x)
+        value = x.data if isinstance(x, Value) else as_float(x, f"inputs[{i}]")
         if not math.isfinite(value):
             raise ValueError(f"inputs[{i}] must be finite to take differences, got {value}")
         points.append(value)
@@ -175,9 +170,7 @@ def _check_inputs(inputs: object) -> list[float]:
 
 def _check_positive(x: object, name: str, allow_zero: bool) -> float:
     """x as a finite float > 0 (or >= 0 when allow_zero)."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_show(x)}")
-    value = float(x)
+    value = as_float(x, name)
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         expected = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {expected}, got {value}")

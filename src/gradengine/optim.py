@@ -7,6 +7,7 @@ operation for operation, so the two agree step for step to rounding error.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 from gradengine.value import Value, as_float
@@ -19,6 +20,16 @@ def _check_number(x: object, what: str, *, low: float, high: float = math.inf) -
         bound = f"in [{low:g}, {high:g})" if math.isfinite(high) else f">= {low:g}"
         raise ValueError(f"{what} must be a finite number {bound}, got {number!r}")
     return number
+
+
+def _check_count(n: object, what: str) -> int:
+    """n as an int >= 1: an int or any integral number (numpy integers too), but not a bool."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be an integer >= 1, got {type(n).__name__} {n!r:.60}")
+    count = int(n)
+    if count < 1:
+        raise ValueError(f"{what} must be an integer >= 1, got {count}")
+    return count
 
 
 def _check_parameters(params: object) -> list[Value]:
@@ -185,15 +196,8 @@ class LinearSchedule:
                 f"optimizer must be an SGD or Adam, got {type(optimizer).__name__} "
                 f"{optimizer!r:.60}"
             )
-        if isinstance(total_steps, bool) or not isinstance(total_steps, int):
-            raise TypeError(
-                f"total_steps must be an integer >= 1, got {type(total_steps).__name__} "
-                f"{total_steps!r:.60}"
-            )
-        if total_steps < 1:
-            raise ValueError(f"total_steps must be an integer >= 1, got {total_steps}")
         self.optimizer = optimizer
-        self.total_steps = total_steps
+        self.total_steps = _check_count(total_steps, "total_steps")
         self.end_factor = _check_number(end_factor, "end_factor", low=0.0)
         self.base_lr = optimizer.lr
         self.steps = 0

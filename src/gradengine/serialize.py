@@ -98,7 +98,17 @@ class _Reader:
             return _NON_FINITE[x]
         if isinstance(x, bool) or not isinstance(x, numbers.Real):
             raise self.fail(field, f'expected a number (or "nan", "inf", "-inf"), got {x!r:.60}')
-        return float(x)
+        try:
+            number = float(x)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise self.fail(
+                field,
+                f'expected a finite number (non-finite ones are written "nan", "inf", "-inf"), '
+                f"got {x!r:.60}",
+            )
+        return number
 
     def keys(self, obj: object, expected: set[str], field: str) -> dict[str, Any]:
         if not isinstance(obj, dict):
@@ -213,13 +223,38 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f'bare {name} is not JSON; this format writes "nan", "inf" or "-inf"')
 
 
+def _finite_float(text: str) -> float:
+    """The JSON number text as a float; ValueError when it lies beyond the float range."""
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(
+            f'the number {text:.60} is beyond the float range; this format writes "inf" or "-inf"'
+        )
+    return number
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; ValueError on a repeated key (json would keep the last silently)."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise ValueError(f"the key {key!r} appears twice in one JSON object")
+        obj[key] = value
+    return obj
+
+
 def load_mlp(path: str | os.PathLike[str]) -> MLP:
     """The MLP saved at path; ValueError naming the file and the field if anything is wrong."""
     source = _check_path(path)
     with open(source, "rb") as f:
         raw = f.read()
     try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        doc = json.loads(
+            raw.decode("utf-8"),
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
     except UnicodeDecodeError as e:
         raise ValueError(f"{source}: not a gradengine model file (not UTF-8 text: {e})") from None
     except json.JSONDecodeError as e:
@@ -229,4 +264,7 @@ def load_mlp(path: str | os.PathLike[str]) -> MLP:
         ) from None
     except ValueError as e:
         raise ValueError(f"{source}: {e}") from None
+    except RecursionError:
+        # json nests one Python call per bracket; no model file nests more than three deep.
+        raise ValueError(f"{source}: not a gradengine model file (nested too deeply)") from None
     return mlp_from_dict(doc, source)

@@ -7,6 +7,7 @@ the gradients of root alone even when .grad holds sums from earlier backward() c
 
 from __future__ import annotations
 
+import heapq
 import numbers
 from dataclasses import dataclass, field
 
@@ -76,10 +77,13 @@ def received_line(graph: Graph, node: int, incoming: list[tuple[int, float]]) ->
     if len(incoming) == 1:
         consumer, amount = incoming[0]
         return f"grad {name} = {number(amount)}, received from {names[consumer]}"
-    ordered = sorted(incoming, key=lambda pair: pair[0])  # in the order the forward pass ran
-    parts = [f"{number(amount)} via {names[consumer]}" for consumer, amount in ordered]
-    if len(parts) > LISTED_PATHS:
-        parts = [*parts[: LISTED_PATHS - 1], f"{len(parts) - LISTED_PATHS + 1:,} more"]
+    # In the order the forward pass ran; only the listed paths are formatted, as a value used a
+    # million times receives a million terms.
+    hidden = len(incoming) - LISTED_PATHS + 1 if len(incoming) > LISTED_PATHS else 0
+    shown = heapq.nsmallest(len(incoming) - hidden, incoming, key=lambda pair: pair[0])
+    parts = [f"{number(amount)} via {names[consumer]}" for consumer, amount in shown]
+    if hidden:
+        parts.append(f"{hidden:,} more")
     listed = ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"{name} receives {listed}: total {number(grad)}"
 
