@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import os
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from gradengine.value import Value, ValueLike, _weighted_sum, as_value
+from gradengine.value import Value, ValueLike, _weighted_sum, as_list, as_value
+
+# Ten million parameters take about 2 GB and seconds per forward pass; refusing larger ones up
+# front beats running out of memory halfway through building them.
+MAX_PARAMETERS = 10_000_000
 
 
 def check_size(n: object, what: str) -> int:
@@ -19,18 +24,21 @@ def check_size(n: object, what: str) -> int:
     return int(n)
 
 
-def check_inputs(x: object, expected: int) -> Sequence[ValueLike]:
-    """x as a sequence of `expected` inputs (any iterable, a numpy array say, as micrograd)."""
-    if type(x) is not list and type(x) is not tuple:
-        if isinstance(x, (str, bytes, Value)) or not isinstance(x, Iterable):
-            raise TypeError(
-                f"expected a list of {expected} inputs (Values or numbers), "
-                f"got {type(x).__name__} {x!r:.60}"
-            )
-        x = list(x)
-    if len(x) != expected:
-        raise ValueError(f"expected {expected} inputs, got {len(x)}")
-    return x
+def check_inputs(x: object, expected: int) -> list[ValueLike]:
+    """x as a list of `expected` inputs (any ordered collection: a numpy array too)."""
+    inputs = as_list(x, f"a list of {expected} inputs (Values or numbers)")
+    if len(inputs) != expected:
+        raise ValueError(f"expected {expected} inputs, got {len(inputs)}")
+    return inputs  # type: ignore[return-value]
+
+
+def check_parameter_count(count: int, what: str) -> None:
+    """ValueError when a network would hold more than MAX_PARAMETERS parameters."""
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"{what} would hold {count:,} parameters; the limit is {MAX_PARAMETERS:,} "
+            "(each is a Python object: a scalar engine is the wrong tool at that size)"
+        )
 
 
 def as_values(x: Sequence[ValueLike]) -> list[Value]:
@@ -56,6 +64,11 @@ class Neuron(Module):
 
     def __init__(self, nin: int, nonlin: bool = True, *, rng: random.Random | None = None) -> None:
         nin = check_size(nin, "nin")
+        check_parameter_count(nin + 1, "Neuron")
+        if not isinstance(nonlin, bool):
+            raise TypeError(f"nonlin must be True or False, got {type(nonlin).__name__}")
+        if rng is not None and not isinstance(rng, random.Random):
+            raise TypeError(f"rng must be a random.Random or None, got {type(rng).__name__}")
         uniform = random.uniform if rng is None else rng.uniform
         self.w = [Value(uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
@@ -79,6 +92,7 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, **kwargs: object) -> None:
         nin = check_size(nin, "nin")
         nout = check_size(nout, "nout")
+        check_parameter_count((nin + 1) * nout, "Layer")
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]  # type: ignore[arg-type]
 
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
@@ -104,7 +118,7 @@ class MLP(Module):
     """Fully connected layers: ReLU on every hidden layer, linear output."""
 
     def __init__(self, nin: int, nouts: Sequence[int], *, seed: int | None = None) -> None:
-        if not isinstance(nouts, Sequence) or isinstance(nouts, str):
+        if not isinstance(nouts, Sequence) or isinstance(nouts, (str, bytes)):
             raise TypeError(
                 f"nouts must be a list of layer sizes such as [16, 16, 1], "
                 f"got {type(nouts).__name__} {nouts!r:.60}"
@@ -113,6 +127,7 @@ class MLP(Module):
             raise ValueError("nouts must name at least one layer size, got an empty list")
         sizes = [check_size(nin, "nin")]
         sizes += [check_size(n, f"layer size nouts[{i}]") for i, n in enumerate(nouts)]
+        check_parameter_count(sum((a + 1) * b for a, b in itertools.pairwise(sizes)), "MLP")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
             raise TypeError(
                 f"seed must be an integer or None, got {type(seed).__name__} {seed!r:.60}"

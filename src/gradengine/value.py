@@ -11,7 +11,8 @@ import gc
 import math
 import numbers
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import reduce
 from operator import add, mul
 
@@ -40,6 +41,15 @@ def as_value(x: object) -> Value:
     if isinstance(x, Value):
         return x
     return Value._node(as_float(x, "an operand of a Value operation"), (), (), "")
+
+
+def as_list(x: object, expected: str) -> list[object]:
+    """x as a list, for an ordered collection (list, tuple, numpy array, ...); else TypeError."""
+    if type(x) is list:
+        return x
+    if isinstance(x, (str, bytes, Value, Mapping, AbstractSet)) or not isinstance(x, Iterable):
+        raise TypeError(f"expected {expected}, got {type(x).__name__} {x!r:.60}")
+    return list(x)
 
 
 class Value:
@@ -240,13 +250,16 @@ def weighted_sum(
 
     With relu=True the node is relu(z), a whole ReLU neuron: each derivative times 1[z > 0].
     """
-    for name, v in [("bias", bias), *(("weight", w) for w in weights)]:
+    ws = as_list(weights, "the weights as a list of Values")
+    xs = [as_value(x) for x in as_list(inputs, "the inputs as a list of Values or numbers")]
+    for name, v in [("bias", bias), *(("weight", w) for w in ws)]:
         if not isinstance(v, Value):
             raise TypeError(f"weighted_sum: each {name} must be a Value, got {type(v).__name__}")
-    if len(weights) != len(inputs):
-        raise ValueError(f"expected {len(weights)} inputs (one per weight), got {len(inputs)}")
-    xs = [as_value(x) for x in inputs]
-    return _weighted_sum(bias, weights, xs, [v.data for v in xs], relu)
+    if not isinstance(relu, bool):
+        raise TypeError(f"weighted_sum: relu must be True or False, got {type(relu).__name__}")
+    if len(ws) != len(xs):
+        raise ValueError(f"expected {len(ws)} inputs (one per weight), got {len(xs)}")
+    return _weighted_sum(bias, ws, xs, [v.data for v in xs], relu)  # type: ignore[arg-type]
 
 
 def _weighted_sum(
@@ -274,7 +287,7 @@ _sum_left_to_right = sum if sys.version_info < (3, 12) else _reduce_add
 
 def total(values: Sequence[ValueLike]) -> Value:
     """x1 + x2 + ... + xn, summed left to right; d/dxi = 1"""
-    xs = tuple(as_value(v) for v in values)
+    xs = tuple(as_value(v) for v in as_list(values, "a list of Values or numbers to total"))
     if not xs:
         raise ValueError("total() needs at least one value, got an empty sequence")
     data = _sum_left_to_right([v.data for v in xs[1:]], xs[0].data)
