@@ -159,6 +159,14 @@ BAD_CALLS = [
     (lambda: make_blobs(10, centers=2, cluster_std=[1.0]), ValueError, "cluster_std"),
     (lambda: make_xor(0), ValueError, "n_samples"),
     (lambda: make_spiral(10, n_classes=0), ValueError, "n_classes"),
+    # Sizes beyond the limit are refused before any point is made.
+    (lambda: make_moons(10**7 + 1), ValueError, "at most MAX_SAMPLES = 10,000,000, got 10000001"),
+    (lambda: make_moons((10**7, 1)), ValueError, r"at most MAX_SAMPLES.*10000000 \+ 1"),
+    (lambda: make_circles((1, 10**9)), ValueError, r"n_samples\[1\] .*got 1000000000"),
+    (lambda: make_blobs(10**9), ValueError, "MAX_SAMPLES"),
+    (lambda: make_blobs(10, centers=10**9), ValueError, "centers .*MAX_SAMPLES"),
+    (lambda: make_xor(10**9), ValueError, "MAX_SAMPLES"),
+    (lambda: make_spiral(10, n_classes=10**9), ValueError, "n_classes .*MAX_SAMPLES"),
 ]
 
 
