@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from gradengine import MLP
-from gradengine.serialize import load_mlp, save_mlp
+from gradengine.serialize import load_mlp, mlp_from_dict, save_mlp
 
 SPECIAL = [-0.0, 5e-324, 1 / 3, -1.7976931348623157e308, math.pi, math.nan, math.inf, -math.inf]
 
@@ -157,6 +157,14 @@ BAD_FILES = [
     ("missing bias", edit(lambda d: d["layers"][0][0].pop("b")), r"\.b: missing"),
     ("nonlin", edit(lambda d: d["layers"][1][0].update(nonlin=True)), r"\.nonlin"),
     ("bare NaN", json.dumps(good_doc()).replace("0.125", "NaN"), "bare NaN"),
+    ("number beyond float range", json.dumps(good_doc()).replace("0.125", "-1e999"), "-1e999"),
+    (
+        "int beyond float range",
+        json.dumps(good_doc()).replace("0.125", "9" * 400),
+        r"\.b: .*finite",
+    ),
+    ("duplicate key", json.dumps(good_doc()).replace('"nin": 2', '"nin": 2, "nin": 3'), "'nin'"),
+    ("deeply nested", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
 ]
 
 
@@ -169,6 +177,15 @@ def test_a_bad_file_is_a_value_error_naming_file_and_field(tmp_path, content, me
     with pytest.raises(ValueError, match=message) as info:
         load_mlp(path)
     assert str(path) in str(info.value)
+
+
+def test_a_dict_with_a_non_finite_float_is_refused_as_the_file_would_be():
+    doc = good_doc()
+    doc["layers"][1][0]["b"] = math.inf  # the format writes inf as the string "inf"
+    with pytest.raises(ValueError, match=r"<dict>: layers\[1\]\[0\]\.b: .*finite"):
+        mlp_from_dict(doc)
+    doc["layers"][1][0]["b"] = "inf"
+    assert mlp_from_dict(doc).layers[1].neurons[0].b.data == math.inf
 
 
 def test_a_binary_file_is_a_value_error(tmp_path):
