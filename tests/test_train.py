@@ -207,19 +207,48 @@ def test_predict_uses_the_sign_for_one_output_and_the_argmax_for_several():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"steps": 0}, "steps"),
-        ({"steps": 2.5}, "steps"),
-        ({"steps": 2, "batch_size": 6}, "batch_size"),
-        ({"steps": 2, "batch_size": 0}, "batch_size"),
-        ({"steps": 2, "loss_name": "l1"}, "unknown loss"),
+        ({"steps": 0}, ValueError, "steps must be an integer >= 1, got 0"),
+        ({"steps": 2.5}, TypeError, "steps must be an integer >= 1, got float 2.5"),
+        ({"steps": True}, TypeError, "steps .* got bool"),
+        ({"steps": 2, "batch_size": 6}, ValueError, r"batch_size must be in 1\.\.5 .*got 6"),
+        ({"steps": 2, "batch_size": 0}, ValueError, "batch_size"),
+        ({"steps": 2, "batch_size": 2.5}, TypeError, "batch_size .* got float 2.5"),
+        ({"steps": 2, "loss_name": "l1"}, ValueError, "unknown loss"),
     ],
 )
-def test_bad_arguments_are_refused(kwargs, message):
+def test_bad_arguments_are_refused(kwargs, error, message):
     mlp = MLP(2, [4, 1], seed=0)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         train.fit(mlp, TINY, Adam(mlp.parameters()), **kwargs)
+
+
+def test_numpy_integers_count_as_steps_and_batch_sizes():
+    np = pytest.importorskip("numpy")
+    mlp = MLP(2, [4, 1], seed=0)
+    history = train.fit(
+        mlp, TINY, Adam(mlp.parameters()), steps=np.int64(2), batch_size=np.int32(3), seed=0
+    )
+    assert [record.step for record in history.steps] == [0, 1]
+
+
+def test_an_empty_training_set_is_refused():
+    empty = train.Dataset("empty", [], [], X_TINY, Y_TINY, n_classes=2)
+    mlp = MLP(2, [1], seed=0)
+    with pytest.raises(ValueError, match="X_train is empty"):
+        train.fit(mlp, empty, Adam(mlp.parameters()), steps=1)
+
+
+def test_data_loss_refuses_an_unknown_loss():
+    outputs = [MLP(2, [1], seed=0).forward(x) for x in X_TINY[:2]]
+    with pytest.raises(ValueError, match=r"unknown loss 'l1'.*hinge"):
+        train.data_loss(outputs, Y_TINY[:2], "l1")
+
+
+def test_no_points_have_no_classes():
+    assert train.classes([]) == []
+    assert train.predict(MLP(2, [3], seed=0), []) == []
 
 
 def test_binary_losses_refuse_three_classes():

@@ -7,6 +7,7 @@ Two classes use one output (its sign is the class); k > 2 classes use k outputs 
 from __future__ import annotations
 
 import math
+import numbers
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -172,8 +173,7 @@ def fit(
             f"dataset must be a Dataset such as load_dataset('moons', 200) returns, "
             f"got {type(dataset).__name__}"
         )
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    steps = _integer(steps, "steps")
     n_train = len(dataset.X_train)
     if n_train == 0:
         raise ValueError("dataset.X_train is empty: there is nothing to train on")
@@ -190,8 +190,12 @@ def fit(
             f"the {loss_name} loss on {dataset.n_classes} classes needs an MLP with {expected}"
             f" output{'s' if expected > 1 else ''}, got one with {width}"
         )
-    if batch_size is not None and not 1 <= batch_size <= n_train:
-        raise ValueError(f"batch_size must be in 1..{n_train} (the training set), got {batch_size}")
+    if batch_size is not None:
+        batch_size = _integer(batch_size, "batch_size")
+        if batch_size > n_train:
+            raise ValueError(
+                f"batch_size must be in 1..{n_train} (the training set), got {batch_size}"
+            )
     rng = random.Random(seed)
     schedule = LinearSchedule(optimizer, total_steps=steps, end_factor=lr_end_factor)
     parameters = mlp.parameters()
@@ -228,6 +232,16 @@ def fit(
     history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
     history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
     return history
+
+
+def _integer(n: object, what: str) -> int:
+    """n as an int >= 1: an int or any integral number (numpy integers too), but not a bool."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be an integer >= 1, got {type(n).__name__} {n!r:.60}")
+    count = int(n)
+    if count < 1:
+        raise ValueError(f"{what} must be an integer >= 1, got {count}")
+    return count
 
 
 def _accuracy_or_none(mlp: MLP, X: Points, y: Labels) -> float | None:
