@@ -2,6 +2,7 @@
 
 import json
 import math
+import runpy
 import subprocess
 import sys
 import types
@@ -12,7 +13,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
 
 from gradengine import train
-from gradengine.cli import main
+from gradengine.cli import _write_json, main
 from gradengine.nn import MLP
 
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "5", "--seed", "3"]
@@ -183,3 +184,47 @@ def test_without_its_module_graph_explains_instead_of_crashing(monkeypatch, caps
     assert main(["train", "--help"]) == 0  # the other commands still work
     assert main(["graph", "--example", "relu"]) == 1
     assert "graph command could not be loaded" in capsys.readouterr().err
+
+
+def test_a_dataset_without_test_points_reports_training_accuracy_only(
+    tmp_path, monkeypatch, capsys
+):
+    whole = train.load_dataset
+
+    def no_test_set(name, n_samples, **kwargs):
+        d = whole(name, n_samples, **kwargs)
+        return train.Dataset(d.name, d.X_train + d.X_test, d.y_train + d.y_test, [], [], 2)
+
+    monkeypatch.setattr(train, "load_dataset", no_test_set)
+    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "40 training and 0 test points" in printed
+    assert "train accuracy" in printed and "test accuracy" not in printed
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["final_test_accuracy"] is None
+    assert all(record["test_accuracy"] is None for record in report["steps"])
+    assert is_png(tmp_path / "curves.png") and is_png(tmp_path / "boundary.png")
+
+
+def test_a_report_that_cannot_be_written_leaves_no_file_behind(tmp_path):
+    path = tmp_path / "report.json"
+    path.write_text('{"old": true}\n')
+    with pytest.raises(ValueError, match="JSON"):
+        _write_json(path, {"loss": math.nan})  # strict JSON has no nan
+    assert path.read_text() == '{"old": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left
+    _write_json(path, {"loss": 0.5})
+    assert json.loads(path.read_text()) == {"loss": 0.5}
+
+
+def test_python_dash_m_gradengine_runs_the_command(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["gradengine", "--help"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("gradengine", run_name="__main__")
+    assert info.value.code == 0
+    assert "demo" in capsys.readouterr().out
+    monkeypatch.setattr(sys, "argv", ["gradengine", "nope"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("gradengine", run_name="__main__")
+    assert info.value.code == 2
+    assert "nope" in capsys.readouterr().err
