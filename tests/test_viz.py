@@ -387,6 +387,28 @@ def test_graph_command_notes_a_missing_dot(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "o" / "graph.svg").exists()
 
 
+def test_graph_command_reports_a_folder_it_cannot_create(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    assert run(parse(["graph", "--out", str(blocker / "o")])) == 1
+    assert f"cannot create the folder {blocker / 'o'}" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+@needs_dot
+def test_graph_command_without_the_graphviz_package_skips_only_the_svg(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz now fails
+    assert run(parse(["graph", "--out", str(tmp_path)])) == 0
+    printed = capsys.readouterr().out
+    assert (
+        'graph.svg skipped: draw() needs the graphviz Python package: pip install "gradengine[viz]"'
+        in printed
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["explain.txt", "graph.dot", "graph.html"]
+
+
 def test_graph_command_rejects_an_unknown_example():
     with pytest.raises(SystemExit):
         parse(["graph", "--example", "nope"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        print(f"gradengine graph: cannot create the folder {out}: {error}")
+        print(f"gradengine graph: cannot create the folder {out}: {error}", file=sys.stderr)
         return 1
     root = example.build()
     root.backward()
