@@ -92,3 +92,44 @@ def test_a_failed_save_leaves_no_file(tmp_path, monkeypatch):
 def test_bad_points_are_refused(tmp_path, X_train, y_train, message):
     with pytest.raises(ValueError, match=message):
         plots.plot_boundary(MLP(2, [1], seed=0), X_train, y_train, [], [], tmp_path / "b.png")
+
+
+def drawn_curves(monkeypatch, tmp_path, losses, test_accuracies):
+    """The Figure plot_curves draws for a history with these losses and test accuracies."""
+    history = train.History("hinge")
+    for step, (loss, test) in enumerate(zip(losses, test_accuracies, strict=True)):
+        history.steps.append(train.StepRecord(step, loss, 0.5, test, 0.1, 0.01, 0.0))
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: figures.append(figure) or path)
+    plots.plot_curves(history, tmp_path / "curves.png")
+    (figure,) = figures
+    return figure
+
+
+def test_positive_losses_are_drawn_on_a_log_scale(tmp_path, monkeypatch):
+    figure = drawn_curves(monkeypatch, tmp_path, [2.0, 1.0, 0.5], [0.5, 0.6, 0.7])
+    loss_axes, accuracy_axes = figure.axes
+    assert loss_axes.get_yscale() == "log"
+    assert [line.get_label() for line in accuracy_axes.get_lines()] == ["train", "test"]
+    assert accuracy_axes.get_lines()[1].get_ydata().tolist() == [50.0, 60.0, 70.0]
+
+
+def test_a_loss_of_zero_keeps_the_linear_scale(tmp_path, monkeypatch):
+    # a hinge loss reaches exactly 0 once every margin is met; log(0) cannot be drawn
+    figure = drawn_curves(monkeypatch, tmp_path, [1.0, 0.0], [0.5, 1.0])
+    assert figure.axes[0].get_yscale() == "linear"
+    assert figure.axes[0].get_lines()[0].get_ydata().tolist() == [1.0, 0.0]
+
+
+def test_without_a_test_set_only_the_training_accuracy_is_drawn(tmp_path, monkeypatch):
+    figure = drawn_curves(monkeypatch, tmp_path, [1.0, 0.5], [None, None])
+    accuracy_axes = figure.axes[1]
+    assert [line.get_label() for line in accuracy_axes.get_lines()] == ["train"]
+    assert accuracy_axes.get_lines()[0].get_ydata().tolist() == [50.0, 50.0]
+
+
+def test_without_numpy_the_boundary_error_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "numpy", None)  # import numpy now fails
+    with pytest.raises(ImportError, match=r"numpy: pip install \"gradengine\[train\]\""):
+        plots.plot_boundary(MLP(2, [1], seed=0), [[0.0, 0.0]], [0], [], [], tmp_path / "b.png")
+    assert list(tmp_path.iterdir()) == []
