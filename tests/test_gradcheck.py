@@ -1,6 +1,7 @@
 """gradcheck against hand-derived derivatives and hand-computed central differences."""
 
 import math
+import operator
 
 import pytest
 from hypothesis import given, settings
@@ -61,6 +62,22 @@ def test_table_names_the_parameters():
 def test_unnamed_parameters_are_numbered():
     result = gradcheck(lambda *xs: xs[0] * xs[1], [1.0, 2.0])
     assert result.names == ["x0", "x1"]
+
+
+def test_a_function_without_a_signature_gets_numbered_names():
+    tanh = operator.methodcaller("tanh")  # inspect.signature() cannot read it
+    result = gradcheck(tanh, [0.5])
+    assert result.names == ["x0"]
+    assert result.analytic[0] == pytest.approx(1 - math.tanh(0.5) ** 2, rel=1e-12)
+    assert result.ok
+
+
+def test_bools_and_numpy_scalars_are_numbers():
+    np = pytest.importorskip("numpy")
+    result = gradcheck(lambda a, b, c: a * b * c, [True, np.float32(0.5), np.int64(3)])
+    assert result.inputs == [1.0, 0.5, 3.0]
+    assert result.analytic == [1.5, 3.0, 0.5]  # d(abc) = (bc, ac, ab)
+    assert gradcheck(lambda x: x * x, [2.0], eps=np.float64(1e-6), rtol=True).ok
 
 
 def test_large_inputs_use_a_scaled_step():
