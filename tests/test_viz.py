@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from gradengine import Neuron, Value, weighted_sum
+from gradengine import Neuron, Value, total, weighted_sum
 from gradengine.graph_command import add_parser, run
 from gradengine.graph_examples import EXAMPLES
 from gradengine.viz import (
@@ -433,3 +433,143 @@ def test_explain_a_relu_neuron(w1, open_):
         "x1": w1 * gate,
         "x2": 1.0 * gate,
     }
+
+
+# -- every operation reads in words, including ones the formulas do not know ----------------------
+
+
+def test_explain_a_fused_sum():
+    # s = a + b + c: ds/d(each) = 1, so each leaf receives exactly 1
+    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c")
+    s = total([a, b, c])
+    s.label = "s"
+    text = explain(s)
+    assert "s = a + b + c = 1.0 + 2.0 + 3.0 = 6.0" in text
+    for leaf in "abc":
+        assert f"  ∂s/∂{leaf} = 1.0, so {leaf} receives 1.0 × 1.0 = 1.0" in text
+    assert leaf_grads(text) == {"a": 1.0, "b": 1.0, "c": 1.0}
+    assert 'label="Σ"' in to_dot(s)
+
+
+def test_explain_a_power_names_its_exponent():
+    # y = x**3 at x = 2: dy/dx = 3 x^2 = 12
+    x = Value(2.0, "x")
+    y = x**3
+    y.label = "y"
+    text = explain(y)
+    assert "y = x**3 = 2.0**3 = 8.0" in text
+    assert "∂y/∂x = 3·x^2 = 12.0" in text
+
+
+def unknown_operation(op, parents, local_grads, data, label):
+    """A node as a future fused operation would make it: only op, parents and local_grads."""
+    node = Value(data, label)
+    node._op, node._parents, node._local_grads = op, tuple(parents), tuple(local_grads)
+    return node
+
+
+def test_an_operation_without_formulas_is_told_by_its_numbers():
+    x = Value(3.0, "x")
+    clipped = unknown_operation("clip", [x], [0.5], 1.0, "c")
+    text = explain(clipped)
+    assert "c = clip(x) = clip(3.0) = 1.0" in text
+    assert "  ∂c/∂x = 0.5, so x receives 1.0 × 0.5 = 0.5" in text
+    assert leaf_grads(text) == {"x": 0.5}
+
+
+def test_a_known_operation_with_an_unusual_number_of_operands_is_told_generically():
+    # "+" with three operands: the two-operand formulas do not apply, the numbers still do
+    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(4.0, "c")
+    s = unknown_operation("+", [a, b, c], [1.0, 2.0, 3.0], 7.0, "s")
+    text = explain(s)
+    assert "s = +(a, b, c) = +(1.0, 2.0, 4.0) = 7.0" in text
+    assert leaf_grads(text) == {"a": 1.0, "b": 2.0, "c": 3.0}
+    assert "∂s/∂c = 3.0, so c receives" in text
+
+
+def test_non_finite_numbers_are_written_as_python_writes_them():
+    x = Value(math.inf, "x")
+    y = x * 0.0  # inf * 0 = nan; dy/dx = 0, dy/d0 = x = inf
+    y.label = "y"
+    text = explain(y)
+    assert "y = x * v1 = inf * 0.0 = nan" in text
+    assert "grad v1 = inf, received from y" in text
+    source = to_dot(y)
+    assert "inf" in source and "nan" in source
+    assert "nan" in to_mermaid(y)
+
+
+def test_control_characters_in_labels_never_reach_the_drawing():
+    x = Value(1.0, "tab\there\x07bell\x1bescape")
+    y = x * 2
+    y.label = "line\rfeed"
+    for source in (to_dot(y), to_mermaid(y)):
+        assert not any(ord(char) < 32 and char != "\n" for char in source), source
+        assert "tab here bell escape" in source
+    if shutil.which("dot"):
+        assert "<svg" in dot_svg(to_dot(y))
+
+
+def test_names_count_the_nodes_and_index_from_either_end():
+    from gradengine.viz.graph import build_graph
+
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    graph = build_graph(x * y)  # x, y, then their unlabelled product at position 2
+    assert len(graph.names) == 3
+    assert [graph.names[i] for i in range(3)] == ["x", "y", "v2"]
+    assert graph.names[-1] == "v2"
+
+
+def test_paused_gc_leaves_a_disabled_collector_disabled():
+    from gradengine.viz.graph import paused_gc
+
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_the_page_of_a_leaf_is_subtitled_with_its_value(tmp_path):
+    to_html(Value(4.0, "w"), tmp_path / "leaf.html")
+    assert "w = 4.0 (a leaf: an input or a constant)" in (tmp_path / "leaf.html").read_text()
+
+
+def test_writing_into_a_missing_folder_is_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        to_html(build("simple"), tmp_path / "missing" / "page.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path):
+    occupied = tmp_path / "page.html"
+    occupied.mkdir()  # a folder where the page should go: the final rename fails
+    (occupied / "keep.txt").write_text("mine")
+    with pytest.raises(OSError):
+        to_html(build("simple"), occupied)
+    assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
+    assert (occupied / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("uses", "listed"),
+    [
+        (
+            6,
+            "1.0 via t1, 2.0 via t2, 3.0 via t3, 4.0 via t4, 5.0 via t5 and 6.0 via t6: total 21.0",
+        ),
+        (8, "1.0 via t1, 2.0 via t2, 3.0 via t3, 4.0 via t4, 5.0 via t5 and 3 more: total 36.0"),
+    ],
+)
+def test_a_value_used_many_times_lists_its_first_paths_and_counts_the_rest(uses, listed):
+    # s = a*1 + a*2 + ... + a*n at a = 1: term k passes k to a, in the order the terms were made
+    a = Value(1.0, "a")
+    terms = [a * k for k in range(1, uses + 1)]
+    for k, term in enumerate(terms, start=1):
+        term.label = f"t{k}"
+    assert f"  a receives {listed}" in explain(total(terms)).splitlines()
