@@ -6,7 +6,7 @@ import random
 import pytest
 
 from gradengine import MLP, Value
-from gradengine.optim import SGD, Adam, LinearSchedule
+from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
 
 SGD_SETTINGS = [
     {"lr": 0.1},
@@ -163,6 +163,20 @@ def test_schedule_scales_the_optimizers_own_base_lr():
     assert lrs == pytest.approx([0.04 * (1 - 0.5 * k / 4) for k in (1, 2, 3, 4)])
 
 
+def test_schedule_counts_steps_given_as_a_numpy_integer():
+    np = pytest.importorskip("numpy")
+    optimizer = SGD([Value(0.0)], lr=1.0)
+    schedule = LinearSchedule(optimizer, total_steps=np.int64(2), end_factor=0.5)
+    assert type(schedule.total_steps) is int
+    schedule.step()
+    assert optimizer.lr == 0.75  # 1 - (1 - 0.5) * 1/2
+
+
+def test_the_base_optimizer_has_no_update_rule_of_its_own():
+    with pytest.raises(NotImplementedError):
+        Optimizer([Value(1.0)], lr=0.1).step()
+
+
 BAD_SETTINGS = [
     (lambda p: SGD(p, lr=-0.1), ValueError, "lr"),
     (lambda p: SGD(p, lr=math.nan), ValueError, "lr"),
@@ -182,6 +196,7 @@ BAD_SETTINGS = [
     (lambda p: Adam(p, weight_decay=math.inf), ValueError, "weight_decay"),
     (lambda p: LinearSchedule(SGD(p, lr=1.0), total_steps=0), ValueError, "total_steps"),
     (lambda p: LinearSchedule(SGD(p, lr=1.0), total_steps=2.5), TypeError, "total_steps"),
+    (lambda p: LinearSchedule(SGD(p, lr=1.0), total_steps=True), TypeError, "total_steps"),
     (lambda p: LinearSchedule(SGD(p, lr=1.0), 10, end_factor=-0.1), ValueError, "end_factor"),
     (lambda p: LinearSchedule("sgd", 10), TypeError, "optimizer"),
 ]
