@@ -96,9 +96,36 @@ def sum_in_order(amounts: list[float]) -> float:
     return total
 
 
+def told_step(
+    graph: Graph,
+    i: int,
+    received: list[tuple[int, float]],
+    grads: list[float],
+    incoming: dict[int, list[tuple[int, float]]],
+) -> BackwardStep:
+    """Node i's step of the backward pass, in numbers and in words; adds its terms to grads."""
+    node, names = graph.nodes[i], graph.names
+    grad = grads[i]
+    parents = graph.parents_of(i)
+    formulas = local_formulas(node._op, [names[p] for p in parents], names[i])
+    step = BackwardStep(node=i, grad=grad)
+    step.lines = [forward_line(graph, i), "  " + received_line(graph, i, received)]
+    for k, (p, local) in enumerate(zip(parents, node._local_grads, strict=True)):
+        amount = grad * local
+        grads[p] += amount
+        incoming.setdefault(p, []).append((i, amount))
+        step.contributions.append(Contribution(i, p, grad, local, amount, grads[p]))
+        derivative = derivative_text(names[i], names[p], formulas[k], local)
+        step.lines.append(
+            f"  {derivative}, so {names[p]} receives "
+            f"{number(grad)} × {grouped(number(local))} = {number(amount)}"
+        )
+    return step
+
+
 def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAccount:
     """Every node's grad by the chain rule, with the first max_steps steps told in words."""
-    nodes, names = graph.nodes, graph.names
+    nodes, index = graph.nodes, graph.index
     grads = [0.0] * len(nodes)
     root = len(nodes) - 1
     grads[root] = 1.0
@@ -111,29 +138,18 @@ def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAcco
         node = nodes[i]
         if not node._parents:
             continue
-        grad = grads[i]
         received = incoming.pop(i)
-        parents = graph.parents_of(i)
-        telling = max_steps is None or len(steps) < max_steps
-        step = BackwardStep(node=i, grad=grad)
-        if telling:
-            formulas = local_formulas(node._op, [names[p] for p in parents], names[i])
-            step.lines = [forward_line(graph, i), "  " + received_line(graph, i, received)]
-        for k, (p, local) in enumerate(zip(parents, node._local_grads, strict=True)):
+        if max_steps is None or len(steps) < max_steps:
+            steps.append(told_step(graph, i, received, grads, incoming))
+            continue
+        # An untold step still passes its terms on: the leaves' lines need every one of them.
+        omitted += 1
+        grad = grads[i]
+        for parent, local in zip(node._parents, node._local_grads):
+            p = index[id(parent)]
             amount = grad * local
             grads[p] += amount
             incoming.setdefault(p, []).append((i, amount))
-            if telling:
-                step.contributions.append(Contribution(i, p, grad, local, amount, grads[p]))
-                derivative = derivative_text(names[i], names[p], formulas[k], local)
-                step.lines.append(
-                    f"  {derivative}, so {names[p]} receives "
-                    f"{number(grad)} × {grouped(number(local))} = {number(amount)}"
-                )
-        if telling:
-            steps.append(step)
-        else:
-            omitted += 1
     leaf_lines = []
     for i, node in enumerate(nodes):
         if not node._parents:
