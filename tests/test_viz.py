@@ -108,6 +108,12 @@ def test_nasty_labels_still_render():
         (lambda: draw(Value(1), 42), TypeError, "file path"),
         (lambda: explain([Value(1)]), TypeError, "needs a Value"),
         (lambda: explain(Value(1), max_steps=-1), ValueError, "max_steps"),
+        (lambda: explain(Value(1), max_steps=1.5), TypeError, "max_steps must be an integer"),
+        (lambda: explain(Value(1), max_steps=True), TypeError, "got bool"),
+        (lambda: to_dot(Value(1), max_values="5"), TypeError, "max_values must be an integer"),
+        (lambda: to_mermaid(Value(1), max_values=1.5), TypeError, "got float 1.5"),
+        (lambda: to_html(Value(1), "p.html", max_values=-1), ValueError, "max_values"),
+        (lambda: to_dot(Value(1), force="yes"), TypeError, "force must be True or False"),
         (lambda: graph_stats(None), TypeError, "needs a Value"),
         (lambda: to_html(Value(1), "p.html", title=3), TypeError, "title must be a str"),
     ],
@@ -116,6 +122,15 @@ def test_bad_input_gets_a_clear_error(call, error, words):
     with pytest.raises(error) as caught:
         call()
     assert words in str(caught.value)
+
+
+def test_numpy_integers_count_as_sizes():
+    np = pytest.importorskip("numpy")
+    root = Value(2.0, "x") * 3
+    assert explain(root, max_steps=np.int64(0)) == explain(root, max_steps=0)
+    assert to_dot(root, max_values=np.int32(3)) == to_dot(root)
+    with pytest.raises(GraphTooLargeError, match="more than the 2 a drawing can show"):
+        to_dot(root, max_values=np.int64(2))
 
 
 # -- draw -----------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ the gradients of root alone even when .grad holds sums from earlier backward() c
 from __future__ import annotations
 
 import heapq
-import numbers
 from dataclasses import dataclass, field
 
 from gradengine.value import Value
@@ -18,7 +17,7 @@ from gradengine.viz.formulas import (
     grouped,
     local_formulas,
 )
-from gradengine.viz.graph import Graph, build_graph, check_root, number, paused_gc, show
+from gradengine.viz.graph import Graph, build_graph, check_count, check_root, number, paused_gc
 
 #: How many paths into one gradient are listed by name before "and N more".
 LISTED_PATHS = 6
@@ -161,10 +160,8 @@ def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAcco
 def explain(root: Value, max_steps: int | None = None) -> str:
     """The backward pass of root in words: each node's local derivatives and what it passes on."""
     root = check_root(root, "explain()")
-    if max_steps is not None and (
-        isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral) or max_steps < 0
-    ):
-        raise ValueError(f"max_steps must be None or an integer >= 0, got {show(max_steps)}")
+    if max_steps is not None:
+        max_steps = check_count(max_steps, "max_steps")
     graph = build_graph(root)
     with paused_gc():
         account = backward_account(graph, max_steps)
