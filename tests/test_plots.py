@@ -82,6 +82,33 @@ def test_a_failed_save_leaves_no_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
+    ("resolution", "error", "message"),
+    [
+        (2.5, TypeError, "resolution must be an integer, got float"),
+        (True, TypeError, "got bool"),
+        (1, ValueError, "from 2 to 2000 .*got 1"),
+        (10**6, ValueError, "got 1000000"),
+    ],
+)
+def test_a_bad_resolution_is_refused(tmp_path, resolution, error, message):
+    mlp = MLP(2, [1], seed=0)
+    with pytest.raises(error, match=message):
+        plots.plot_boundary(
+            mlp, [[0.0, 0.0]], [0], [], [], tmp_path / "b.png", resolution=resolution
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_small_numpy_resolution_is_drawn(tmp_path):
+    np = pytest.importorskip("numpy")
+    mlp = MLP(2, [1], seed=0)
+    path = plots.plot_boundary(
+        mlp, [[0.0, 0.0], [1.0, 1.0]], [0, 1], [], [], tmp_path / "b.png", resolution=np.int64(2)
+    )
+    assert is_png(path)
+
+
+@pytest.mark.parametrize(
     ("X_train", "y_train", "message"),
     [
         ([[0.0, 0.0], [1.0, 1.0]], [0], "same length"),

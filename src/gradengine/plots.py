@@ -6,6 +6,7 @@ onto a Figure: no window, no display needed, and the pyplot state of a notebook 
 
 from __future__ import annotations
 
+import numbers
 import os
 import tempfile
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from gradengine.train import History
 
 INSTALL_HINT = 'pip install "gradengine[train]"'
+MAX_RESOLUTION = 2000
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
@@ -58,6 +60,13 @@ def plot_boundary(
     resolution: int = 250,
 ) -> Path:
     """Shade each region by the class the MLP predicts there; train points ●, test points ▲."""
+    if isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral):
+        raise TypeError(f"resolution must be an integer, got {type(resolution).__name__}")
+    if not 2 <= resolution <= MAX_RESOLUTION:
+        # the grid has resolution² points, each a forward pass of the MLP
+        raise ValueError(
+            f"resolution must be from 2 to {MAX_RESOLUTION} grid points per side, got {resolution}"
+        )
     np = _numpy()
     train_xy, test_xy = _points(X_train, y_train, "train"), _points(X_test, y_test, "test")
     everything = np.vstack([train_xy, test_xy])
