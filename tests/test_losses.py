@@ -197,3 +197,10 @@ BAD_CALLS = [
 def test_bad_input_is_rejected(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_cross_entropy_takes_numpy_integer_classes() -> None:
+    np = pytest.importorskip("numpy")
+    a, b = Value(0.0), Value(math.log(3.0))  # softmax = (1/4, 3/4)
+    loss = cross_entropy([[a, b]], [np.int64(1)])
+    assert math.isclose(loss.data, -math.log(0.75), rel_tol=1e-15)

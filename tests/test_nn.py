@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -298,3 +299,15 @@ def test_bad_sizes_are_rejected_clearly(
 def test_bad_neuron_and_layer_sizes(make: object, error: type[Exception]) -> None:
     with pytest.raises(error, match=r"integer >= 1"):
         make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [lambda: MLP(10_000, [10_000]), lambda: Layer(10_000, 10_000), lambda: Neuron(10**8)],
+    ids=["MLP", "Layer", "Neuron"],
+)
+def test_a_network_over_ten_million_parameters_is_refused_before_it_is_built(
+    build: Callable[[], object],
+) -> None:
+    with pytest.raises(ValueError, match="limit is 10,000,000"):
+        build()

@@ -8,6 +8,7 @@ Numbers (int/float) are accepted wherever a Value is, and are treated as constan
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import add
@@ -145,8 +146,9 @@ def cross_entropy(logits: Sequence[Sequence[ValueLike]], classes: Sequence[int])
                 f"every row of logits must have the same number of classes: "
                 f"logits[0] has {width}, logits[{r}] has {len(zs)}"
             )
-        if isinstance(c, bool) or not isinstance(c, int):
+        if isinstance(c, bool) or not isinstance(c, numbers.Integral):
             raise TypeError(f"classes[{r}] must be an int class index, got {type(c).__name__}")
+        c = int(c)
         if not 0 <= c < width:
             raise ValueError(f"classes[{r}] must be a class index in [0, {width}), got {c}")
         z = [_number(v, f"logits[{r}][{j}]") for j, v in enumerate(zs)]

@@ -7,9 +7,9 @@ operation for operation, so the two agree step for step to rounding error.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
+from gradengine.nn import check_size
 from gradengine.value import Value, as_float
 
 
@@ -20,16 +20,6 @@ def _check_number(x: object, what: str, *, low: float, high: float = math.inf) -
         bound = f"in [{low:g}, {high:g})" if math.isfinite(high) else f">= {low:g}"
         raise ValueError(f"{what} must be a finite number {bound}, got {number!r}")
     return number
-
-
-def _check_count(n: object, what: str) -> int:
-    """n as an int >= 1: an int or any integral number (numpy integers too), but not a bool."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an integer >= 1, got {type(n).__name__} {n!r:.60}")
-    count = int(n)
-    if count < 1:
-        raise ValueError(f"{what} must be an integer >= 1, got {count}")
-    return count
 
 
 def _check_parameters(params: object) -> list[Value]:
@@ -197,7 +187,7 @@ class LinearSchedule:
                 f"{optimizer!r:.60}"
             )
         self.optimizer = optimizer
-        self.total_steps = _check_count(total_steps, "total_steps")
+        self.total_steps = check_size(total_steps, "total_steps")
         self.end_factor = _check_number(end_factor, "end_factor", low=0.0)
         self.base_lr = optimizer.lr
         self.steps = 0

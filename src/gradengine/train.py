@@ -7,7 +7,6 @@ Two classes use one output (its sign is the class); k > 2 classes use k outputs 
 from __future__ import annotations
 
 import math
-import numbers
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gradengine import data, losses
-from gradengine.nn import MLP
+from gradengine.nn import MLP, check_size
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
 from gradengine.value import Value
 
@@ -173,7 +172,7 @@ def fit(
             f"dataset must be a Dataset such as load_dataset('moons', 200) returns, "
             f"got {type(dataset).__name__}"
         )
-    steps = _integer(steps, "steps")
+    steps = check_size(steps, "steps")
     n_train = len(dataset.X_train)
     if n_train == 0:
         raise ValueError("dataset.X_train is empty: there is nothing to train on")
@@ -191,7 +190,7 @@ def fit(
             f" output{'s' if expected > 1 else ''}, got one with {width}"
         )
     if batch_size is not None:
-        batch_size = _integer(batch_size, "batch_size")
+        batch_size = check_size(batch_size, "batch_size")
         if batch_size > n_train:
             raise ValueError(
                 f"batch_size must be in 1..{n_train} (the training set), got {batch_size}"
@@ -232,16 +231,6 @@ def fit(
     history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
     history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
     return history
-
-
-def _integer(n: object, what: str) -> int:
-    """n as an int >= 1: an int or any integral number (numpy integers too), but not a bool."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an integer >= 1, got {type(n).__name__} {n!r:.60}")
-    count = int(n)
-    if count < 1:
-        raise ValueError(f"{what} must be an integer >= 1, got {count}")
-    return count
 
 
 def _accuracy_or_none(mlp: MLP, X: Points, y: Labels) -> float | None:

@@ -13,7 +13,7 @@ import numbers
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from functools import reduce
+from functools import partial, reduce
 from operator import add, mul
 
 from gradengine import ieee
@@ -275,14 +275,9 @@ def _weighted_sum(
     return Value._node(z, parents, (1.0, *x, *w), "relu(weighted_sum)" if relu else "weighted_sum")
 
 
-def _reduce_add(values: Iterable[float], start: float) -> float:
-    """start + v1 + v2 + ..., one addition at a time"""
-    return reduce(add, values, start)
-
-
 # Results must be bit-identical to micrograd's chain of additions. sum() adds left to right
 # and is twice as fast as reduce() on Python <= 3.11; from 3.12 on it compensates rounding.
-_sum_left_to_right = sum if sys.version_info < (3, 12) else _reduce_add
+_sum_left_to_right = sum if sys.version_info < (3, 12) else partial(reduce, add)
 
 
 def total(values: Sequence[ValueLike]) -> Value:
