@@ -15,12 +15,12 @@ from gradengine.value import Value, ValueLike, _weighted_sum, as_list, as_value
 MAX_PARAMETERS = 10_000_000
 
 
-def check_size(n: object, what: str) -> int:
-    """n as an int >= 1; TypeError or ValueError naming `what` otherwise."""
+def check_size(n: object, what: str, minimum: int = 1) -> int:
+    """n as an int >= minimum (numpy integers too); TypeError or ValueError naming `what`."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an integer >= 1, got {type(n).__name__} {n!r:.60}")
-    if n < 1:
-        raise ValueError(f"{what} must be an integer >= 1, got {n}")
+        raise TypeError(f"{what} must be an integer >= {minimum}, got {type(n).__name__} {n!r:.60}")
+    if n < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {n}")
     return int(n)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+from gradengine.nn import check_size
 from gradengine.value import Value
 from gradengine.viz.formulas import (
     derivative_text,
@@ -17,7 +18,7 @@ from gradengine.viz.formulas import (
     grouped,
     local_formulas,
 )
-from gradengine.viz.graph import Graph, build_graph, check_count, check_root, number, paused_gc
+from gradengine.viz.graph import Graph, build_graph, check_root, number, paused_gc
 
 #: How many paths into one gradient are listed by name before "and N more".
 LISTED_PATHS = 6
@@ -161,7 +162,7 @@ def explain(root: Value, max_steps: int | None = None) -> str:
     """The backward pass of root in words: each node's local derivatives and what it passes on."""
     root = check_root(root, "explain()")
     if max_steps is not None:
-        max_steps = check_count(max_steps, "max_steps")
+        max_steps = check_size(max_steps, "max_steps", minimum=0)
     graph = build_graph(root)
     with paused_gc():
         account = backward_account(graph, max_steps)

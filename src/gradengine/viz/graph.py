@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import math
-import numbers
 import os
 import tempfile
 from collections import Counter
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gradengine.nn import check_size
 from gradengine.value import Value, topological_order
 
 #: Drawings and pages refuse graphs with more values than this unless forced: beyond it a
@@ -49,7 +49,7 @@ def check_root(root: object, what: str) -> Value:
 def build_graph(root: Value, limit: int | None = None, force: bool = False) -> Graph:
     """The graph of root; GraphTooLargeError when it has more than `limit` values, unless forced."""
     if limit is not None:
-        limit = check_count(limit, "max_values")
+        limit = check_size(limit, "max_values", minimum=0)
     if not isinstance(force, bool):
         raise TypeError(f"force must be True or False, got {show(force)}")
     with paused_gc():
@@ -117,15 +117,6 @@ def number(x: float, digits: int = 6) -> str:
         return short
     text = f"{x:.{digits}g}"
     return text if any(c in text for c in ".e") else text + ".0"  # 1.0000000000000002 -> 1.0
-
-
-def check_count(n: object, what: str) -> int:
-    """n as an int >= 0 (numpy integers too); TypeError for other types, ValueError below 0."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an integer >= 0, got {show(n)}")
-    if n < 0:
-        raise ValueError(f"{what} must be an integer >= 0, got {show(n)}")
-    return int(n)
 
 
 def show(x: object) -> str:
