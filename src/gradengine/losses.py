@@ -14,18 +14,15 @@ from functools import reduce
 from operator import add
 
 from gradengine.ieee import sigmoid
-from gradengine.value import Value, ValueLike, as_float
+from gradengine.value import Value, ValueLike, as_float, as_list
 
 
 def _as_list(xs: object, what: str) -> list[object]:
     """xs as a non-empty list; TypeError or ValueError naming `what` otherwise."""
-    if not isinstance(xs, Sequence) or isinstance(xs, (str, bytes)):
-        raise TypeError(
-            f"{what} must be a list of Values or numbers, got {type(xs).__name__} {xs!r:.60}"
-        )
-    if len(xs) == 0:
+    items = as_list(xs, f"{what} as a list of Values or numbers")
+    if not items:
         raise ValueError(f"{what} is empty: a loss needs at least one sample")
-    return list(xs)
+    return items
 
 
 def _pair(predictions: object, targets: object, names: tuple[str, str]) -> tuple[list[object], ...]:
@@ -46,8 +43,7 @@ def _number(x: object, what: str) -> float:
 def _fused(data: float, inputs: Iterable[object], local_grads: Iterable[float], op: str) -> Value:
     """One node with data, keeping as parents only the inputs that are Values."""
     kept = [(x, g) for x, g in zip(inputs, local_grads, strict=True) if isinstance(x, Value)]
-    parents = tuple(x for x, _ in kept if isinstance(x, Value))
-    return Value._node(data, parents, tuple(g for _, g in kept), op)
+    return Value._node(data, tuple(x for x, _ in kept), tuple(g for _, g in kept), op)
 
 
 def _mean(terms: list[float]) -> float:
