@@ -21,37 +21,6 @@ from gradengine import ieee
 Number = int | float
 
 
-def as_float(x: object, what: str = "a number") -> float:
-    """float(x) for a real number (int, float, bool, numpy scalar); TypeError for anything else."""
-    if type(x) is float:
-        return x
-    if isinstance(x, numbers.Real):
-        try:
-            return float(x)
-        except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
-            return -math.inf if x < 0 else math.inf
-    raise TypeError(
-        f"{what} must be a real number (int, float, bool or numpy scalar), "
-        f"got {type(x).__name__} {x!r:.60}"
-    )
-
-
-def as_value(x: object) -> Value:
-    """x itself if it is a Value, else a constant: a leaf holding float(x)."""
-    if isinstance(x, Value):
-        return x
-    return Value._node(as_float(x, "an operand of a Value operation"), (), (), "")
-
-
-def as_list(x: object, expected: str) -> list[object]:
-    """x as a list, for an ordered collection (list, tuple, numpy array, ...); else TypeError."""
-    if type(x) is list:
-        return x
-    if isinstance(x, (str, bytes, Value, Mapping, AbstractSet)) or not isinstance(x, Iterable):
-        raise TypeError(f"expected {expected}, got {type(x).__name__} {x!r:.60}")
-    return list(x)
-
-
 class Value:
     """A scalar node: data, grad = d(output)/d(self), and the parents it was computed from."""
 
@@ -236,6 +205,37 @@ class Value:
 
 
 ValueLike = Value | int | float
+
+
+def as_float(x: object, what: str = "a number") -> float:
+    """float(x) for a real number (int, float, bool, numpy scalar); TypeError for anything else."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real):
+        try:
+            return float(x)
+        except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
+            return -math.inf if x < 0 else math.inf
+    raise TypeError(
+        f"{what} must be a real number (int, float, bool or numpy scalar), "
+        f"got {type(x).__name__} {x!r:.60}"
+    )
+
+
+def as_value(x: object) -> Value:
+    """x itself if it is a Value, else a constant: a leaf holding float(x)."""
+    if isinstance(x, Value):
+        return x
+    return Value._node(as_float(x, "an operand of a Value operation"), (), (), "")
+
+
+def as_list(x: object, expected: str) -> list[object]:
+    """x as a list, for an ordered collection (list, tuple, numpy array, ...); else TypeError."""
+    if type(x) is list:
+        return x
+    if isinstance(x, (str, bytes, Value, Mapping, AbstractSet)) or not isinstance(x, Iterable):
+        raise TypeError(f"expected {expected}, got {type(x).__name__} {x!r:.60}")
+    return list(x)
 
 
 def _d_power_d_base(x: float, y: float) -> float:
