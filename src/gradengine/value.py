@@ -11,8 +11,9 @@ import gc
 import math
 import numbers
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from contextlib import contextmanager
 from functools import partial, reduce
 from operator import add, mul
 
@@ -159,34 +160,25 @@ class Value:
         """grad of every node := d(self)/d(node); leaves accumulate across calls, as in PyTorch."""
         # The walk allocates no reference cycles, so the cyclic collector has nothing to find
         # here; left on, it rescans the whole graph many times (1,000,000-node chain: 1.5x).
-        collector_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            self._backward()
-        finally:
-            if collector_was_on:
-                gc.enable()
-
-    def _backward(self) -> None:
-        """backward() itself: the chain rule applied to every node, latest first."""
-        order, leaves = _walk(self)
-        held = [leaf.grad for leaf in leaves]
-        for node in order:
-            node.grad = 0.0
-        self.grad = 1.0
-        for node in reversed(order):
-            grad, local_grads = node.grad, node._local_grads
-            if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
-                # Every contribution grad * local_grad is exactly 0: nothing to add. Inactive
-                # ReLUs make this common (moons benchmark: backward 1.2x faster). A nan or inf
-                # on either side still propagates (0 * inf = nan), as in IEEE-754 and PyTorch.
-                continue
-            for parent, local_grad in zip(node._parents, local_grads):
-                parent.grad += grad * local_grad
-        # Leaves accumulate as in PyTorch: this call's total is added to what they held, so two
-        # calls give exactly twice the gradient. Interior nodes keep this call's result only.
-        for leaf, before in zip(leaves, held):
-            leaf.grad = before + leaf.grad
+        with paused_gc():
+            order, leaves = _walk(self)
+            held = [leaf.grad for leaf in leaves]
+            for node in order:
+                node.grad = 0.0
+            self.grad = 1.0
+            for node in reversed(order):
+                grad, local_grads = node.grad, node._local_grads
+                if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
+                    # Every contribution grad * local_grad is exactly 0: nothing to add. Inactive
+                    # ReLUs make this common (moons benchmark: backward 1.2x faster). A nan or inf
+                    # on either side still propagates (0 * inf = nan), as in IEEE-754 and PyTorch.
+                    continue
+                for parent, local_grad in zip(node._parents, local_grads):
+                    parent.grad += grad * local_grad
+            # Leaves accumulate as in PyTorch: this call's total is added to what they held, so two
+            # calls give exactly twice the gradient. Interior nodes keep this call's result only.
+            for leaf, before in zip(leaves, held):
+                leaf.grad = before + leaf.grad
 
     def zero_grad(self) -> None:
         """grad := 0"""
@@ -287,6 +279,22 @@ def total(values: Sequence[ValueLike]) -> Value:
         raise ValueError("total() needs at least one value, got an empty sequence")
     data = _sum_left_to_right([v.data for v in xs[1:]], xs[0].data)
     return Value._node(data, xs, (1.0,) * len(xs), "sum")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run a block without the cyclic garbage collector, then restore it as it was.
+
+    Values form no reference cycles, so the collector has nothing to find in a graph; passes that
+    create a million small objects would otherwise set off full collections over every live node.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _walk(root: Value) -> tuple[list[Value], list[Value]]:

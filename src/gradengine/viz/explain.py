@@ -11,14 +11,14 @@ import heapq
 from dataclasses import dataclass, field
 
 from gradengine.nn import check_size
-from gradengine.value import Value
+from gradengine.value import Value, paused_gc
 from gradengine.viz.formulas import (
     derivative_text,
     forward_expression,
     grouped,
     local_formulas,
 )
-from gradengine.viz.graph import Graph, build_graph, check_root, number, paused_gc
+from gradengine.viz.graph import Graph, build_graph, check_root, number
 
 #: How many paths into one gradient are listed by name before "and N more".
 LISTED_PATHS = 6

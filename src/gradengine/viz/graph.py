@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import gc
 import math
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradengine.nn import check_size
-from gradengine.value import Value, topological_order
+from gradengine.value import Value, paused_gc, topological_order
 
 #: Drawings and pages refuse graphs with more values than this unless forced: beyond it a
 #: picture is no longer readable (a 2-16-16-1 network on one input already has about 400).
@@ -89,23 +87,6 @@ class NodeNames:
         if not label:
             return f"v{i}"
         return f"{label}#{i}" if label in self._ambiguous else label
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Run a block without the cyclic garbage collector, then restore it as it was.
-
-    Passes that create a million small objects would otherwise set off full collections over
-    every live node again and again (3-4x slower on a 1,000,000-node chain); values make no
-    reference cycles, so nothing is left for the collector to find.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def number(x: float, digits: int = 6) -> str:

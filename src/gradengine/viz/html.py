@@ -9,7 +9,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from gradengine.value import Value
+from gradengine.value import Value, paused_gc
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.explain import backward_account, forward_line
 from gradengine.viz.graph import (
@@ -19,7 +19,6 @@ from gradengine.viz.graph import (
     check_path,
     check_root,
     number,
-    paused_gc,
     show,
     write_atomic,
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gradengine.value import Value
-from gradengine.viz.graph import Graph, build_graph, check_root, paused_gc
+from gradengine.value import Value, paused_gc
+from gradengine.viz.graph import Graph, build_graph, check_root
 
 
 @dataclass(frozen=True)
