@@ -96,7 +96,7 @@ def test_results_are_values_holding_floats() -> None:
     x = Value(3)
     results = [x + 1, 1 + x, x - 1, 1 - x, x * 2, 2 * x, x / 2, 2 / x, -x, x**2, 2**x, x**x]
     results += [x.pow(2), x.relu(), x.tanh(), x.exp(), x.log(), x.sigmoid()]
-    assert all(type(r) is Value and type(r.data) is float for r in results)
+    assert all(isinstance(r, Value) and type(r.data) is float for r in results)
     assert type(Value(3).data) is float and type(Value(True).data) is float
 
 
@@ -204,7 +204,7 @@ def test_dropped_graph_is_freed_by_reference_counting_alone() -> None:
 
 def test_dropped_graph_leaves_no_value_alive_without_the_cyclic_collector() -> None:
     def live_values() -> int:
-        return sum(type(o) is Value for o in gc.get_objects())
+        return sum(isinstance(o, Value) for o in gc.get_objects())
 
     gc.collect()
     gc.disable()
@@ -286,7 +286,7 @@ def same_float(x: float, y: float) -> bool:
 @pytest.mark.parametrize(("expression", "expected"), IEEE, ids=[row[0] for row in IEEE])
 def test_ieee_float_semantics(expression: str, expected: float) -> None:
     result = eval(expression, {"Value": Value, "math": math})
-    assert type(result) is Value
+    assert isinstance(result, Value)
     assert same_float(result.data, expected), f"{expression} gave {result.data}"
     result.backward()  # backpropagating through inf or nan raises nothing either
 

@@ -478,8 +478,8 @@ def test_explain_a_power_names_its_exponent():
 
 def unknown_operation(op, parents, local_grads, data, label):
     """A node as a future fused operation would make it: only op, parents and local_grads."""
-    node = Value(data, label)
-    node._op, node._parents, node._local_grads = op, tuple(parents), tuple(local_grads)
+    node = Value._node(data, tuple(parents), tuple(local_grads), op)
+    node.label = label
     return node
 
 

@@ -43,7 +43,7 @@ def check_parameter_count(count: int, what: str) -> None:
 
 def as_values(x: Sequence[ValueLike]) -> list[Value]:
     """x with every number made a constant Value"""
-    return [v if type(v) is Value else as_value(v) for v in x]
+    return [v if isinstance(v, Value) else as_value(v) for v in x]
 
 
 class Module:

@@ -1,8 +1,9 @@
 """Value: a scalar that remembers how it was computed, and backpropagates through that history.
 
 Every operation below computes its result and, beside it, the local derivative of the result
-with respect to each input. ``backward`` is one generic loop that multiplies those local
-derivatives along every path (the chain rule); no operation has backward code of its own.
+with respect to each input. ``backward`` visits the nodes from the output back, and each node
+adds its grad times the local derivative to each parent's grad (the chain rule); no operation
+has backward code of its own. The node classes at the end of the file hold those parents.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ Number = int | float
 class Value:
     """A scalar node: data, grad = d(output)/d(self), and the parents it was computed from."""
 
-    __slots__ = ("data", "grad", "label", "_parents", "_local_grads", "_op", "__weakref__")
+    __slots__ = ("data", "grad", "label", "__weakref__")
+    # Value(x) is a leaf: computed from nothing. Operations return the node classes at the end of
+    # this file, subclasses of Value that hold an operation, its parents and local derivatives.
+    _op = ""
+    _parents: tuple[Value, ...] = ()
+    _local_grads: tuple[float, ...] = ()
 
     def __init__(self, data: object, label: str = "") -> None:
         if isinstance(data, Value):
@@ -38,9 +44,6 @@ class Value:
         self.data: float = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
-        self._parents: tuple[Value, ...] = ()
-        self._local_grads: tuple[float, ...] = ()
-        self._op = ""
 
     # -- how a result is recorded -------------------------------------------------------------
 
@@ -48,15 +51,32 @@ class Value:
     def _node(
         data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str
     ) -> Value:
-        """A new interior node: data, its parents, and d(data)/d(parent) for each parent."""
-        node = object.__new__(Value)  # skips __init__'s checks: data is already a float
+        """A new node: data, its parents, and d(data)/d(parent) for each parent."""
+        # Nodes skip __init__'s checks: data is already a float. One or two parents are kept in
+        # the node itself rather than in tuples, which halves the objects that the cyclic garbage
+        # collector walks while a graph grows (random 200,000-node graph: 1.8x faster).
+        node: Value
+        if len(parents) == 2:
+            node = object.__new__(_Binary)
+            node._x, node._y = parents
+            node._dx, node._dy = local_grads
+            node._op = op
+        elif len(parents) == 1:
+            node = object.__new__(_Unary)
+            (node._x,), (node._dx,) = parents, local_grads
+            node._op = op
+        elif parents:
+            node = object.__new__(_Fused)
+            node._parents, node._local_grads, node._op = parents, local_grads, op
+        else:  # a constant, such as the 2 in x * 2
+            node = object.__new__(Value)
         node.data = data
         node.grad = 0.0
         node.label = ""
-        node._parents = parents
-        node._local_grads = local_grads
-        node._op = op
         return node
+
+    def _send_grad(self) -> None:
+        """parent.grad += self.grad * d(self)/d(parent), for each parent (a leaf has none)"""
 
     # -- arithmetic -----------------------------------------------------------------------------
 
@@ -167,14 +187,7 @@ class Value:
                 node.grad = 0.0
             self.grad = 1.0
             for node in reversed(order):
-                grad, local_grads = node.grad, node._local_grads
-                if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
-                    # Every contribution grad * local_grad is exactly 0: nothing to add. Inactive
-                    # ReLUs make this common (moons benchmark: backward 1.2x faster). A nan or inf
-                    # on either side still propagates (0 * inf = nan), as in IEEE-754 and PyTorch.
-                    continue
-                for parent, local_grad in zip(node._parents, local_grads):
-                    parent.grad += grad * local_grad
+                node._send_grad()
             # Leaves accumulate as in PyTorch: this call's total is added to what they held, so two
             # calls give exactly twice the gradient. Interior nodes keep this call's result only.
             for leaf, before in zip(leaves, held):
@@ -310,9 +323,10 @@ def _walk(root: Value) -> tuple[list[Value], list[Value]]:
         for parent in unexplored[-1]:
             if parent not in seen:
                 seen.add(parent)
-                if parent._parents:
+                grandparents = parent._parents
+                if grandparents:
                     path.append(parent)
-                    unexplored.append(iter(parent._parents))
+                    unexplored.append(iter(grandparents))
                     break
                 order.append(parent)
                 leaves.append(parent)
@@ -330,3 +344,69 @@ def topological_order(root: Value) -> list[Value]:
 def interior_nodes(root: Value) -> list[Value]:
     """The nodes computed on the way to root (leaves excluded), each after all of its parents."""
     return [node for node in _walk(root)[0] if node._parents]
+
+
+class _Unary(Value):
+    """A result of one parent x, such as relu(x); _dx = d(self)/dx."""
+
+    __slots__ = ("_op", "_x", "_dx")
+    _op: str
+    _x: Value
+    _dx: float
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:  # type: ignore[override]
+        return (self._x,)
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:  # type: ignore[override]
+        return (self._dx,)
+
+    def _send_grad(self) -> None:
+        """x.grad += grad * dx"""
+        self._x.grad += self.grad * self._dx
+
+
+class _Binary(Value):
+    """A result of two parents x and y, such as x * y; _dx = d(self)/dx, _dy = d(self)/dy."""
+
+    __slots__ = ("_op", "_x", "_y", "_dx", "_dy")
+    _op: str
+    _x: Value
+    _y: Value
+    _dx: float
+    _dy: float
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:  # type: ignore[override]
+        return (self._x, self._y)
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:  # type: ignore[override]
+        return (self._dx, self._dy)
+
+    def _send_grad(self) -> None:
+        """x.grad += grad * dx; y.grad += grad * dy"""
+        grad = self.grad
+        self._x.grad += grad * self._dx
+        self._y.grad += grad * self._dy
+
+
+class _Fused(Value):
+    """A result of any number of parents, such as weighted_sum or total."""
+
+    __slots__ = ("_op", "_parents", "_local_grads")
+    _op: str
+    _parents: tuple[Value, ...]
+    _local_grads: tuple[float, ...]
+
+    def _send_grad(self) -> None:
+        """parent.grad += grad * local_grad, for each parent"""
+        grad, local_grads = self.grad, self._local_grads
+        if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
+            # Every contribution grad * local_grad is exactly 0: nothing to add. Inactive ReLU
+            # neurons make this common (moons benchmark: backward 1.2x faster). A nan or inf on
+            # either side still propagates (0 * inf = nan), as in IEEE-754 and PyTorch.
+            return
+        for parent, local_grad in zip(self._parents, local_grads):
+            parent.grad += grad * local_grad
