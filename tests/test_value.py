@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
+import threading
 import weakref
 from collections.abc import Callable
 
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 
 from gradengine import Value, total, weighted_sum
 from gradengine.gradcheck import gradcheck
+from gradengine.value import topological_order
 
 inf, nan = math.inf, math.nan
 LN2 = math.log(2.0)
@@ -204,7 +207,7 @@ def test_dropped_graph_is_freed_by_reference_counting_alone() -> None:
 
 def test_dropped_graph_leaves_no_value_alive_without_the_cyclic_collector() -> None:
     def live_values() -> int:
-        return sum(isinstance(o, Value) for o in gc.get_objects())
+        return sum(issubclass(type(o), Value) for o in gc.get_objects())
 
     gc.collect()
     gc.disable()
@@ -218,6 +221,36 @@ def test_dropped_graph_leaves_no_value_alive_without_the_cyclic_collector() -> N
         assert live_values() == before
     finally:
         gc.enable()
+
+
+def test_threads_walking_one_graph_at_once_each_get_every_node_once() -> None:
+    # A graph whose nodes are each reached by many paths, walked by four threads at once while
+    # the interpreter switches threads as often as it can.
+    a, b = Value(0.5), Value(-1.5)
+    layer = [a, b]
+    for _ in range(300):
+        layer = [layer[0] * layer[1], layer[0] + layer[1]]
+    root = layer[0] - layer[1]
+    expected = topological_order(root)
+    orders: list[list[Value]] = []
+
+    def walk() -> None:
+        for _ in range(20):
+            orders.append(topological_order(root))
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=walk) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+    assert len(expected) == len(set(map(id, expected))) == 2 + 2 * 300 + 1
+    assert len(orders) == 80
+    assert all(order == expected for order in orders)
 
 
 def test_zero_grad_and_update() -> None:
