@@ -17,7 +17,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from gradengine import Value, total, weighted_sum
+from gradengine import MLP, Value, total, weighted_sum
 from gradengine.gradcheck import gradcheck
 from gradengine.value import topological_order
 
@@ -356,6 +356,14 @@ def test_value_rejects_non_real_data(data: object) -> None:
 def test_value_of_a_value_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="Value"):
         Value(Value(1))
+
+
+def test_error_messages_call_every_node_a_value() -> None:
+    node = Value(2.0) * Value(3.0)
+    with pytest.raises(TypeError, match=r"got Value Value\(data=6\.0"):
+        Value(1.0).update(node)
+    with pytest.raises(TypeError, match=r"nin must be an integer >= 1, got Value Value\(data=6"):
+        MLP(node, [1])
 
 
 def test_label_must_be_a_string() -> None:

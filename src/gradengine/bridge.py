@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gradengine.nn import MLP
 from gradengine.serialize import FORMAT, VERSION, mlp_from_dict, mlp_to_dict
+from gradengine.value import type_name
 
 if TYPE_CHECKING:
     import torch
@@ -57,8 +58,7 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
 
     if not isinstance(sequential, torch.nn.Sequential):
         raise TypeError(
-            f"expected a torch.nn.Sequential of Linear and ReLU layers, "
-            f"got {type(sequential).__name__}"
+            f"expected a torch.nn.Sequential of Linear and ReLU layers, got {type_name(sequential)}"
         )
     modules = list(sequential)
     expected_shape = "Linear, ReLU, Linear, ..., ReLU, Linear"

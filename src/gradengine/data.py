@@ -15,7 +15,7 @@ import numbers
 import random
 from collections.abc import Sequence
 
-from gradengine.value import as_float
+from gradengine.value import as_float, type_name
 
 Points = list[list[float]]
 Labels = list[int]
@@ -39,14 +39,14 @@ def _rng(random_state: object) -> random.Random:
         return random.Random(int(random_state))
     raise TypeError(
         f"random_state must be None, an int seed or a random.Random, "
-        f"got {type(random_state).__name__} {random_state!r:.60}"
+        f"got {type_name(random_state)} {random_state!r:.60}"
     )
 
 
 def _count(n: object, what: str, *, low: int = 1) -> int:
     """n as an int with low <= n <= MAX_SAMPLES."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an int >= {low}, got {type(n).__name__} {n!r:.60}")
+        raise TypeError(f"{what} must be an int >= {low}, got {type_name(n)} {n!r:.60}")
     count = int(n)
     if count < low:
         raise ValueError(f"{what} must be an int >= {low}, got {count}")
@@ -109,7 +109,7 @@ def _finish(
 ) -> tuple[Points, Labels]:
     """Shuffle (X, y) together if asked, then add Gaussian noise of std `noise` to every x."""
     if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be True or False, got {type(shuffle).__name__}")
+        raise TypeError(f"shuffle must be True or False, got {type_name(shuffle)}")
     if shuffle:
         order = list(range(len(y)))
         rng.shuffle(order)
@@ -166,7 +166,7 @@ def _centers(centers: object, rng: random.Random) -> list[tuple[float, float]]:
     if not isinstance(centers, Sequence) or isinstance(centers, str) or len(centers) == 0:
         raise TypeError(
             f"centers must be a number of centers or a non-empty list of [x1, x2] points, "
-            f"got {type(centers).__name__} {centers!r:.60}"
+            f"got {type_name(centers)} {centers!r:.60}"
         )
     points = []
     for i, c in enumerate(centers):
@@ -251,7 +251,7 @@ def make_spiral(
 def _sequence(xs: object, what: str) -> Sequence[object]:
     """xs if it is a list-like sequence (not a string)."""
     if not isinstance(xs, Sequence) or isinstance(xs, (str, bytes)):
-        raise TypeError(f"{what} must be a list, got {type(xs).__name__} {xs!r:.60}")
+        raise TypeError(f"{what} must be a list, got {type_name(xs)} {xs!r:.60}")
     return xs
 
 
@@ -306,7 +306,7 @@ def accuracy(predicted: Sequence[int], labels: Sequence[int]) -> float:
         for i, c in enumerate(xs):
             if not isinstance(c, numbers.Integral):
                 raise TypeError(
-                    f"{what}[{i}] must be an int class label, got {type(c).__name__} {c!r:.60} "
+                    f"{what}[{i}] must be an int class label, got {type_name(c)} {c!r:.60} "
                     "(turn scores into classes first, e.g. 1 if score > 0 else 0)"
                 )
     return sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(labels)

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gradengine.value import Value, as_float
+from gradengine.value import Value, as_float, type_name
 
 _ROUNDING = 4 * 2.0**-52
 
@@ -195,4 +195,4 @@ def _names(f: Callable[..., Value], count: int) -> list[str]:
 
 def _show(x: object) -> str:
     """type and a short repr, for error messages."""
-    return f"{type(x).__name__} {x!r:.60}"
+    return f"{type_name(x)} {x!r:.60}"

@@ -14,7 +14,7 @@ from functools import reduce
 from operator import add
 
 from gradengine.ieee import sigmoid
-from gradengine.value import Value, ValueLike, as_float, as_list
+from gradengine.value import Value, ValueLike, as_float, as_list, type_name
 
 
 def _as_list(xs: object, what: str) -> list[object]:
@@ -143,7 +143,7 @@ def cross_entropy(logits: Sequence[Sequence[ValueLike]], classes: Sequence[int])
                 f"logits[0] has {width}, logits[{r}] has {len(zs)}"
             )
         if isinstance(c, bool) or not isinstance(c, numbers.Integral):
-            raise TypeError(f"classes[{r}] must be an int class index, got {type(c).__name__}")
+            raise TypeError(f"classes[{r}] must be an int class index, got {type_name(c)}")
         c = int(c)
         if not 0 <= c < width:
             raise ValueError(f"classes[{r}] must be a class index in [0, {width}), got {c}")
@@ -160,7 +160,7 @@ def l2(parameters: Iterable[ValueLike], alpha: float = 1e-4) -> Value:
     if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
         raise TypeError(
             "parameters must be an iterable of Values such as model.parameters(), "
-            f"got {type(parameters).__name__} {parameters!r:.60}"
+            f"got {type_name(parameters)} {parameters!r:.60}"
         )
     ps = list(parameters)
     if not ps:

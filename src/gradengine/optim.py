@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 
 from gradengine.nn import check_size
-from gradengine.value import Value, as_float
+from gradengine.value import Value, as_float, type_name
 
 
 def _check_number(x: object, what: str, *, low: float, high: float = math.inf) -> float:
@@ -27,7 +27,7 @@ def _check_parameters(params: object) -> list[Value]:
     if isinstance(params, Value) or not isinstance(params, Iterable):
         raise TypeError(
             "params must be an iterable of Values such as model.parameters(), "
-            f"got {type(params).__name__} {params!r:.60}"
+            f"got {type_name(params)} {params!r:.60}"
         )
     parameters = list(params)
     if not parameters:
@@ -35,7 +35,7 @@ def _check_parameters(params: object) -> list[Value]:
     seen: set[int] = set()
     for i, p in enumerate(parameters):
         if not isinstance(p, Value):
-            raise TypeError(f"params[{i}] must be a Value, got {type(p).__name__} {p!r:.60}")
+            raise TypeError(f"params[{i}] must be a Value, got {type_name(p)} {p!r:.60}")
         if id(p) in seen:
             # The same Value twice would be updated twice per step.
             raise ValueError(f"params[{i}] appears more than once in params")
@@ -99,7 +99,7 @@ class SGD(Optimizer):
         self.momentum = _check_number(momentum, "momentum", low=0.0)
         self.weight_decay = _check_number(weight_decay, "weight_decay", low=0.0)
         if not isinstance(nesterov, bool):
-            raise TypeError(f"nesterov must be True or False, got {type(nesterov).__name__}")
+            raise TypeError(f"nesterov must be True or False, got {type_name(nesterov)}")
         if nesterov and self.momentum == 0:
             raise ValueError("nesterov=True needs a momentum > 0, got momentum=0")
         self.nesterov = nesterov
@@ -183,8 +183,7 @@ class LinearSchedule:
     def __init__(self, optimizer: Optimizer, total_steps: int, end_factor: float = 0.1) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
-                f"optimizer must be an SGD or Adam, got {type(optimizer).__name__} "
-                f"{optimizer!r:.60}"
+                f"optimizer must be an SGD or Adam, got {type_name(optimizer)} {optimizer!r:.60}"
             )
         self.optimizer = optimizer
         self.total_steps = check_size(total_steps, "total_steps")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradengine.nn import MLP
+from gradengine.value import type_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,7 +62,7 @@ def plot_boundary(
 ) -> Path:
     """Shade each region by the class the MLP predicts there; train points ●, test points ▲."""
     if isinstance(resolution, bool) or not isinstance(resolution, numbers.Integral):
-        raise TypeError(f"resolution must be an integer, got {type(resolution).__name__}")
+        raise TypeError(f"resolution must be an integer, got {type_name(resolution)}")
     if not 2 <= resolution <= MAX_RESOLUTION:
         # the grid has resolution² points, each a forward pass of the MLP
         raise ValueError(

@@ -33,6 +33,7 @@ import tempfile
 from typing import Any
 
 from gradengine.nn import MLP
+from gradengine.value import type_name
 
 FORMAT = "gradengine.mlp"
 VERSION = 1
@@ -52,7 +53,7 @@ def _encode(x: float) -> float | str:
 def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
     """The MLP as plain JSON-ready data: format, version, nin, nouts, and layers of neurons."""
     if not isinstance(mlp, MLP):
-        raise TypeError(f"expected an MLP, got {type(mlp).__name__} {mlp!r:.60}")
+        raise TypeError(f"expected an MLP, got {type_name(mlp)} {mlp!r:.60}")
     nin = len(mlp.layers[0].neurons[0].w)
     nouts = [len(layer.neurons) for layer in mlp.layers]
     fan_in = nin
@@ -112,7 +113,7 @@ class _Reader:
 
     def keys(self, obj: object, expected: set[str], field: str) -> dict[str, Any]:
         if not isinstance(obj, dict):
-            raise self.fail(field, f"expected a JSON object, got {type(obj).__name__}")
+            raise self.fail(field, f"expected a JSON object, got {type_name(obj)}")
         unknown = sorted(set(obj) - expected)
         if unknown:
             raise self.fail(field, f"unexpected keys {unknown}; expected {sorted(expected)}")
@@ -120,7 +121,7 @@ class _Reader:
 
     def items(self, x: object, length: int, field: str) -> list[Any]:
         if not isinstance(x, list):
-            raise self.fail(field, f"expected a list, got {type(x).__name__}")
+            raise self.fail(field, f"expected a list, got {type_name(x)}")
         if len(x) != length:
             raise self.fail(field, f"expected {length} entries, got {len(x)}")
         return x
@@ -192,7 +193,7 @@ def _dumps(doc: dict[str, Any]) -> str:
 
 def _check_path(path: object) -> str:
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        raise TypeError(f"path must be a str or os.PathLike, got {type_name(path)}")
     return os.fspath(path)
 
 

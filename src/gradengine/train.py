@@ -16,7 +16,7 @@ from typing import Any
 from gradengine import data, losses
 from gradengine.nn import MLP, check_size
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
-from gradengine.value import Value
+from gradengine.value import Value, type_name
 
 Points = Sequence[Sequence[float]]
 Labels = Sequence[int]
@@ -166,11 +166,11 @@ def fit(
     callback, if given, receives each step's record as soon as it is measured.
     """
     if not isinstance(mlp, MLP):
-        raise TypeError(f"mlp must be an MLP, got {type(mlp).__name__}")
+        raise TypeError(f"mlp must be an MLP, got {type_name(mlp)}")
     if not isinstance(dataset, Dataset):
         raise TypeError(
             f"dataset must be a Dataset such as load_dataset('moons', 200) returns, "
-            f"got {type(dataset).__name__}"
+            f"got {type_name(dataset)}"
         )
     steps = check_size(steps, "steps")
     n_train = len(dataset.X_train)

@@ -41,7 +41,7 @@ class Value:
                 "or Value(v.data) for a new leaf with the same number"
             )
         if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__} {label!r:.60}")
+            raise TypeError(f"label must be a str, got {type_name(label)} {label!r:.60}")
         self.data: float = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
@@ -226,8 +226,13 @@ def as_float(x: object, what: str = "a number") -> float:
             return -math.inf if x < 0 else math.inf
     raise TypeError(
         f"{what} must be a real number (int, float, bool or numpy scalar), "
-        f"got {type(x).__name__} {x!r:.60}"
+        f"got {type_name(x)} {x!r:.60}"
     )
+
+
+def type_name(x: object) -> str:
+    """What an error message calls x's type: "Value" for any node of a graph."""
+    return "Value" if isinstance(x, Value) else type(x).__name__
 
 
 def as_value(x: object) -> Value:
@@ -242,7 +247,7 @@ def as_list(x: object, expected: str) -> list[object]:
     if type(x) is list:
         return x
     if isinstance(x, (str, bytes, Value, Mapping, AbstractSet)) or not isinstance(x, Iterable):
-        raise TypeError(f"expected {expected}, got {type(x).__name__} {x!r:.60}")
+        raise TypeError(f"expected {expected}, got {type_name(x)} {x!r:.60}")
     return list(x)
 
 
@@ -262,9 +267,9 @@ def weighted_sum(
     xs = [as_value(x) for x in as_list(inputs, "the inputs as a list of Values or numbers")]
     for name, v in [("bias", bias), *(("weight", w) for w in ws)]:
         if not isinstance(v, Value):
-            raise TypeError(f"weighted_sum: each {name} must be a Value, got {type(v).__name__}")
+            raise TypeError(f"weighted_sum: each {name} must be a Value, got {type_name(v)}")
     if not isinstance(relu, bool):
-        raise TypeError(f"weighted_sum: relu must be True or False, got {type(relu).__name__}")
+        raise TypeError(f"weighted_sum: relu must be True or False, got {type_name(relu)}")
     if len(ws) != len(xs):
         raise ValueError(f"expected {len(ws)} inputs (one per weight), got {len(xs)}")
     return _weighted_sum(bias, ws, xs, [v.data for v in xs], relu)  # type: ignore[arg-type]

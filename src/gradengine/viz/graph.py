@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradengine.nn import check_size
-from gradengine.value import Value, paused_gc, topological_order
+from gradengine.value import Value, paused_gc, topological_order, type_name
 
 #: Drawings and pages refuse graphs with more values than this unless forced: beyond it a
 #: picture is no longer readable (a 2-16-16-1 network on one input already has about 400).
@@ -102,7 +102,7 @@ def number(x: float, digits: int = 6) -> str:
 
 def show(x: object) -> str:
     """Type and a short repr, for error messages."""
-    return f"{type(x).__name__} {x!r:.60}"
+    return f"{type_name(x)} {x!r:.60}"
 
 
 def check_path(path: object, what: str) -> Path:
