@@ -15,7 +15,7 @@ import numbers
 import random
 from collections.abc import Sequence
 
-from gradengine.value import as_float, type_name
+from gradengine.value import as_float, describe, type_name
 
 Points = list[list[float]]
 Labels = list[int]
@@ -38,15 +38,14 @@ def _rng(random_state: object) -> random.Random:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return random.Random(int(random_state))
     raise TypeError(
-        f"random_state must be None, an int seed or a random.Random, "
-        f"got {type_name(random_state)} {random_state!r:.60}"
+        f"random_state must be None, an int seed or a random.Random, got {describe(random_state)}"
     )
 
 
 def _count(n: object, what: str, *, low: int = 1) -> int:
     """n as an int with low <= n <= MAX_SAMPLES."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an int >= {low}, got {type_name(n)} {n!r:.60}")
+        raise TypeError(f"{what} must be an int >= {low}, got {describe(n)}")
     count = int(n)
     if count < low:
         raise ValueError(f"{what} must be an int >= {low}, got {count}")
@@ -166,7 +165,7 @@ def _centers(centers: object, rng: random.Random) -> list[tuple[float, float]]:
     if not isinstance(centers, Sequence) or isinstance(centers, str) or len(centers) == 0:
         raise TypeError(
             f"centers must be a number of centers or a non-empty list of [x1, x2] points, "
-            f"got {type_name(centers)} {centers!r:.60}"
+            f"got {describe(centers)}"
         )
     points = []
     for i, c in enumerate(centers):
@@ -251,7 +250,7 @@ def make_spiral(
 def _sequence(xs: object, what: str) -> Sequence[object]:
     """xs if it is a list-like sequence (not a string)."""
     if not isinstance(xs, Sequence) or isinstance(xs, (str, bytes)):
-        raise TypeError(f"{what} must be a list, got {type_name(xs)} {xs!r:.60}")
+        raise TypeError(f"{what} must be a list, got {describe(xs)}")
     return xs
 
 
@@ -306,7 +305,7 @@ def accuracy(predicted: Sequence[int], labels: Sequence[int]) -> float:
         for i, c in enumerate(xs):
             if not isinstance(c, numbers.Integral):
                 raise TypeError(
-                    f"{what}[{i}] must be an int class label, got {type_name(c)} {c!r:.60} "
+                    f"{what}[{i}] must be an int class label, got {describe(c)} "
                     "(turn scores into classes first, e.g. 1 if score > 0 else 0)"
                 )
     return sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(labels)

@@ -20,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gradengine.value import Value, as_float, type_name
+from gradengine.value import Value, as_float, describe
 
 _ROUNDING = 4 * 2.0**-52
 
@@ -83,7 +83,7 @@ def gradcheck(
 ) -> GradcheckResult:
     """Check d f / d x_i from backward() against (f(x_i + h) - f(x_i - h)) / 2h for every i."""
     if not callable(f):
-        raise TypeError(f"f must be a function of Values returning a Value, got {_show(f)}")
+        raise TypeError(f"f must be a function of Values returning a Value, got {describe(f)}")
     points = _check_inputs(inputs)
     eps = _check_positive(eps, "eps", allow_zero=False)
     rtol = _check_positive(rtol, "rtol", allow_zero=True)
@@ -145,7 +145,7 @@ def _call(f: Callable[..., Value], args: list[Value]) -> Value:
     out = f(*args)
     if not isinstance(out, Value):
         raise TypeError(
-            f"f must return a Value (the output to differentiate), got {_show(out)}; "
+            f"f must return a Value (the output to differentiate), got {describe(out)}; "
             "build the result from the Values f receives"
         )
     return out
@@ -155,7 +155,7 @@ def _check_inputs(inputs: object) -> list[float]:
     """inputs as a non-empty list of finite floats (Values count as their data)."""
     if not isinstance(inputs, Sequence) or isinstance(inputs, str):
         raise TypeError(
-            f"inputs must be a list of numbers (one per argument of f), got {_show(inputs)}"
+            f"inputs must be a list of numbers (one per argument of f), got {describe(inputs)}"
         )
     if len(inputs) == 0:
         raise ValueError("inputs must hold at least one number (one per argument of f), got []")
@@ -191,8 +191,3 @@ def _names(f: Callable[..., Value], count: int) -> list[str]:
     if len(positional) == count and len(set(positional)) == count:
         return positional
     return [f"x{i}" for i in range(count)]
-
-
-def _show(x: object) -> str:
-    """type and a short repr, for error messages."""
-    return f"{type_name(x)} {x!r:.60}"

@@ -14,7 +14,7 @@ from functools import reduce
 from operator import add
 
 from gradengine.ieee import sigmoid
-from gradengine.value import Value, ValueLike, as_float, as_list, type_name
+from gradengine.value import Value, ValueLike, as_float, as_list, describe, type_name
 
 
 def _as_list(xs: object, what: str) -> list[object]:
@@ -160,7 +160,7 @@ def l2(parameters: Iterable[ValueLike], alpha: float = 1e-4) -> Value:
     if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
         raise TypeError(
             "parameters must be an iterable of Values such as model.parameters(), "
-            f"got {type_name(parameters)} {parameters!r:.60}"
+            f"got {describe(parameters)}"
         )
     ps = list(parameters)
     if not ps:

@@ -8,7 +8,15 @@ import os
 import random
 from collections.abc import Sequence
 
-from gradengine.value import Value, ValueLike, _weighted_sum, as_list, as_value, type_name
+from gradengine.value import (
+    Value,
+    ValueLike,
+    _weighted_sum,
+    as_list,
+    as_value,
+    describe,
+    type_name,
+)
 
 # Ten million parameters take about 2 GB and seconds per forward pass; refusing larger ones up
 # front beats running out of memory halfway through building them.
@@ -18,7 +26,7 @@ MAX_PARAMETERS = 10_000_000
 def check_size(n: object, what: str, minimum: int = 1) -> int:
     """n as an int >= minimum (numpy integers too); TypeError or ValueError naming `what`."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an integer >= {minimum}, got {type_name(n)} {n!r:.60}")
+        raise TypeError(f"{what} must be an integer >= {minimum}, got {describe(n)}")
     if n < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {n}")
     return int(n)
@@ -120,8 +128,7 @@ class MLP(Module):
     def __init__(self, nin: int, nouts: Sequence[int], *, seed: int | None = None) -> None:
         if not isinstance(nouts, Sequence) or isinstance(nouts, (str, bytes)):
             raise TypeError(
-                f"nouts must be a list of layer sizes such as [16, 16, 1], "
-                f"got {type_name(nouts)} {nouts!r:.60}"
+                f"nouts must be a list of layer sizes such as [16, 16, 1], got {describe(nouts)}"
             )
         if len(nouts) == 0:
             raise ValueError("nouts must name at least one layer size, got an empty list")
@@ -129,7 +136,7 @@ class MLP(Module):
         sizes += [check_size(n, f"layer size nouts[{i}]") for i, n in enumerate(nouts)]
         check_parameter_count(sum((a + 1) * b for a, b in itertools.pairwise(sizes)), "MLP")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise TypeError(f"seed must be an integer or None, got {type_name(seed)} {seed!r:.60}")
+            raise TypeError(f"seed must be an integer or None, got {describe(seed)}")
         # seed=None draws from the global `random`, so random.seed(1337) reproduces micrograd.
         rng = None if seed is None else random.Random(int(seed))
         last = len(nouts) - 1

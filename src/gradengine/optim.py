@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 
 from gradengine.nn import check_size
-from gradengine.value import Value, as_float, type_name
+from gradengine.value import Value, as_float, describe, type_name
 
 
 def _check_number(x: object, what: str, *, low: float, high: float = math.inf) -> float:
@@ -27,7 +27,7 @@ def _check_parameters(params: object) -> list[Value]:
     if isinstance(params, Value) or not isinstance(params, Iterable):
         raise TypeError(
             "params must be an iterable of Values such as model.parameters(), "
-            f"got {type_name(params)} {params!r:.60}"
+            f"got {describe(params)}"
         )
     parameters = list(params)
     if not parameters:
@@ -35,7 +35,7 @@ def _check_parameters(params: object) -> list[Value]:
     seen: set[int] = set()
     for i, p in enumerate(parameters):
         if not isinstance(p, Value):
-            raise TypeError(f"params[{i}] must be a Value, got {type_name(p)} {p!r:.60}")
+            raise TypeError(f"params[{i}] must be a Value, got {describe(p)}")
         if id(p) in seen:
             # The same Value twice would be updated twice per step.
             raise ValueError(f"params[{i}] appears more than once in params")
@@ -182,9 +182,7 @@ class LinearSchedule:
 
     def __init__(self, optimizer: Optimizer, total_steps: int, end_factor: float = 0.1) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"optimizer must be an SGD or Adam, got {type_name(optimizer)} {optimizer!r:.60}"
-            )
+            raise TypeError(f"optimizer must be an SGD or Adam, got {describe(optimizer)}")
         self.optimizer = optimizer
         self.total_steps = check_size(total_steps, "total_steps")
         self.end_factor = _check_number(end_factor, "end_factor", low=0.0)

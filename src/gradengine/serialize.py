@@ -33,7 +33,7 @@ import tempfile
 from typing import Any
 
 from gradengine.nn import MLP
-from gradengine.value import type_name
+from gradengine.value import describe, type_name
 
 FORMAT = "gradengine.mlp"
 VERSION = 1
@@ -53,7 +53,7 @@ def _encode(x: float) -> float | str:
 def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
     """The MLP as plain JSON-ready data: format, version, nin, nouts, and layers of neurons."""
     if not isinstance(mlp, MLP):
-        raise TypeError(f"expected an MLP, got {type_name(mlp)} {mlp!r:.60}")
+        raise TypeError(f"expected an MLP, got {describe(mlp)}")
     nin = len(mlp.layers[0].neurons[0].w)
     nouts = [len(layer.neurons) for layer in mlp.layers]
     fan_in = nin

@@ -41,7 +41,7 @@ class Value:
                 "or Value(v.data) for a new leaf with the same number"
             )
         if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type_name(label)} {label!r:.60}")
+            raise TypeError(f"label must be a str, got {describe(label)}")
         self.data: float = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
@@ -225,14 +225,18 @@ def as_float(x: object, what: str = "a number") -> float:
         except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
             return -math.inf if x < 0 else math.inf
     raise TypeError(
-        f"{what} must be a real number (int, float, bool or numpy scalar), "
-        f"got {type_name(x)} {x!r:.60}"
+        f"{what} must be a real number (int, float, bool or numpy scalar), got {describe(x)}"
     )
 
 
 def type_name(x: object) -> str:
     """What an error message calls x's type: "Value" for any node of a graph."""
     return "Value" if isinstance(x, Value) else type(x).__name__
+
+
+def describe(x: object) -> str:
+    """x's type and the start of its repr, for an error message."""
+    return f"{type_name(x)} {x!r:.60}"
 
 
 def as_value(x: object) -> Value:
@@ -247,7 +251,7 @@ def as_list(x: object, expected: str) -> list[object]:
     if type(x) is list:
         return x
     if isinstance(x, (str, bytes, Value, Mapping, AbstractSet)) or not isinstance(x, Iterable):
-        raise TypeError(f"expected {expected}, got {type_name(x)} {x!r:.60}")
+        raise TypeError(f"expected {expected}, got {describe(x)}")
     return list(x)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 
-from gradengine.value import Value
+from gradengine.value import Value, describe
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
     build_graph,
     check_path,
     check_root,
     number,
-    show,
     write_atomic,
 )
 
@@ -59,7 +58,7 @@ def to_dot(
     """DOT source: a record (label | data | grad) per value, a small node per operation."""
     root = check_root(root, "to_dot()")
     if rankdir not in RANKDIRS:
-        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {show(rankdir)}")
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {describe(rankdir)}")
     graph = build_graph(root, limit=max_values, force=force)
     lines = [
         "digraph gradengine {",

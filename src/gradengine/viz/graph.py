@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradengine.nn import check_size
-from gradengine.value import Value, paused_gc, topological_order, type_name
+from gradengine.value import Value, describe, paused_gc, topological_order
 
 #: Drawings and pages refuse graphs with more values than this unless forced: beyond it a
 #: picture is no longer readable (a 2-16-16-1 network on one input already has about 400).
@@ -40,7 +40,7 @@ class Graph:
 def check_root(root: object, what: str) -> Value:
     """root itself if it is a Value; TypeError naming `what` otherwise."""
     if not isinstance(root, Value):
-        raise TypeError(f"{what} needs a Value (the output of a computation), got {show(root)}")
+        raise TypeError(f"{what} needs a Value (the output of a computation), got {describe(root)}")
     return root
 
 
@@ -49,7 +49,7 @@ def build_graph(root: Value, limit: int | None = None, force: bool = False) -> G
     if limit is not None:
         limit = check_size(limit, "max_values", minimum=0)
     if not isinstance(force, bool):
-        raise TypeError(f"force must be True or False, got {show(force)}")
+        raise TypeError(f"force must be True or False, got {describe(force)}")
     with paused_gc():
         nodes = topological_order(root)
     if limit is not None and not force and len(nodes) > limit:
@@ -100,15 +100,10 @@ def number(x: float, digits: int = 6) -> str:
     return text if any(c in text for c in ".e") else text + ".0"  # 1.0000000000000002 -> 1.0
 
 
-def show(x: object) -> str:
-    """Type and a short repr, for error messages."""
-    return f"{type_name(x)} {x!r:.60}"
-
-
 def check_path(path: object, what: str) -> Path:
     """path as a Path; TypeError for anything but str or os.PathLike."""
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{what} must be a file path (str or pathlib.Path), got {show(path)}")
+        raise TypeError(f"{what} must be a file path (str or pathlib.Path), got {describe(path)}")
     return Path(path)
 
 

@@ -9,7 +9,7 @@ import re
 from importlib import resources
 from typing import Any
 
-from gradengine.value import Value, paused_gc
+from gradengine.value import Value, describe, paused_gc
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.explain import backward_account, forward_line
 from gradengine.viz.graph import (
@@ -19,7 +19,6 @@ from gradengine.viz.graph import (
     check_path,
     check_root,
     number,
-    show,
     write_atomic,
 )
 from gradengine.viz.layout import CARD_HEIGHT, CARD_WIDTH, OP_HEIGHT, OP_MARGIN, layout, op_width
@@ -137,7 +136,7 @@ def to_html(
     target = check_path(path, "to_html(root, path): path")
     for text, what in ((title, "title"), (subtitle, "subtitle")):
         if text is not None and not isinstance(text, str):
-            raise TypeError(f"{what} must be a str or None, got {show(text)}")
+            raise TypeError(f"{what} must be a str or None, got {describe(text)}")
     graph = build_graph(root, limit=max_values, force=force)
     with paused_gc():
         data = page_data(graph)
