@@ -33,7 +33,8 @@ class Row:
 
 
 def fmt_ms(ms: float) -> str:
-    return f"{ms:,.0f}" if ms >= 100 else f"{ms:.3g}"
+    """Three significant digits, trailing zeros kept (13.0, not 13), whole numbers from 100."""
+    return f"{ms:,.0f}" if float(f"{ms:.3g}") >= 100 else f"{ms:#.3g}"
 
 
 def fmt_opt(x: float | None, fmt: Callable[[float], str]) -> str:

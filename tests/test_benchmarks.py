@@ -207,3 +207,24 @@ def test_bad_repeats_is_a_usage_error(tmp_path):
     done = run_script("--repeats", "0", cwd=tmp_path)
     assert done.returncode == 2
     assert "expected an integer >= 1, got 0" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("ms", "shown"),
+    [
+        (13.0147, "13.0"),
+        (5.0, "5.00"),
+        (0.0756, "0.0756"),
+        (99.94, "99.9"),
+        (99.96, "100"),
+        (880.29, "880"),
+        (1824.1, "1,824"),
+    ],
+)
+def test_milliseconds_show_three_significant_digits(ms, shown):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from report import fmt_ms
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    assert fmt_ms(ms) == shown
