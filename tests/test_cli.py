@@ -13,7 +13,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
 
 from gradengine import train
-from gradengine.cli import _write_json, main
+from gradengine.cli.main import _write_json, main
 from gradengine.nn import MLP
 
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "5", "--seed", "3"]
@@ -171,16 +171,16 @@ def test_divergence_is_reported_not_written(tmp_path, capsys):
 
 def test_graph_is_handed_to_its_module(monkeypatch, capsys):
     calls = []
-    fake = types.ModuleType("gradengine.graph_command")
+    fake = types.ModuleType("gradengine.cli.graph")
     fake.add_parser = lambda commands: commands.add_parser("graph").add_argument("--example")
     fake.run = lambda args: calls.append(args.example) or 7
-    monkeypatch.setitem(sys.modules, "gradengine.graph_command", fake)
+    monkeypatch.setitem(sys.modules, "gradengine.cli.graph", fake)
     assert main(["graph", "--example", "relu"]) == 7
     assert calls == ["relu"]
 
 
 def test_without_its_module_graph_explains_instead_of_crashing(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "gradengine.graph_command", None)
+    monkeypatch.setitem(sys.modules, "gradengine.cli.graph", None)
     assert main(["train", "--help"]) == 0  # the other commands still work
     assert main(["graph", "--example", "relu"]) == 1
     assert "graph command could not be loaded" in capsys.readouterr().err

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from gradengine.graph_examples import EXAMPLES
+from gradengine.cli.examples import EXAMPLES
 from gradengine.value import topological_order
 from gradengine.viz import to_html
 

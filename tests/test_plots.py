@@ -10,7 +10,8 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from gradengine import plots, train
+from gradengine import train
+from gradengine.cli import plots
 from gradengine.nn import MLP
 from gradengine.optim import Adam
 

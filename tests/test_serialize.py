@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from gradengine import MLP
-from gradengine.serialize import load_mlp, mlp_from_dict, save_mlp
+from gradengine.serialize import save_mlp
 
 SPECIAL = [-0.0, 5e-324, 1 / 3, -1.7976931348623157e308, math.pi, math.nan, math.inf, -math.inf]
 
@@ -39,7 +39,7 @@ def test_round_trip_is_bit_for_bit(tmp_path):
 def test_loaded_model_computes_the_same_outputs(tmp_path):
     model = MLP(2, [8, 8, 3], seed=4)
     save_mlp(model, str(tmp_path / "m.json"))
-    loaded = load_mlp(str(tmp_path / "m.json"))
+    loaded = MLP.load(str(tmp_path / "m.json"))
     for x in ([0.5, -1.0], [2.0, 3.0]):
         assert [o.data for o in loaded(x)] == [o.data for o in model(x)]
 
@@ -126,7 +126,7 @@ def good_doc():
 def test_a_hand_written_file_loads(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps(good_doc()), encoding="utf-8")
-    model = load_mlp(path)
+    model = MLP.load(path)
     # by hand: hidden = relu([0.5 - 0.25, 1 + 2 + 0.125]) = [0.25, 3.125]; out = 0.75 - 3.125 + 0.5
     assert model([1.0, 1.0]).data == 0.75 - 3.125 + 0.5
 
@@ -175,7 +175,7 @@ def test_a_bad_file_is_a_value_error_naming_file_and_field(tmp_path, content, me
     path = tmp_path / "bad.json"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ValueError, match=message) as info:
-        load_mlp(path)
+        MLP.load(path)
     assert str(path) in str(info.value)
 
 
@@ -183,18 +183,18 @@ def test_a_dict_with_a_non_finite_float_is_refused_as_the_file_would_be():
     doc = good_doc()
     doc["layers"][1][0]["b"] = math.inf  # the format writes inf as the string "inf"
     with pytest.raises(ValueError, match=r"<dict>: layers\[1\]\[0\]\.b: .*finite"):
-        mlp_from_dict(doc)
+        MLP.from_dict(doc)
     doc["layers"][1][0]["b"] = "inf"
-    assert mlp_from_dict(doc).layers[1].neurons[0].b.data == math.inf
+    assert MLP.from_dict(doc).layers[1].neurons[0].b.data == math.inf
 
 
 def test_a_binary_file_is_a_value_error(tmp_path):
     path = tmp_path / "bad.json"
     path.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ValueError, match="UTF-8"):
-        load_mlp(path)
+        MLP.load(path)
 
 
 def test_a_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
-        load_mlp(tmp_path / "nothing.json")
+        MLP.load(tmp_path / "nothing.json")

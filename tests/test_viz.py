@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from gradengine import Neuron, Value, total, weighted_sum
-from gradengine.graph_command import add_parser, run
-from gradengine.graph_examples import EXAMPLES
+from gradengine.cli.examples import EXAMPLES
+from gradengine.cli.graph import add_parser, run
 from gradengine.viz import (
     MAX_DRAWN_VALUES,
     GraphTooLargeError,

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gradengine.checks import type_name
 from gradengine.nn import MLP
-from gradengine.serialize import FORMAT, VERSION, mlp_from_dict, mlp_to_dict
-from gradengine.value import type_name
+from gradengine.serialize import FORMAT, VERSION, mlp_to_dict
 
 if TYPE_CHECKING:
     import torch
@@ -92,4 +92,4 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
         raise ValueError(f"the Sequential ends with ReLU; expected {expected_shape}")
     nin = modules[0].in_features
     doc = {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
-    return mlp_from_dict(doc, source="torch.nn.Sequential")
+    return MLP.from_dict(doc, source="torch.nn.Sequential")

@@ -15,7 +15,7 @@ import numbers
 import random
 from collections.abc import Sequence
 
-from gradengine.value import as_float, describe, type_name
+from gradengine.checks import as_float, describe, type_name
 
 Points = list[list[float]]
 Labels = list[int]

@@ -20,7 +20,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gradengine.value import Value, as_float, describe
+from gradengine.checks import as_float, describe
+from gradengine.value import Value
 
 _ROUNDING = 4 * 2.0**-52
 

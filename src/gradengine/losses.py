@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import add
 
+from gradengine.checks import as_float, as_list, describe, type_name
 from gradengine.ieee import sigmoid
-from gradengine.value import Value, ValueLike, as_float, as_list, describe, type_name
+from gradengine.value import Value, ValueLike
 
 
 def _as_list(xs: object, what: str) -> list[object]:

@@ -7,29 +7,15 @@ import numbers
 import os
 import random
 from collections.abc import Sequence
+from typing import Any
 
-from gradengine.value import (
-    Value,
-    ValueLike,
-    _weighted_sum,
-    as_list,
-    as_value,
-    describe,
-    type_name,
-)
+from gradengine import serialize
+from gradengine.checks import as_list, check_size, describe, type_name
+from gradengine.value import Value, ValueLike, _weighted_sum, as_value
 
 # Ten million parameters take about 2 GB and seconds per forward pass; refusing larger ones up
 # front beats running out of memory halfway through building them.
 MAX_PARAMETERS = 10_000_000
-
-
-def check_size(n: object, what: str, minimum: int = 1) -> int:
-    """n as an int >= minimum (numpy integers too); TypeError or ValueError naming `what`."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be an integer >= {minimum}, got {describe(n)}")
-    if n < minimum:
-        raise ValueError(f"{what} must be an integer >= {minimum}, got {n}")
-    return int(n)
 
 
 def check_inputs(x: object, expected: int) -> list[ValueLike]:
@@ -161,16 +147,33 @@ class MLP(Module):
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the architecture and every parameter to a JSON file (atomically)."""
-        from gradengine.serialize import save_mlp
-
-        save_mlp(self, path)
+        serialize.save_mlp(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> MLP:
         """The MLP saved at path, exactly as it was saved."""
-        from gradengine.serialize import load_mlp
+        return cls._build(serialize.read_mlp(path))
 
-        return load_mlp(path)
+    def to_dict(self) -> dict[str, Any]:
+        """The architecture and every parameter as JSON-ready data (what save() writes)."""
+        return serialize.mlp_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, doc: object, source: str = "<dict>") -> MLP:
+        """The MLP that to_dict() described; ValueError naming the bad field."""
+        return cls._build(serialize.parse_mlp(doc, source))
+
+    @classmethod
+    def _build(cls, architecture: serialize.Architecture) -> MLP:
+        """An MLP of the given sizes holding exactly the given weights."""
+        nin, nouts, weights = architecture
+        mlp = cls(nin, nouts, seed=0)
+        for layer_weights, layer in zip(weights, mlp.layers, strict=True):
+            for (w, b), neuron in zip(layer_weights, layer.neurons, strict=True):
+                for p, x in zip(neuron.w, w, strict=True):
+                    p.data = x
+                neuron.b.data = b
+        return mlp
 
     def __repr__(self) -> str:
         parts = [str(len(self.layers[0].neurons[0].w))]

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from gradengine.nn import check_size
-from gradengine.value import Value, as_float, describe, type_name
+from gradengine.checks import as_float, check_size, describe, type_name
+from gradengine.value import Value
 
 
 def _check_number(x: object, what: str, *, low: float, high: float = math.inf) -> float:

@@ -30,10 +30,12 @@ import math
 import numbers
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gradengine.nn import MLP
-from gradengine.value import describe, type_name
+from gradengine.checks import describe, type_name
+
+if TYPE_CHECKING:  # nn.py imports this module to give MLP its save() and load()
+    from gradengine.nn import MLP
 
 FORMAT = "gradengine.mlp"
 VERSION = 1
@@ -52,7 +54,7 @@ def _encode(x: float) -> float | str:
 
 def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
     """The MLP as plain JSON-ready data: format, version, nin, nouts, and layers of neurons."""
-    if not isinstance(mlp, MLP):
+    if not _is_mlp(mlp):
         raise TypeError(f"expected an MLP, got {describe(mlp)}")
     nin = len(mlp.layers[0].neurons[0].w)
     nouts = [len(layer.neurons) for layer in mlp.layers]
@@ -127,8 +129,17 @@ class _Reader:
         return x
 
 
-def mlp_from_dict(doc: object, source: str = "<dict>") -> MLP:
-    """The MLP described by doc (as mlp_to_dict writes it); ValueError naming the bad field."""
+def _is_mlp(x: object) -> bool:
+    """True for an instance of gradengine.nn.MLP (or a subclass)."""
+    return any(c.__name__ == "MLP" and c.__module__ == "gradengine.nn" for c in type(x).__mro__)
+
+
+#: What a model file holds: nin, nouts, and each layer's neurons as (weights, bias).
+Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]]]
+
+
+def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
+    """The sizes and weights in doc (as mlp_to_dict writes it); ValueError naming the field."""
     read = _Reader(source)
     top = read.keys(doc, {"format", "version", "nin", "nouts", "layers"}, "top level")
     if read.get(top, "format", "format") != FORMAT:
@@ -165,13 +176,7 @@ def mlp_from_dict(doc: object, source: str = "<dict>") -> MLP:
         weights.append(layer)
         fan_in = nout
 
-    mlp = MLP(nin, nouts, seed=0)
-    for layer_weights, layer_obj in zip(weights, mlp.layers, strict=True):
-        for (w, b), neuron_obj in zip(layer_weights, layer_obj.neurons, strict=True):
-            for p, x in zip(neuron_obj.w, w, strict=True):
-                p.data = x
-            neuron_obj.b.data = b
-    return mlp
+    return nin, nouts, weights
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -244,8 +249,8 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def load_mlp(path: str | os.PathLike[str]) -> MLP:
-    """The MLP saved at path; ValueError naming the file and the field if anything is wrong."""
+def read_mlp(path: str | os.PathLike[str]) -> Architecture:
+    """What the model file at path holds; ValueError naming the file and the field if wrong."""
     source = _check_path(path)
     with open(source, "rb") as f:
         raw = f.read()
@@ -268,4 +273,4 @@ def load_mlp(path: str | os.PathLike[str]) -> MLP:
     except RecursionError:
         # json nests one Python call per bracket; no model file nests more than three deep.
         raise ValueError(f"{source}: not a gradengine model file (nested too deeply)") from None
-    return mlp_from_dict(doc, source)
+    return parse_mlp(doc, source)

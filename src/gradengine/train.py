@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gradengine import data, losses
-from gradengine.nn import MLP, check_size
+from gradengine.checks import check_size, type_name
+from gradengine.nn import MLP
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
-from gradengine.value import Value, type_name
+from gradengine.value import Value
 
 Points = Sequence[Sequence[float]]
 Labels = Sequence[int]

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import gc
 import math
-import numbers
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial, reduce
 from operator import add, mul
 
 from gradengine import ieee
+from gradengine.checks import as_float, as_list, describe, type_name
 
 Number = int | float
 
@@ -214,44 +213,11 @@ class Value:
 ValueLike = Value | int | float
 
 
-def as_float(x: object, what: str = "a number") -> float:
-    """float(x) for a real number (int, float, bool, numpy scalar); TypeError for anything else."""
-    if type(x) is float:
-        return x
-    if isinstance(x, numbers.Real):
-        try:
-            return float(x)
-        except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
-            return -math.inf if x < 0 else math.inf
-    raise TypeError(
-        f"{what} must be a real number (int, float, bool or numpy scalar), got {describe(x)}"
-    )
-
-
-def type_name(x: object) -> str:
-    """What an error message calls x's type: "Value" for any node of a graph."""
-    return "Value" if isinstance(x, Value) else type(x).__name__
-
-
-def describe(x: object) -> str:
-    """x's type and the start of its repr, for an error message."""
-    return f"{type_name(x)} {x!r:.60}"
-
-
 def as_value(x: object) -> Value:
     """x itself if it is a Value, else a constant: a leaf holding float(x)."""
     if isinstance(x, Value):
         return x
     return Value._node(as_float(x, "an operand of a Value operation"), (), (), "")
-
-
-def as_list(x: object, expected: str) -> list[object]:
-    """x as a list, for an ordered collection (list, tuple, numpy array, ...); else TypeError."""
-    if type(x) is list:
-        return x
-    if isinstance(x, (str, bytes, Value, Mapping, AbstractSet)) or not isinstance(x, Iterable):
-        raise TypeError(f"expected {expected}, got {describe(x)}")
-    return list(x)
 
 
 def _d_power_d_base(x: float, y: float) -> float:

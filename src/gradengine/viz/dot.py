@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from gradengine.value import Value, describe
+from gradengine.checks import describe
+from gradengine.value import Value
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
     build_graph,

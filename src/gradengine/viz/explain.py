@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from gradengine.nn import check_size
+from gradengine.checks import check_size
 from gradengine.value import Value, paused_gc
 from gradengine.viz.formulas import (
     derivative_text,

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradengine.nn import check_size
-from gradengine.value import Value, describe, paused_gc, topological_order
+from gradengine.checks import check_size, describe
+from gradengine.value import Value, paused_gc, topological_order
 
 #: Drawings and pages refuse graphs with more values than this unless forced: beyond it a
 #: picture is no longer readable (a 2-16-16-1 network on one input already has about 400).

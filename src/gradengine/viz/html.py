@@ -9,7 +9,8 @@ import re
 from importlib import resources
 from typing import Any
 
-from gradengine.value import Value, describe, paused_gc
+from gradengine.checks import describe
+from gradengine.value import Value, paused_gc
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.explain import backward_account, forward_line
 from gradengine.viz.graph import (

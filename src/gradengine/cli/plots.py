@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gradengine.checks import type_name
 from gradengine.nn import MLP
-from gradengine.value import type_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

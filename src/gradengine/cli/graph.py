@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gradengine.graph_examples import EXAMPLES
+from gradengine.cli.examples import EXAMPLES
 from gradengine.viz import draw, explain, to_dot, to_html
 from gradengine.viz.graph import write_atomic
 

@@ -186,9 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_graph_command(commands: Any) -> None:
-    """Register `graph` from gradengine.graph_command, or a stand-in that explains its absence."""
+    """Register `graph` from gradengine.cli.graph, or a stand-in that explains its absence."""
     try:
-        module = importlib.import_module("gradengine.graph_command")
+        module = importlib.import_module("gradengine.cli.graph")
     except ImportError as error:
         # prefix_chars="+" lets every argument through as a word, so the stand-in can explain.
         stand_in = commands.add_parser(
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "unavailable", None):
             print(f"gradengine graph: {args.unavailable}", file=sys.stderr)
             return 1
-        graph_command: ModuleType = importlib.import_module("gradengine.graph_command")
+        graph_command: ModuleType = importlib.import_module("gradengine.cli.graph")
         code: int = graph_command.run(args)
         return code
     if args.command == "demo":
@@ -258,7 +258,8 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
         print(f"gradengine {command}: error: argument --out: {problem}", file=sys.stderr)
         return 2
 
-    from gradengine import __version__, plots, train
+    from gradengine import __version__, train
+    from gradengine.cli import plots
     from gradengine.nn import MLP
 
     dataset = train.load_dataset(
