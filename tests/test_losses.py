@@ -7,7 +7,7 @@ import pytest
 
 from gradengine import Value
 from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
-from gradengine.value import interior_nodes
+from gradengine.walk import interior_nodes
 
 
 def random_case(name, seed, n=6, k=3):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from gradengine import Neuron, Value, total, weighted_sum
+from gradengine import Neuron, Operation, Value, total, weighted_sum
 from gradengine.cli.examples import EXAMPLES
 from gradengine.cli.graph import add_parser, run
 from gradengine.viz import (
@@ -34,7 +34,7 @@ def build(name):
 
 def chain(length):
     """-(-(...-x)): length neg nodes over one leaf x = 1."""
-    x = Value(1.0, "x")
+    x = Value(1.0, label="x")
     v = x
     for _ in range(length):
         v = -v
@@ -87,8 +87,8 @@ def test_dot_shows_data_and_grad():
 
 @needs_dot
 def test_nasty_labels_still_render():
-    a = Value(2.0, NASTY)
-    b = Value(3.0, "<b>")
+    a = Value(2.0, label=NASTY)
+    b = Value(3.0, label="<b>")
     root = a * b + a
     source = to_dot(root)
     svg = dot_svg(source)
@@ -126,7 +126,7 @@ def test_bad_input_gets_a_clear_error(call, error, words):
 
 def test_numpy_integers_count_as_sizes():
     np = pytest.importorskip("numpy")
-    root = Value(2.0, "x") * 3
+    root = Value(2.0, label="x") * 3
     assert explain(root, max_steps=np.int64(0)) == explain(root, max_steps=0)
     assert to_dot(root, max_values=np.int32(3)) == to_dot(root)
     with pytest.raises(GraphTooLargeError, match="more than the 2 a drawing can show"):
@@ -164,7 +164,7 @@ def test_draw_without_the_python_package_says_how_to_install(tmp_path, monkeypat
 
 
 def test_mermaid_is_a_flowchart_with_escaped_labels():
-    a = Value(1.0, NASTY)
+    a = Value(1.0, label=NASTY)
     root = (a * 2).relu()
     text = to_mermaid(root)
     lines = text.splitlines()
@@ -180,7 +180,7 @@ def test_mermaid_is_a_flowchart_with_escaped_labels():
 
 
 def test_explain_adds_paths_as_in_the_chain_rule():
-    a, b, c = Value(2.0, "a"), Value(3.0, "b"), Value(2.0, "c")
+    a, b, c = Value(2.0, label="a"), Value(3.0, label="b"), Value(2.0, label="c")
     d = a * b
     d.label = "d"
     e = a * c
@@ -265,7 +265,7 @@ def test_explain_limits_the_told_steps_but_not_the_leaves():
 
 
 def test_explain_of_a_leaf():
-    text = explain(Value(4.0, "w"))
+    text = explain(Value(4.0, label="w"))
     assert "grad w = 1.0 (the output" in text
 
 
@@ -362,7 +362,7 @@ def test_drawings_refuse_above_the_limit_unless_forced(tmp_path):
 
 
 def test_html_is_self_contained_and_atomic(tmp_path):
-    a = Value(1.0, "</script><script>alert(1)</script>")
+    a = Value(1.0, label="</script><script>alert(1)</script>")
     to_html(a * 2, tmp_path / "page.html", title="<b>&")
     page = (tmp_path / "page.html").read_text()
     assert "<script src" not in page and "<link" not in page and "@import" not in page
@@ -437,7 +437,7 @@ def test_explain_a_relu_neuron(w1, open_):
     neuron.w[0].data, neuron.w[1].data = w1, 1.0
     for value, label in zip([*neuron.w, neuron.b], ["w1", "w2", "b"], strict=True):
         value.label = label
-    out = neuron([Value(2.0, "x1"), Value(1.0, "x2")])
+    out = neuron([Value(2.0, label="x1"), Value(1.0, label="x2")])
     text = explain(out)
     assert "relu(b + w1*x1 + w2*x2)" in text
     gate = 1.0 if open_ else 0.0
@@ -455,7 +455,7 @@ def test_explain_a_relu_neuron(w1, open_):
 
 def test_explain_a_fused_sum():
     # s = a + b + c: ds/d(each) = 1, so each leaf receives exactly 1
-    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c")
+    a, b, c = Value(1.0, label="a"), Value(2.0, label="b"), Value(3.0, label="c")
     s = total([a, b, c])
     s.label = "s"
     text = explain(s)
@@ -468,7 +468,7 @@ def test_explain_a_fused_sum():
 
 def test_explain_a_power_names_its_exponent():
     # y = x**3 at x = 2: dy/dx = 3 x^2 = 12
-    x = Value(2.0, "x")
+    x = Value(2.0, label="x")
     y = x**3
     y.label = "y"
     text = explain(y)
@@ -478,13 +478,14 @@ def test_explain_a_power_names_its_exponent():
 
 def unknown_operation(op, parents, local_grads, data, label):
     """A node as a future fused operation would make it: only op, parents and local_grads."""
-    node = Value._node(data, tuple(parents), tuple(local_grads), op)
+    unused = lambda m, *args: None  # noqa: E731  (explain reads only the recorded numbers)
+    node = Value._node(data, tuple(parents), tuple(local_grads), Operation(op, unused, unused))
     node.label = label
     return node
 
 
 def test_an_operation_without_formulas_is_told_by_its_numbers():
-    x = Value(3.0, "x")
+    x = Value(3.0, label="x")
     clipped = unknown_operation("clip", [x], [0.5], 1.0, "c")
     text = explain(clipped)
     assert "c = clip(x) = clip(3.0) = 1.0" in text
@@ -494,7 +495,7 @@ def test_an_operation_without_formulas_is_told_by_its_numbers():
 
 def test_a_known_operation_with_an_unusual_number_of_operands_is_told_generically():
     # "+" with three operands: the two-operand formulas do not apply, the numbers still do
-    a, b, c = Value(1.0, "a"), Value(2.0, "b"), Value(4.0, "c")
+    a, b, c = Value(1.0, label="a"), Value(2.0, label="b"), Value(4.0, label="c")
     s = unknown_operation("+", [a, b, c], [1.0, 2.0, 3.0], 7.0, "s")
     text = explain(s)
     assert "s = +(a, b, c) = +(1.0, 2.0, 4.0) = 7.0" in text
@@ -503,7 +504,7 @@ def test_a_known_operation_with_an_unusual_number_of_operands_is_told_genericall
 
 
 def test_non_finite_numbers_are_written_as_python_writes_them():
-    x = Value(math.inf, "x")
+    x = Value(math.inf, label="x")
     y = x * 0.0  # inf * 0 = nan; dy/dx = 0, dy/d0 = x = inf
     y.label = "y"
     text = explain(y)
@@ -515,20 +516,106 @@ def test_non_finite_numbers_are_written_as_python_writes_them():
 
 
 def test_control_characters_in_labels_never_reach_the_drawing():
-    x = Value(1.0, "tab\there\x07bell\x1bescape")
+    x = Value(1.0, label="tab\there\x07bell\x1bescape")
     y = x * 2
     y.label = "line\rfeed"
-    for source in (to_dot(y), to_mermaid(y)):
+    dot, mermaid = to_dot(y), to_mermaid(y)
+    for source in (dot, mermaid):
         assert not any(ord(char) < 32 and char != "\n" for char in source), source
-        assert "tab here bell escape" in source
+    # shown as visible escapes (DOT doubles the backslash inside its own strings)
+    assert r"tab\\there\\x07bell\\x1bescape" in dot and r"line\\rfeed" in dot
+    assert r"tab\there\x07bell\x1bescape" in mermaid and r"line\rfeed" in mermaid
     if shutil.which("dot"):
         assert "<svg" in dot_svg(to_dot(y))
+
+
+# Labels that once crashed a view or let it lie: each must work in every view.
+ODD_LABELS = [
+    "v²",  # "²".isdigit() is True, but int("²") fails
+    "v3",  # another node's generated name
+    "x#1",  # another label's disambiguated name
+    "\udc80",  # a lone surrogate: not encodable as UTF-8
+    "a\nb = 99 (a leaf: an input or a constant)",  # a forged line of explain()
+    "\x1b[31mred\x1b[0m",  # ANSI colour
+    "x\u202e5.21",  # right-to-left override
+    "\u2066iso\u2069\u200e\u200f\u061c",  # isolates and marks
+    '%%{init: {"theme": "dark"}}%%',  # a Mermaid directive
+    '"]; v9["forged',  # breaking out of Mermaid's quotes
+    "\u2028para\u2029",
+    "",
+]
+
+
+def _odd_graph(label: str) -> Value:
+    a = Value(2.5, label)
+    b = Value(5.0, label="b")
+    c = a * b
+    c.label = label
+    c.backward()
+    return c
+
+
+@pytest.mark.parametrize("label", ODD_LABELS, ids=ascii)
+def test_any_label_works_in_every_view(label, tmp_path):
+    root = _odd_graph(label)
+    texts = [to_dot(root), to_mermaid(root), explain(root), str(graph_stats(root))]
+    to_html(root, tmp_path / "page.html")
+    texts.append((tmp_path / "page.html").read_text(encoding="utf-8"))
+    for text in texts:
+        text.encode("utf-8")  # no lone surrogate survives
+        for char in "\x1b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u2028\u2029":
+            assert char not in text, (ascii(char), text)
+    if shutil.which("dot"):
+        assert "<svg" in dot_svg(to_dot(root))
+
+
+def test_display_text_escapes_what_would_hide_or_reorder_text():
+    from gradengine.viz.graph import display_text
+
+    assert display_text("v²") == "v²"
+    assert display_text("a\nb") == r"a\nb"
+    assert display_text("\x1b[0m") == r"\x1b[0m"
+    assert display_text("x\u202ey") == r"x\u202ey"
+    assert display_text("\u2066\u2069\u200e\u200f\u061c") == r"\u2066\u2069\u200e\u200f\u061c"
+    assert display_text("\udc80") == r"\udc80"
+    assert display_text("\u200b") == r"\u200b"  # zero-width space: invisible
+    assert display_text("👨\u200d👩") == "👨\u200d👩"  # the joiner emoji sequences need stays
+    assert display_text("naïve σ") == "naïve σ"
+
+
+def test_a_forged_line_of_explain_stays_on_its_own_line():
+    root = _odd_graph("a\nb = 99 (a leaf: an input or a constant)")
+    text = explain(root)
+    assert not any(line.startswith("b = 99") for line in text.splitlines()), text
+    assert r"a\nb = 99" in text
+
+
+def test_names_that_look_generated_are_disambiguated():
+    from gradengine.viz.graph import build_graph
+
+    a, b = Value(1.0), Value(2.0, label="v0")
+    names = build_graph(a + b).names
+    assert [names[i] for i in range(3)] == ["v0", "v0#1", "v2"]
+    c, d = Value(1.0, label="x"), Value(2.0, label="x#0")
+    names = build_graph(c * d).names
+    assert names[1] == "x#0#1" and names[0] == "x"
+    assert build_graph(Value(1.0, label="v²") * 2).names[0] == "v²"
+
+
+def test_a_label_cannot_leave_its_mermaid_quotes_or_add_a_directive():
+    root = _odd_graph('%%{init: {"theme": "dark"}}%%"]; click v0 "https://example.com')
+    text = to_mermaid(root)
+    assert "%" not in text and "https" in text
+    pattern = re.compile(r'  (v\d+\["[^"]*"\]|op\d+\(\("[^"]*"\)\)|v\d+ --> op\d+|op\d+ --> v\d+)')
+    for line in text.splitlines()[1:]:
+        assert pattern.fullmatch(line), line
+    assert "#37;#37;#123;init" in text
 
 
 def test_names_count_the_nodes_and_index_from_either_end():
     from gradengine.viz.graph import build_graph
 
-    x, y = Value(2.0, "x"), Value(3.0, "y")
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
     graph = build_graph(x * y)  # x, y, then their unlabelled product at position 2
     assert len(graph.names) == 3
     assert [graph.names[i] for i in range(3)] == ["x", "y", "v2"]
@@ -551,7 +638,7 @@ def test_paused_gc_leaves_a_disabled_collector_disabled():
 
 
 def test_the_page_of_a_leaf_is_subtitled_with_its_value(tmp_path):
-    to_html(Value(4.0, "w"), tmp_path / "leaf.html")
+    to_html(Value(4.0, label="w"), tmp_path / "leaf.html")
     assert "w = 4.0 (a leaf: an input or a constant)" in (tmp_path / "leaf.html").read_text()
 
 
@@ -563,9 +650,9 @@ def test_writing_into_a_missing_folder_is_file_not_found(tmp_path):
 
 def test_a_failed_write_leaves_no_temporary_file(tmp_path):
     occupied = tmp_path / "page.html"
-    occupied.mkdir()  # a folder where the page should go: the final rename fails
+    occupied.mkdir()  # a folder where the page should go: refused before anything is written
     (occupied / "keep.txt").write_text("mine")
-    with pytest.raises(OSError):
+    with pytest.raises(ValueError, match="a directory"):
         to_html(build("simple"), occupied)
     assert [p.name for p in tmp_path.iterdir()] == ["page.html"]
     assert (occupied / "keep.txt").read_text() == "mine"
@@ -583,7 +670,7 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path):
 )
 def test_a_value_used_many_times_lists_its_first_paths_and_counts_the_rest(uses, listed):
     # s = a*1 + a*2 + ... + a*n at a = 1: term k passes k to a, in the order the terms were made
-    a = Value(1.0, "a")
+    a = Value(1.0, label="a")
     terms = [a * k for k in range(1, uses + 1)]
     for k, term in enumerate(terms, start=1):
         term.label = f"t{k}"

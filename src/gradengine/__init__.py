@@ -1,15 +1,17 @@
 """gradengine: a scalar automatic-differentiation engine with a small neural-network library."""
 
+from gradengine import nodes as _nodes  # noqa: F401  (gives Value the node classes it makes)
 from gradengine.anomaly import detect_anomaly
 from gradengine.gradcheck import gradcheck
 from gradengine.nn import MLP, Layer, Module, Neuron
-from gradengine.value import Value, total, weighted_sum
+from gradengine.value import Operation, Value, total, weighted_sum
 
 __all__ = [
     "MLP",
     "Layer",
     "Module",
     "Neuron",
+    "Operation",
     "Value",
     "detect_anomaly",
     "gradcheck",

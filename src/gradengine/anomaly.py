@@ -7,26 +7,35 @@ inputs are finite; ``backward()`` raises at the first gradient contribution
 ``upstream grad * local derivative`` that is not finite, naming the node's operation, the
 parent, and both factors (the grads are then as IEEE-754 computed them).
 
+Anomaly mode belongs to the thread (more exactly, the context) that entered it: another thread
+computing at the same time is not checked, and ``Value(1) / 0`` there stays inf.
+
 Why swap methods instead of testing a flag inside ``Value``: every operation builds its result
 through ``Value._node`` and every gradient flows through ``Value.backward``, so replacing those two
-for the duration of the ``with`` block checks everything, while outside it the engine runs its
-original, unchecked code: anomaly mode costs nothing when it is off, not even a flag test.
+while any thread is in a ``with`` block checks everything, while otherwise the engine runs its
+original, unchecked code: anomaly mode costs nothing when it is off, not even a flag test. While it
+is on somewhere, the checked versions first ask whether it is on in the calling context.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from gradengine.value import Value, topological_order
+from gradengine.value import NodeMaker, Operation, Value
+from gradengine.walk import topological_order
 
 _MAX_INPUTS_SHOWN = 8
-_depth = 0  # how many detect_anomaly() blocks are open; only the outermost swaps the methods
+# How many detect_anomaly() blocks are open in this context (threads start with none).
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("gradengine_anomaly", default=0)
+_switch = threading.Lock()  # guards _open and the swapping of Value's methods
+_open = 0  # open blocks in all threads; the first swaps the methods in, the last swaps them out
 _originals: dict[str, object] = {}  # Value's own class attributes, put back on the way out
-_NodeBuilder = Callable[[float, tuple[Value, ...], tuple[float, ...], str], Value]
-_build_node: _NodeBuilder = Value._node
-_run_backward: Callable[[Value], None] = Value.backward
+_build_node: NodeMaker  # the engine's own, while the checked ones are swapped in
+_run_backward: Callable[[Value], None]
 
 
 def _describe(values: tuple[Value, ...]) -> str:
@@ -37,13 +46,18 @@ def _describe(values: tuple[Value, ...]) -> str:
 
 
 def _checked_node(
-    data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str
+    data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: Operation
 ) -> Value:
     """Value._node, raising FloatingPointError when finite inputs give a non-finite result."""
     # A node without parents is a constant such as the inf in `x + math.inf`: no operation made it.
-    if not math.isfinite(data) and parents and all(math.isfinite(p.data) for p in parents):
+    if (
+        _depth.get()
+        and not math.isfinite(data)
+        and parents
+        and all(math.isfinite(p.data) for p in parents)
+    ):
         raise FloatingPointError(
-            f"anomaly in the forward pass: operation {op!r} produced {data!r} "
+            f"anomaly in the forward pass: operation {op.name!r} produced {data!r} "
             f"from finite inputs ({_describe(parents)})"
         )
     return _build_node(data, parents, local_grads, op)
@@ -51,6 +65,9 @@ def _checked_node(
 
 def _checked_backward(self: Value) -> None:
     """Value.backward, then FloatingPointError at the first non-finite gradient it computed."""
+    if not _depth.get():
+        _run_backward(self)
+        return
     order = topological_order(self)
     held_non_finite = {
         id(node) for node in order if not node._parents and not math.isfinite(node.grad)
@@ -88,24 +105,31 @@ def _name(node: Value) -> str:
 
 @contextmanager
 def detect_anomaly() -> Iterator[None]:
-    """Within the block, the first nan or inf created, forward or backward, raises an error."""
-    global _depth, _build_node, _run_backward
-    if _depth == 0:
-        _build_node, _run_backward = Value._node, Value.backward
-        _originals["_node"] = Value.__dict__["_node"]
-        _originals["backward"] = Value.__dict__["backward"]
-        setattr(Value, "_node", staticmethod(_checked_node))  # noqa: B010
-        setattr(Value, "backward", _checked_backward)  # noqa: B010
-    _depth += 1
+    """Within the block, the first nan or inf created, forward or backward, raises an error.
+
+    Only this thread's (this context's) computations are checked.
+    """
+    global _open, _build_node, _run_backward
+    with _switch:
+        if _open == 0:
+            _build_node, _run_backward = Value._node, Value.backward
+            _originals["_node"] = Value.__dict__["_node"]
+            _originals["backward"] = Value.__dict__["backward"]
+            setattr(Value, "_node", staticmethod(_checked_node))  # noqa: B010
+            setattr(Value, "backward", _checked_backward)  # noqa: B010
+        _open += 1
+    token = _depth.set(_depth.get() + 1)
     try:
         yield
     finally:
-        _depth -= 1
-        if _depth == 0:
-            setattr(Value, "_node", _originals.pop("_node"))  # noqa: B010
-            setattr(Value, "backward", _originals.pop("backward"))  # noqa: B010
+        _depth.reset(token)
+        with _switch:
+            _open -= 1
+            if _open == 0:
+                setattr(Value, "_node", _originals.pop("_node"))  # noqa: B010
+                setattr(Value, "backward", _originals.pop("backward"))  # noqa: B010
 
 
 def is_anomaly_enabled() -> bool:
-    """True inside a detect_anomaly() block."""
-    return _depth > 0
+    """True inside a detect_anomaly() block of this thread (context)."""
+    return _depth.get() > 0

@@ -59,3 +59,23 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def tanh(x: float) -> float:
+    """tanh x (never overflows)."""
+    return math.tanh(x)
+
+
+def step(x: float) -> float:
+    """0 for x <= 0, else 1 (so 1 for nan): the derivative of relu."""
+    return 0.0 if x <= 0 else 1.0
+
+
+def where(condition: bool, a: float, b: float) -> float:
+    """a if condition else b."""
+    return a if condition else b
+
+
+def real(x: float) -> float:
+    """x itself: the number a float holds (a Value's is its data)."""
+    return x

@@ -15,7 +15,7 @@ from operator import add
 
 from gradengine.checks import as_float, as_list, describe, type_name
 from gradengine.ieee import sigmoid
-from gradengine.value import Value, ValueLike
+from gradengine.value import Operation, Value, ValueLike
 
 
 def _as_list(xs: object, what: str) -> list[object]:
@@ -41,10 +41,24 @@ def _number(x: object, what: str) -> float:
     return x.data if isinstance(x, Value) else as_float(x, what)
 
 
+def _float_only(m: object, *inputs: object) -> float:
+    raise TypeError(
+        "this loss computes its value and derivatives with floats only: it has no "
+        "higher-order derivatives and cannot be compiled"
+    )
+
+
+_OPERATIONS = {
+    name: Operation(name, _float_only, _float_only, variadic=True)
+    for name in ("mse", "hinge", "bce_logits", "cross_entropy", "l2")
+}
+
+
 def _fused(data: float, inputs: Iterable[object], local_grads: Iterable[float], op: str) -> Value:
     """One node with data, keeping as parents only the inputs that are Values."""
     kept = [(x, g) for x, g in zip(inputs, local_grads, strict=True) if isinstance(x, Value)]
-    return Value._node(data, tuple(x for x, _ in kept), tuple(g for _, g in kept), op)
+    parents = tuple(x for x, _ in kept)
+    return Value._node(data, parents, tuple(g for _, g in kept), _OPERATIONS[op])
 
 
 def _mean(terms: list[float]) -> float:

@@ -1,38 +1,63 @@
 """Value: a scalar that remembers how it was computed, and backpropagates through that history.
 
-Every operation below computes its result and, beside it, the local derivative of the result
-with respect to each input. ``backward`` visits the nodes from the output back, and each node
-adds its grad times the local derivative to each parent's grad (the chain rule); no operation
-has backward code of its own. The node classes at the end of the file hold those parents.
+Every operation below computes its result and records, beside it, the local derivative of the
+result with respect to each input. ``backward`` visits the nodes from the output back, and each
+node adds its grad times the local derivative to each parent's grad (the chain rule).
+
+The derivatives of each operation are written once, in the table of operations after the class,
+as a function of the inputs and the result. It is written with operators and the functions of a
+namespace ``m`` (``m.exp``, ``m.log``, ...), so the same line computes floats here (``m`` is
+``ieee``), Values for gradients of gradients (higher.py) and arrays in compiled mode (compile/).
+
+Where the rest lives: nodes.py holds the node classes that operations make (how a node keeps its
+parents), walk.py the topological walk, compat.py micrograd's internals (``_prev``,
+``_backward``, ...), anomaly.py the checked versions of ``_node`` and ``backward``.
 """
 
 from __future__ import annotations
 
-import gc
 import math
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from functools import partial, reduce
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache, partial, reduce
 from operator import add, mul
+from typing import Any, ClassVar
 
 from gradengine import ieee
 from gradengine.checks import as_float, as_list, describe, type_name
+from gradengine.compat import MicrogradSurface
+from gradengine.walk import exclusive, paused_gc, walk
 
 Number = int | float
+#: Makes a node: (data, parents, d(data)/d(parent) for each parent, operation) -> Value.
+NodeMaker = Callable[[float, tuple["Value", ...], tuple[float, ...], "Operation"], "Value"]
 
 
-class Value:
+class Value(MicrogradSurface):
     """A scalar node: data, grad = d(output)/d(self), and the parents it was computed from."""
 
-    __slots__ = ("data", "grad", "label", "_op", "_seen_by", "__weakref__")
-    # Value(x) is a leaf: computed from nothing. Operations return the node classes at the end of
-    # this file, subclasses of Value that hold the parents and local derivatives.
+    __slots__ = ("data", "grad", "label", "_operation", "_seen_by", "__weakref__")
+    # Value(x) is a leaf: computed from nothing. Operations return the node classes of nodes.py,
+    # subclasses of Value that hold the parents and the local derivatives.
     _parents: tuple[Value, ...] = ()
     _local_grads: tuple[float, ...] = ()
+    #: Records a result: nodes.py sets it (its classes subclass Value, so this file cannot import
+    #: them), and anomaly mode wraps it.
+    _node: ClassVar[NodeMaker]
+    #: The class of a node made the lecture's way, Value(data, children, op); set by nodes.py.
+    _lecture_node: ClassVar[type[Value]]
 
-    def __init__(self, data: object, label: str = "") -> None:
+    def __new__(
+        cls, data: object = 0.0, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+    ) -> Value:
+        if cls is not Value or (isinstance(_children, tuple) and not _children):
+            return object.__new__(cls)
+        # micrograd's own way to make a node, whose user sets its _backward (see compat.py)
+        return object.__new__(Value._lecture_node)
+
+    def __init__(
+        self, data: object, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+    ) -> None:
         if isinstance(data, Value):
             raise TypeError(
                 "Value(data) must be a real number, got a Value: use it directly, "
@@ -40,41 +65,26 @@ class Value:
             )
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {describe(label)}")
+        if not (isinstance(_children, tuple) and not _children):
+            raise TypeError(
+                f"{type(self).__name__}(data, _children, _op) with children is micrograd's way "
+                "to make a node, for Value itself only; subclasses make leaves"
+            )
+        if _op != "":
+            raise TypeError(
+                f"a leaf has no operation, got _op={_op!r}: Value(data, _children, _op) records "
+                "an operation only with the Values it was computed from"
+            )
         self.data: float = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
-        self._op = ""  # the operation that computed this node; none for a leaf
+        self._operation: Operation = LEAF
         self._seen_by: object = None  # the last walk of the graph that reached this node
 
-    # -- how a result is recorded -------------------------------------------------------------
-
-    @staticmethod
-    def _node(
-        data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str
-    ) -> Value:
-        """A new node: data, its parents, and d(data)/d(parent) for each parent."""
-        # Nodes skip __init__'s checks: data is already a float. One or two parents are kept in
-        # the node itself rather than in tuples, which halves the objects that the cyclic garbage
-        # collector walks while a graph grows (random 200,000-node graph: 1.8x faster).
-        node: Value
-        if len(parents) == 2:
-            node = object.__new__(_Binary)
-            node._x, node._y = parents
-            node._dx, node._dy = local_grads
-        elif len(parents) == 1:
-            node = object.__new__(_Unary)
-            (node._x,), (node._dx,) = parents, local_grads
-        elif parents:
-            node = object.__new__(_Fused)
-            node._parents, node._local_grads = parents, local_grads
-        else:  # a constant, such as the 2 in x * 2
-            node = object.__new__(Value)
-        node.data = data
-        node.grad = 0.0
-        node.label = ""
-        node._op = op
-        node._seen_by = None
-        return node
+    @property
+    def _op(self) -> str:
+        """The symbol of the operation that computed this node ("" for a leaf), as micrograd's."""
+        return self._operation.name
 
     def _send_grad(self) -> None:
         """parent.grad += self.grad * d(self)/d(parent), for each parent (a leaf has none)"""
@@ -84,7 +94,9 @@ class Value:
     def __add__(self, other: ValueLike) -> Value:
         """x + y; d/dx = 1, d/dy = 1"""
         other = as_value(other)
-        return Value._node(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        x, y = self.data, other.data
+        out = x + y
+        return Value._node(out, (self, other), ADD.derivatives(ieee, x, y, out), ADD)
 
     def __radd__(self, other: Number) -> Value:
         """y + x"""
@@ -93,7 +105,9 @@ class Value:
     def __sub__(self, other: ValueLike) -> Value:
         """x - y; d/dx = 1, d/dy = -1"""
         other = as_value(other)
-        return Value._node(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        x, y = self.data, other.data
+        out = x - y
+        return Value._node(out, (self, other), SUB.derivatives(ieee, x, y, out), SUB)
 
     def __rsub__(self, other: Number) -> Value:
         """y - x"""
@@ -102,7 +116,9 @@ class Value:
     def __mul__(self, other: ValueLike) -> Value:
         """x * y; d/dx = y, d/dy = x"""
         other = as_value(other)
-        return Value._node(self.data * other.data, (self, other), (other.data, self.data), "*")
+        x, y = self.data, other.data
+        out = x * y
+        return Value._node(out, (self, other), MUL.derivatives(ieee, x, y, out), MUL)
 
     def __rmul__(self, other: Number) -> Value:
         """y * x"""
@@ -112,12 +128,8 @@ class Value:
         """x / y; d/dx = 1/y, d/dy = -x/y^2"""
         other = as_value(other)
         x, y = self.data, other.data
-        return Value._node(
-            ieee.divide(x, y),
-            (self, other),
-            (ieee.divide(1.0, y), -ieee.divide(x, y * y)),
-            "/",
-        )
+        out = ieee.divide(x, y)
+        return Value._node(out, (self, other), DIV.derivatives(ieee, x, y, out), DIV)
 
     def __rtruediv__(self, other: Number) -> Value:
         """y / x"""
@@ -125,7 +137,8 @@ class Value:
 
     def __neg__(self) -> Value:
         """-x; d/dx = -1"""
-        return Value._node(-self.data, (self,), (-1.0,), "neg")
+        x = self.data
+        return Value._node(-x, (self,), NEG.derivatives(ieee, x, -x), NEG)
 
     def __pow__(self, exponent: ValueLike) -> Value:
         """x ** y; d/dx = y * x^(y-1), d/dy = x^y * ln x (both 0 where PyTorch makes them 0)"""
@@ -133,11 +146,11 @@ class Value:
         if isinstance(exponent, Value):
             y = exponent.data
             out = ieee.power(x, y)
-            d_exponent = 0.0 if x == 0 and y >= 0 else out * ieee.log(x)
-            return Value._node(out, (self, exponent), (_d_power_d_base(x, y), d_exponent), "**")
-        y = as_float(exponent, "the exponent")
+            return Value._node(out, (self, exponent), POW.derivatives(ieee, x, y, out), POW)
         # A number exponent is no node of its own: it is part of the operation, as in "**2".
-        return Value._node(ieee.power(x, y), (self,), (_d_power_d_base(x, y),), f"**{y:g}")
+        power = power_by(as_float(exponent, "the exponent"))
+        out = power.value(ieee, x)
+        return Value._node(out, (self,), power.derivatives(ieee, x, out), power)
 
     def __rpow__(self, base: Number) -> Value:
         """b ** x"""
@@ -151,48 +164,58 @@ class Value:
 
     def relu(self) -> Value:
         """max(x, 0); d/dx = 0 if x <= 0 else 1 (so nan passes through, as in PyTorch)"""
-        if self.data <= 0:
-            return Value._node(0.0, (self,), (0.0,), "relu")
-        return Value._node(self.data, (self,), (1.0,), "relu")
+        x = self.data
+        out = 0.0 if x <= 0 else x
+        return Value._node(out, (self,), RELU.derivatives(ieee, x, out), RELU)
 
     def tanh(self) -> Value:
         """tanh(x); d/dx = 1 - tanh(x)^2"""
-        t = math.tanh(self.data)
-        return Value._node(t, (self,), (1.0 - t * t,), "tanh")
+        x = self.data
+        t = math.tanh(x)
+        return Value._node(t, (self,), TANH.derivatives(ieee, x, t), TANH)
 
     def exp(self) -> Value:
         """e^x; d/dx = e^x"""
-        e = ieee.exp(self.data)
-        return Value._node(e, (self,), (e,), "exp")
+        x = self.data
+        e = ieee.exp(x)
+        return Value._node(e, (self,), EXP.derivatives(ieee, x, e), EXP)
 
     def log(self) -> Value:
         """ln x; d/dx = 1/x"""
         x = self.data
-        return Value._node(ieee.log(x), (self,), (ieee.divide(1.0, x),), "log")
+        out = ieee.log(x)
+        return Value._node(out, (self,), LOG.derivatives(ieee, x, out), LOG)
 
     def sigmoid(self) -> Value:
         """σ(x) = 1 / (1 + e^-x); d/dx = σ(x)(1 - σ(x))"""
-        s = ieee.sigmoid(self.data)
-        return Value._node(s, (self,), (s * (1.0 - s),), "sigmoid")
+        x = self.data
+        s = ieee.sigmoid(x)
+        return Value._node(s, (self,), SIGMOID.derivatives(ieee, x, s), SIGMOID)
 
     # -- gradients ------------------------------------------------------------------------------
 
     def backward(self) -> None:
         """grad of every node := d(self)/d(node); leaves accumulate across calls, as in PyTorch."""
+        # One pass at a time (walk.py): two threads adding into a shared leaf would lose sums.
         # The walk allocates no reference cycles, so the cyclic collector has nothing to find
         # here; left on, it rescans the whole graph many times (1,000,000-node chain: 1.5x).
-        with paused_gc():
-            order, leaves = _walk(self)
+        with exclusive("backward()"), paused_gc():
+            order, leaves = walk(self)
             held = [leaf.grad for leaf in leaves]
-            for node in order:
-                node.grad = 0.0
-            self.grad = 1.0
-            for node in reversed(order):
-                node._send_grad()
-            # Leaves accumulate as in PyTorch: this call's total is added to what they held, so two
-            # calls give exactly twice the gradient. Interior nodes keep this call's result only.
-            for leaf, before in zip(leaves, held):
-                leaf.grad = before + leaf.grad
+            try:
+                for node in order:
+                    node.grad = 0.0
+                self.grad = 1.0
+                for node in reversed(order):
+                    node._send_grad()
+                # Leaves accumulate as in PyTorch: this call's total is added to what they held,
+                # so two calls give exactly twice the gradient. Interior nodes keep this call's.
+                for leaf, before in zip(leaves, held):
+                    leaf.grad += before
+            except BaseException:  # an error or Ctrl-C midway: every leaf keeps what it held
+                for leaf, before in zip(leaves, held):
+                    leaf.grad = before
+                raise
 
     def zero_grad(self) -> None:
         """grad := 0"""
@@ -217,12 +240,173 @@ def as_value(x: object) -> Value:
     """x itself if it is a Value, else a constant: a leaf holding float(x)."""
     if isinstance(x, Value):
         return x
-    return Value._node(as_float(x, "an operand of a Value operation"), (), (), "")
+    return Value._node(as_float(x, "an operand of a Value operation"), (), (), LEAF)
 
 
-def _d_power_d_base(x: float, y: float) -> float:
-    """d(x^y)/dx = y * x^(y-1), and 0 when y = 0 (as PyTorch, instead of 0 * inf at x = 0)"""
-    return 0.0 if y == 0 else y * ieee.power(x, y - 1.0)
+# -- the operations -------------------------------------------------------------------------------
+
+
+class Operation:
+    """An operation of Values, defined by its value and its local derivatives d(result)/d(input).
+
+    ``value(m, *inputs)`` gives the result and ``derivatives(m, *inputs, result)`` one derivative
+    per input. Written with operators and ``m``'s functions (exp, log, power, divide, sigmoid,
+    tanh, step, where, real), one definition serves floats (m = ieee), Values (gradients of
+    gradients) and arrays (compiled mode). With variadic=True both take the inputs as one tuple.
+    """
+
+    __slots__ = ("name", "value", "derivatives", "variadic")
+
+    def __init__(
+        self,
+        name: str,
+        value: Callable[..., Any],
+        derivatives: Callable[..., Any],
+        *,
+        variadic: bool = False,
+    ) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"an Operation's name must be a str, got {describe(name)}")
+        for what, f in (("value", value), ("derivatives", derivatives)):
+            if not callable(f):
+                raise TypeError(f"Operation {name!r}: {what} must be a function, got {describe(f)}")
+        if not isinstance(variadic, bool):
+            raise TypeError(f"variadic must be True or False, got {type_name(variadic)}")
+        self.name = name
+        self.value = value
+        self.derivatives = derivatives
+        self.variadic = variadic
+
+    def evaluate(self, m: Any, inputs: Sequence[Any]) -> Any:
+        """The result for these inputs (floats, Values or arrays, as m computes them)."""
+        return self.value(m, inputs) if self.variadic else self.value(m, *inputs)
+
+    def local_grads(self, m: Any, inputs: Sequence[Any], result: Any) -> tuple[Any, ...]:
+        """d(result)/d(input) for each input, in the numbers m computes with."""
+        if self.variadic:
+            return tuple(self.derivatives(m, inputs, result))
+        return tuple(self.derivatives(m, *inputs, result))
+
+    def __call__(self, *operands: ValueLike) -> Value:
+        """The node for this operation applied to the operands (Values or numbers)."""
+        parents = tuple(as_value(x) for x in operands)
+        inputs = [p.data for p in parents]
+        result = as_float(self.evaluate(ieee, inputs), f"the value of operation {self.name!r}")
+        grads = self.local_grads(ieee, inputs, result)
+        if len(grads) != len(parents):
+            raise ValueError(
+                f"operation {self.name!r}: derivatives gave {len(grads)} values for "
+                f"{len(parents)} inputs; expected one derivative per input"
+            )
+        what = f"a derivative of operation {self.name!r}"
+        return Value._node(result, parents, tuple(as_float(g, what) for g in grads), self)
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name!r})"
+
+
+def _no_value(m: Any, *inputs: Any) -> float:
+    raise TypeError("a leaf is computed from nothing: it has no value function")
+
+
+# A leaf (a Value of your own, or a constant such as the 2 in x * 2) has no inputs.
+LEAF = Operation("", _no_value, lambda m, out: ())
+
+# name, value, local derivatives: d(result)/d(each input), as a function of inputs and result.
+ADD = Operation("+", lambda m, x, y: x + y, lambda m, x, y, out: (1.0, 1.0))
+SUB = Operation("-", lambda m, x, y: x - y, lambda m, x, y, out: (1.0, -1.0))
+MUL = Operation("*", lambda m, x, y: x * y, lambda m, x, y, out: (y, x))
+# d/dy = -x/y^2 is computed as -(x/y)/y: y * y underflows to 0 for |y| < 1e-162 (-inf, not -1e200).
+DIV = Operation(
+    "/", lambda m, x, y: m.divide(x, y), lambda m, x, y, out: (m.divide(1.0, y), -m.divide(out, y))
+)
+NEG = Operation("neg", lambda m, x: -x, lambda m, x, out: (-1.0,))
+RELU = Operation(
+    "ReLU", lambda m, x: m.where(m.real(x) <= 0, 0.0, x), lambda m, x, out: (m.step(x),)
+)
+TANH = Operation("tanh", lambda m, x: m.tanh(x), lambda m, x, t: (1.0 - t * t,))
+EXP = Operation("exp", lambda m, x: m.exp(x), lambda m, x, e: (e,))
+LOG = Operation("log", lambda m, x: m.log(x), lambda m, x, out: (m.divide(1.0, x),))
+SIGMOID = Operation("sigmoid", lambda m, x: m.sigmoid(x), lambda m, x, s: (s * (1.0 - s),))
+
+
+def _power_derivatives(m: Any, x: Any, y: Any, out: Any) -> tuple[Any, Any]:
+    """d(x^y)/dx = y x^(y-1) (0 where y = 0), d(x^y)/dy = x^y ln x (0 where x = 0 <= y)"""
+    x_, y_ = m.real(x), m.real(y)
+    d_base = m.where(y_ == 0, 0.0, y * m.power(x, y - 1.0))
+    d_exponent = m.where((x_ == 0) & (y_ >= 0), 0.0, out * m.log(x))
+    return d_base, d_exponent
+
+
+POW = Operation("**", lambda m, x, y: m.power(x, y), _power_derivatives)
+
+
+@lru_cache(maxsize=1024)
+def power_by(exponent: float) -> Operation:
+    """The operation x ** exponent for one number exponent, named as micrograd names it: "**2"."""
+    c = exponent
+
+    def derivatives(m: Any, x: Any, out: Any) -> tuple[Any]:
+        """d(x^c)/dx = c x^(c-1), and 0 when c = 0 (as PyTorch, instead of 0 * inf at x = 0)"""
+        return (0.0,) if c == 0 else (c * m.power(x, c - 1.0),)
+
+    return Operation(f"**{c:g}", lambda m, x: m.power(x, c), derivatives)
+
+
+class _WeightedSum(Operation):
+    """b + w1*x1 + ... + wn*xn over the inputs (b, w1..wn, x1..xn); derivatives(m, b, w, x, z)."""
+
+    __slots__ = ()
+
+    def evaluate(self, m: Any, inputs: Sequence[Any]) -> Any:
+        n = len(inputs) // 2
+        return self.value(m, inputs[0], inputs[1 : n + 1], inputs[n + 1 :])
+
+    def local_grads(self, m: Any, inputs: Sequence[Any], result: Any) -> tuple[Any, ...]:
+        n = len(inputs) // 2
+        return tuple(self.derivatives(m, inputs[0], inputs[1 : n + 1], inputs[n + 1 :], result))
+
+
+def _weighted_sum_value(m: Any, b: Any, w: Sequence[Any], x: Sequence[Any]) -> Any:
+    """b + w1*x1 + ... + wn*xn, summed left to right"""
+    return _sum_left_to_right(map(mul, w, x), b)
+
+
+def _weighted_sum_derivatives(
+    m: Any, b: Any, w: Sequence[Any], x: Sequence[Any], z: Any
+) -> tuple[Any, ...]:
+    """d/db = 1, d/dwi = xi, d/dxi = wi"""
+    return (1.0, *x, *w)
+
+
+def _relu_weighted_sum_derivatives(
+    m: Any, b: Any, w: Sequence[Any], x: Sequence[Any], out: Any
+) -> tuple[Any, ...]:
+    """those of weighted_sum, times 1[z > 0]: an inactive ReLU passes nothing back"""
+    if m.step(out) == 0.0:
+        return (0.0,) * (1 + len(w) + len(x))
+    return (1.0, *x, *w)
+
+
+WEIGHTED_SUM = _WeightedSum("weighted_sum", _weighted_sum_value, _weighted_sum_derivatives)
+RELU_WEIGHTED_SUM = _WeightedSum(
+    "relu(weighted_sum)",
+    lambda m, b, w, x: RELU.value(m, _weighted_sum_value(m, b, w, x)),
+    _relu_weighted_sum_derivatives,
+)
+TOTAL = Operation(
+    "sum",
+    lambda m, xs: _sum_left_to_right(xs[1:], xs[0]),
+    lambda m, xs, out: (1.0,) * len(xs),
+    variadic=True,
+)
+
+# Results must be bit-identical to micrograd's chain of additions. sum() adds left to right
+# and is twice as fast as reduce() on Python <= 3.11; from 3.12 on it compensates rounding.
+_sum_left_to_right: Callable[..., Any] = sum if sys.version_info < (3, 12) else partial(reduce, add)
+
+
+# -- fused nodes: many elementary operations as one node ---------------------------------------
 
 
 def weighted_sum(
@@ -250,16 +434,14 @@ def _weighted_sum(
     """weighted_sum, given the inputs as Values and their data (a Layer computes those once)."""
     # One node instead of micrograd's 2n + 1: the moons benchmark builds and walks 15x fewer.
     w = [p.data for p in weights]
-    z = _sum_left_to_right(map(mul, w, x), bias.data)
+    b = bias.data
+    z = _sum_left_to_right(map(mul, w, x), b)
     parents = (bias, *weights, *xs)
-    if relu and z <= 0:  # an inactive ReLU: nothing flows back through it
-        return Value._node(0.0, parents, (0.0,) * len(parents), "relu(weighted_sum)")
-    return Value._node(z, parents, (1.0, *x, *w), "relu(weighted_sum)" if relu else "weighted_sum")
-
-
-# Results must be bit-identical to micrograd's chain of additions. sum() adds left to right
-# and is twice as fast as reduce() on Python <= 3.11; from 3.12 on it compensates rounding.
-_sum_left_to_right = sum if sys.version_info < (3, 12) else partial(reduce, add)
+    if relu:
+        out = 0.0 if z <= 0 else z
+        grads = _relu_weighted_sum_derivatives(ieee, b, w, x, out)
+        return Value._node(out, parents, grads, RELU_WEIGHTED_SUM)
+    return Value._node(z, parents, _weighted_sum_derivatives(ieee, b, w, x, z), WEIGHTED_SUM)
 
 
 def total(values: Sequence[ValueLike]) -> Value:
@@ -267,129 +449,6 @@ def total(values: Sequence[ValueLike]) -> Value:
     xs = tuple(as_value(v) for v in as_list(values, "a list of Values or numbers to total"))
     if not xs:
         raise ValueError("total() needs at least one value, got an empty sequence")
-    data = _sum_left_to_right([v.data for v in xs[1:]], xs[0].data)
-    return Value._node(data, xs, (1.0,) * len(xs), "sum")
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Run a block without the cyclic garbage collector, then restore it as it was.
-
-    Values form no reference cycles, so the collector has nothing to find in a graph; passes that
-    create a million small objects would otherwise set off full collections over every live node.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# Two threads marking the same nodes at once would each take the other's marks for their own.
-_one_walk_at_a_time = threading.Lock()
-
-
-def _walk(root: Value) -> tuple[list[Value], list[Value]]:
-    """(every node reachable from root, each after all of its parents; the leaves among them)"""
-    if not root._parents:
-        return [root], [root]
-    order: list[Value] = []
-    leaves: list[Value] = []
-    # Each walk marks the nodes it reaches with a token of its own, so it never has to unmark
-    # them. Marks use less memory than a set of the nodes seen, and are faster to test
-    # (tracemalloc, 10,000-node chain, build + backward: 496 -> 337 bytes per node).
-    with _one_walk_at_a_time:
-        walk = object()
-        root._seen_by = walk
-        path = [root]  # the nodes being explored, each a parent of the one before it,
-        unexplored = [iter(root._parents)]  # and the parents each has not looked at yet
-        while path:
-            for parent in unexplored[-1]:
-                if parent._seen_by is not walk:
-                    parent._seen_by = walk
-                    grandparents = parent._parents
-                    if grandparents:
-                        path.append(parent)
-                        unexplored.append(iter(grandparents))
-                        break
-                    order.append(parent)
-                    leaves.append(parent)
-            else:
-                unexplored.pop()
-                order.append(path.pop())  # all of its parents are in order now
-    return order, leaves
-
-
-def topological_order(root: Value) -> list[Value]:
-    """Every node reachable from root, leaves included, each after all of its parents."""
-    return _walk(root)[0]
-
-
-def interior_nodes(root: Value) -> list[Value]:
-    """The nodes computed on the way to root (leaves excluded), each after all of its parents."""
-    return [node for node in _walk(root)[0] if node._parents]
-
-
-class _Unary(Value):
-    """A result of one parent x, such as relu(x); _dx = d(self)/dx."""
-
-    __slots__ = ("_x", "_dx")
-    _x: Value
-    _dx: float
-
-    @property
-    def _parents(self) -> tuple[Value, ...]:  # type: ignore[override]
-        return (self._x,)
-
-    @property
-    def _local_grads(self) -> tuple[float, ...]:  # type: ignore[override]
-        return (self._dx,)
-
-    def _send_grad(self) -> None:
-        """x.grad += grad * dx"""
-        self._x.grad += self.grad * self._dx
-
-
-class _Binary(Value):
-    """A result of two parents x and y, such as x * y; _dx = d(self)/dx, _dy = d(self)/dy."""
-
-    __slots__ = ("_x", "_y", "_dx", "_dy")
-    _x: Value
-    _y: Value
-    _dx: float
-    _dy: float
-
-    @property
-    def _parents(self) -> tuple[Value, ...]:  # type: ignore[override]
-        return (self._x, self._y)
-
-    @property
-    def _local_grads(self) -> tuple[float, ...]:  # type: ignore[override]
-        return (self._dx, self._dy)
-
-    def _send_grad(self) -> None:
-        """x.grad += grad * dx; y.grad += grad * dy"""
-        grad = self.grad
-        self._x.grad += grad * self._dx
-        self._y.grad += grad * self._dy
-
-
-class _Fused(Value):
-    """A result of any number of parents, such as weighted_sum or total."""
-
-    __slots__ = ("_parents", "_local_grads")
-    _parents: tuple[Value, ...]
-    _local_grads: tuple[float, ...]
-
-    def _send_grad(self) -> None:
-        """parent.grad += grad * local_grad, for each parent"""
-        grad, local_grads = self.grad, self._local_grads
-        if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
-            # Every contribution grad * local_grad is exactly 0: nothing to add. Inactive ReLU
-            # neurons make this common (moons benchmark: backward 1.2x faster). A nan or inf on
-            # either side still propagates (0 * inf = nan), as in IEEE-754 and PyTorch.
-            return
-        for parent, local_grad in zip(self._parents, local_grads):
-            parent.grad += grad * local_grad
+    data = [v.data for v in xs]
+    out = TOTAL.evaluate(ieee, data)
+    return Value._node(out, xs, TOTAL.local_grads(ieee, data, out), TOTAL)

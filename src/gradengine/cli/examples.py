@@ -19,14 +19,14 @@ def named(value: Value, label: str) -> Value:
 
 def simple() -> Value:
     """z = x*y + 1 at x = 2, y = 3"""
-    x, y = Value(2, "x"), Value(3, "y")
+    x, y = Value(2, label="x"), Value(3, label="y")
     xy = named(x * y, "xy")
     return named(xy + 1, "z")
 
 
 def relu() -> Value:
     """out = relu(w1*x) + relu(w2*x) at x = 3, w1 = 0.5, w2 = -1"""
-    x, w1, w2 = Value(3, "x"), Value(0.5, "w1"), Value(-1, "w2")
+    x, w1, w2 = Value(3, label="x"), Value(0.5, label="w1"), Value(-1, label="w2")
     h1 = named(named(w1 * x, "p1").relu(), "h1")
     h2 = named(named(w2 * x, "p2").relu(), "h2")
     return named(h1 + h2, "out")
@@ -34,14 +34,14 @@ def relu() -> Value:
 
 def paths() -> Value:
     """b = a*a + a at a = 3: a reaches b along three paths"""
-    a = Value(3, "a")
+    a = Value(3, label="a")
     aa = named(a * a, "aa")
     return named(aa + a, "b")
 
 
 def expression() -> Value:
     """f = tanh(x*y) + exp(x/y)*sigmoid(y) - log(x**2 + 1) at x = 0.5, y = -1.5"""
-    x, y = Value(0.5, "x"), Value(-1.5, "y")
+    x, y = Value(0.5, label="x"), Value(-1.5, label="y")
     t = named(named(x * y, "xy").tanh(), "t")
     e = named(named(x / y, "r").exp(), "e")
     s = named(y.sigmoid(), "s")
@@ -52,9 +52,9 @@ def expression() -> Value:
 
 def neuron() -> Value:
     """o = tanh(w1*x1 + w2*x2 + b), one fused weighted sum, at x = (2, 0), w = (-3, 1), b = 6.88"""
-    x1, x2 = Value(2, "x1"), Value(0, "x2")
-    w1, w2 = Value(-3, "w1"), Value(1, "w2")
-    b = Value(6.8813735870195432, "b")  # makes o = tanh(0.8814) = 1/√2, so do/dn = 1/2
+    x1, x2 = Value(2, label="x1"), Value(0, label="x2")
+    w1, w2 = Value(-3, label="w1"), Value(1, label="w2")
+    b = Value(6.8813735870195432, label="b")  # makes o = tanh(0.8814) = 1/√2, so do/dn = 1/2
     n = named(weighted_sum(b, [w1, w2], [x1, x2]), "n")
     return named(n.tanh(), "o")
 

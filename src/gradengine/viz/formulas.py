@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from gradengine.viz.graph import number
 
-FUNCTIONS = {"relu", "tanh", "exp", "log", "sigmoid"}
+# Each function as an explanation writes it; relu's symbol is micrograd's "ReLU".
+FUNCTIONS = {"ReLU": "relu", "tanh": "tanh", "exp": "exp", "log": "log", "sigmoid": "sigmoid"}
 INFIX = {"+", "-", "*", "/", "**"}
 
 
@@ -19,7 +20,7 @@ def forward_expression(op: str, parents: list[str]) -> str:
     if op.startswith("**") and len(parents) == 1:
         return f"{grouped(parents[0])}**{op[2:]}"
     if op in FUNCTIONS and len(parents) == 1:
-        return f"{op}({parents[0]})"
+        return f"{FUNCTIONS[op]}({parents[0]})"
     if op == "weighted_sum" and len(parents) % 2 == 1:
         n = len(parents) // 2
         terms = [
@@ -56,7 +57,7 @@ RULES: dict[str, Callable[[list[str], str], list[str | None]]] = {
     "/": lambda p, out: [f"1/{p[1]}", f"-{p[0]}/{p[1]}²"],
     "neg": lambda p, out: ["-1"],
     "**": lambda p, out: [f"{p[1]}·{p[0]}^({p[1]} - 1)", f"{out}·ln {p[0]}"],
-    "relu": lambda p, out: [f"(1 if {p[0]} > 0 else 0)"],
+    "ReLU": lambda p, out: [f"(1 if {p[0]} > 0 else 0)"],
     "tanh": lambda p, out: [f"1 - {out}²"],
     "exp": lambda p, out: [out],
     "log": lambda p, out: [f"1/{p[0]}"],

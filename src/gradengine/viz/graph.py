@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gradengine.checks import check_size, describe
-from gradengine.value import Value, paused_gc, topological_order
+from gradengine.files import write_atomic
+from gradengine.value import Value
+from gradengine.walk import paused_gc, topological_order
+
+__all__ = [
+    "MAX_DRAWN_VALUES",
+    "Graph",
+    "GraphTooLargeError",
+    "NodeNames",
+    "build_graph",
+    "check_path",
+    "check_root",
+    "display_text",
+    "number",
+    "write_atomic",  # the package's one atomic writer, imported here by the viz modules
+]
 
 #: Drawings and pages refuse graphs with more values than this unless forced: beyond it a
 #: picture is no longer readable (a 2-16-16-1 network on one input already has about 400).
@@ -63,27 +79,73 @@ def build_graph(root: Value, limit: int | None = None, force: bool = False) -> G
     return Graph(root=root, nodes=nodes, names=NodeNames(nodes), index=index)
 
 
+# Characters that would reorder what a reader sees (bidirectional overrides, embeddings,
+# isolates and marks); shown as escapes, never obeyed. Other invisible format characters
+# (category Cf) are escaped too, except the zero-width joiner that emoji sequences need.
+_BIDI_CONTROLS = frozenset(
+    [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
+) | {"\u200e", "\u200f", "\u061c"}
+_ESCAPED_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format, surrogates, separators
+_ZERO_WIDTH_JOINER = "\u200d"
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# A name another node could be given: v<digits> (an unlabelled node) or <label>#<digits>.
+_GENERATED_NAME = re.compile(r"v[0-9]+|.*#[0-9]+", re.DOTALL)
+
+
+def _escape(char: str) -> str:
+    """char as a Python-style escape: \\x1b, \\u202e, \\U0001f600."""
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def display_text(text: str) -> str:
+    """text as every view shows it: control, format, bidi and surrogate characters escaped.
+
+    A newline, an ANSI escape (ESC), a right-to-left override or a lone surrogate in a label
+    becomes a visible escape such as \\n, \\x1b or \\u202e, so a label can neither forge lines of
+    explain() nor reorder the numbers beside it, and the text always encodes as UTF-8.
+    """
+    out = []
+    for char in text:
+        if char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        elif char in _BIDI_CONTROLS or (
+            char != _ZERO_WIDTH_JOINER and unicodedata.category(char) in _ESCAPED_CATEGORIES
+        ):
+            out.append(_escape(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 class NodeNames:
-    """Each node's label, or v<position> without one; a label used twice gets #<position>."""
+    """Each node's label (as display_text shows it), or v<position> without one; a label used
+    twice, or one that looks like another node's generated name, gets #<position>."""
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         self._nodes = nodes
-        counts = Counter(node.label for node in nodes if node.label)
-        # A label such as "v3" on another node would be mistaken for node 3's own name.
+        self._shown = [display_text(node.label) if node.label else "" for node in nodes]
+        counts = Counter(label for label in self._shown if label)
+        # "v3" on another node would be mistaken for node 3's own name, "x#3" for the third x.
         self._ambiguous = {
             label
             for label, count in counts.items()
-            if count > 1
-            or (label[:1] == "v" and label[1:].isdigit() and int(label[1:]) < len(nodes))
+            if count > 1 or _GENERATED_NAME.fullmatch(label)
         }
 
     def __len__(self) -> int:
         return len(self._nodes)
 
+    def label(self, i: int) -> str:
+        """Node i's label as display_text shows it ("" for none), without any #<position>."""
+        return self._shown[i]
+
     def __getitem__(self, i: int) -> str:
         if i < 0:
             i += len(self._nodes)
-        label = self._nodes[i].label
+        label = self._shown[i]
         if not label:
             return f"v{i}"
         return f"{label}#{i}" if label in self._ambiguous else label
@@ -105,20 +167,3 @@ def check_path(path: object, what: str) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"{what} must be a file path (str or pathlib.Path), got {describe(path)}")
     return Path(path)
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write content to path all at once: readers see the old file or the new one, never half."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot write {path}: the folder {directory} does not exist")
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes the file private; a page is for sharing
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -6,16 +6,19 @@ import html
 import json
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
 from gradengine.checks import describe
-from gradengine.value import Value, paused_gc
+from gradengine.value import Value
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.explain import backward_account, forward_line
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
     Graph,
+    NodeNames,
     build_graph,
     check_path,
     check_root,
@@ -23,6 +26,41 @@ from gradengine.viz.graph import (
     write_atomic,
 )
 from gradengine.viz.layout import CARD_HEIGHT, CARD_WIDTH, OP_HEIGHT, OP_MARGIN, layout, op_width
+from gradengine.walk import paused_gc
+
+
+def constant_text(x: float) -> str:
+    """A constant's name on the page: its value, as short as Python writes it (2, not 2.0)."""
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return number(x)
+
+
+class PageNames(NodeNames):
+    """NodeNames, except that a constant (no label, no parents) is named by its value: 2, not v10.
+
+    Two constants with one value share the name: they mean the same number. A constant whose
+    value reads like another node's label gets #<position>, as a repeated label does.
+    """
+
+    def __init__(self, nodes: Sequence[Value]) -> None:
+        super().__init__(nodes)
+        own = super().__getitem__
+        self._taken = {own(i) for i, node in enumerate(nodes) if node.label}
+
+    def __getitem__(self, i: int) -> str:
+        if i < 0:
+            i += len(self._nodes)
+        node = self._nodes[i]
+        if node.label or node._parents:
+            return super().__getitem__(i)
+        text = constant_text(node.data)
+        return f"{text}#{i}" if text in self._taken else text
+
+
+def with_page_names(graph: Graph) -> Graph:
+    """graph, its constants named by their values (for the page and its explanations)."""
+    return replace(graph, names=PageNames(graph.nodes))
 
 
 def page_steps(graph: Graph) -> list[dict[str, Any]]:
@@ -105,6 +143,7 @@ def page_data(graph: Graph) -> dict[str, Any]:
             "parents": graph.parents_of(i),
             "x": place.x[i],
             "y": place.y[i],
+            "routes": place.routes[i],
         }
         for i, node in enumerate(graph.nodes)
     ]
@@ -138,7 +177,7 @@ def to_html(
     for text, what in ((title, "title"), (subtitle, "subtitle")):
         if text is not None and not isinstance(text, str):
             raise TypeError(f"{what} must be a str or None, got {describe(text)}")
-    graph = build_graph(root, limit=max_values, force=force)
+    graph = with_page_names(build_graph(root, limit=max_values, force=force))
     with paused_gc():
         data = page_data(graph)
     if title is None:

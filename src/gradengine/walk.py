@@ -1,0 +1,103 @@
+"""Walking a graph: every node reachable from a root, each after its parents, one walk at a time.
+
+The walk is an explicit stack, never recursion (a 1,000,000-deep chain walks like any other), and
+visits parents in operand order, so the order is the same on every run.
+
+Walks and gradient passes mark and change the nodes they visit, so they take turns: a second
+thread waits for the first to finish. A walk started from inside another in the same thread (a
+signal handler calling backward(), or an operation's own ``_backward`` calling it) would corrupt
+the first, so it is refused with a RuntimeError instead of waiting for itself forever.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # value.py imports this module; the walk only reads the nodes' attributes
+    from gradengine.value import Value
+
+_turn = threading.Lock()
+_holder: int | None = None  # the thread that has the turn
+
+
+@contextmanager
+def exclusive(what: str) -> Iterator[None]:
+    """Hold the one turn that walks and gradient passes share, for `what` (named in errors)."""
+    global _holder
+    me = threading.get_ident()
+    if _holder == me:
+        raise RuntimeError(
+            f"{what} was called while this thread is already walking a graph (from a signal "
+            "handler, or from inside an operation's _backward?); gradients would be corrupted, "
+            "so it is refused: call it after the running backward() returns"
+        )
+    with _turn:
+        _holder = me
+        try:
+            yield
+        finally:
+            _holder = None
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Run a block without the cyclic garbage collector, then restore it as it was.
+
+    Values form no reference cycles, so the collector has nothing to find in a graph; passes that
+    create a million small objects would otherwise set off full collections over every live node.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def walk(root: Value) -> tuple[list[Value], list[Value]]:
+    """(every node reachable from root, each after all of its parents; the leaves among them)
+
+    The caller holds the turn (``exclusive``).
+    """
+    if not root._parents:
+        return [root], [root]
+    order: list[Value] = []
+    leaves: list[Value] = []
+    # Each walk marks the nodes it reaches with a token of its own, so it never has to unmark
+    # them. Marks use less memory than a set of the nodes seen, and are faster to test
+    # (tracemalloc, 10,000-node chain, build + backward: 496 -> 337 bytes per node).
+    walk = object()
+    root._seen_by = walk
+    path = [root]  # the nodes being explored, each a parent of the one before it,
+    unexplored = [iter(root._parents)]  # and the parents each has not looked at yet
+    while path:
+        for parent in unexplored[-1]:
+            if parent._seen_by is not walk:
+                parent._seen_by = walk
+                grandparents = parent._parents
+                if grandparents:
+                    path.append(parent)
+                    unexplored.append(iter(grandparents))
+                    break
+                order.append(parent)
+                leaves.append(parent)
+        else:
+            unexplored.pop()
+            order.append(path.pop())  # all of its parents are in order now
+    return order, leaves
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node reachable from root, leaves included, each after all of its parents."""
+    with exclusive("topological_order()"), paused_gc():
+        return walk(root)[0]
+
+
+def interior_nodes(root: Value) -> list[Value]:
+    """The nodes computed on the way to root (leaves excluded), each after all of its parents."""
+    return [node for node in topological_order(root) if node._parents]
