@@ -1,10 +1,16 @@
 """The `gradengine` command as a user runs it: files written, accuracy reached, bad input."""
 
+import dataclasses
+import importlib
 import json
 import math
 import runpy
+import shutil
+import signal
 import subprocess
 import sys
+import time
+import tracemalloc
 import types
 
 import pytest
@@ -13,8 +19,11 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
 
 from gradengine import train
-from gradengine.cli.main import _write_json, main
+from gradengine.cli.main import RUN_FILES, _write_json, main
 from gradengine.nn import MLP
+
+# gradengine.cli exports the function main, which hides the module of the same name
+cli_main = importlib.import_module("gradengine.cli.main")
 
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "5", "--seed", "3"]
 
@@ -206,15 +215,185 @@ def test_a_dataset_without_test_points_reports_training_accuracy_only(
     assert is_png(tmp_path / "curves.png") and is_png(tmp_path / "boundary.png")
 
 
-def test_a_report_that_cannot_be_written_leaves_no_file_behind(tmp_path):
+def test_a_report_with_non_finite_numbers_writes_them_as_serialize_does(tmp_path):
     path = tmp_path / "report.json"
     path.write_text('{"old": true}\n')
-    with pytest.raises(ValueError, match="JSON"):
-        _write_json(path, {"loss": math.nan})  # strict JSON has no nan
-    assert path.read_text() == '{"old": true}\n'
+    path.chmod(0o600)
+    _write_json(path, {"loss": math.nan, "steps": [{"loss": math.inf}, {"loss": -math.inf}]})
+    assert json.loads(path.read_text()) == {
+        "loss": "nan",
+        "steps": [{"loss": "inf"}, {"loss": "-inf"}],
+    }
+    assert path.stat().st_mode & 0o777 == 0o600  # the one atomic writer keeps permissions
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]  # no temporary file left
-    _write_json(path, {"loss": 0.5})
-    assert json.loads(path.read_text()) == {"loss": 0.5}
+
+
+def test_a_run_whose_loss_overflows_still_writes_a_strict_json_report(
+    tmp_path, monkeypatch, capsys
+):
+    real_fit = train.fit
+
+    def overflowing_fit(*args, **kwargs):
+        history = real_fit(*args, **kwargs)
+        history.steps[-1] = dataclasses.replace(history.steps[-1], loss=math.inf)
+        return history
+
+    monkeypatch.setattr(train, "fit", overflowing_fit)
+    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "report.json").read_text()
+    report = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+    assert report["steps"][-1]["loss"] == "inf"
+    assert "overflowed" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(RUN_FILES)
+
+
+def test_ctrl_c_during_training_is_a_short_message_exit_130_and_no_folder(
+    tmp_path, monkeypatch, capsys
+):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "fit", interrupted)
+    out = tmp_path / "new" / "run"
+    assert main(["train", *SMALL, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # not even the parent folder was created
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_ctrl_c_as_a_real_signal_to_a_running_command(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gradengine", "train", "--steps", "100000"]
+    child = subprocess.Popen(
+        [*command, "--samples", "100", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        child.stdout.readline()  # the first line is printed just before training starts
+        time.sleep(1.0)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err
+    assert not out.exists()
+
+
+def test_an_interrupt_while_writing_never_leaves_an_old_report_beside_new_files(
+    tmp_path, monkeypatch, capsys
+):
+    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 0
+    old_report = (tmp_path / "report.json").read_text()
+
+    def interrupted_save(self, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MLP, "save", interrupted_save)
+    assert main(["train", *SMALL, "--seed", "4", "--out", str(tmp_path)]) == 130
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["boundary.png", "curves.png"]  # this run's pictures, no stale report
+    assert "report.json" not in left and old_report
+
+
+def test_a_reused_folder_holds_the_files_of_the_last_run_only(tmp_path, capsys):
+    (tmp_path / "report.json").write_text('{"stale": true}')
+    (tmp_path / "notes.txt").write_text("mine")  # not one of the run's files: kept
+    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "stale" not in report and report["settings"]["seed"] == 3
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_closed_stdout_is_no_traceback_and_the_files_are_still_written(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gradengine", "train", *SMALL, "--out", str(out)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    first = child.stdout.readline()  # as `| head -1` does: one line, then the pipe closes
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=120) == 0, err
+    assert first.startswith(b"moons:")
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+
+
+def test_demo_into_head_as_a_shell_pipeline(tmp_path):
+    if shutil.which("head") is None or shutil.which("sh") is None:
+        pytest.skip("needs sh and head")
+    out = tmp_path / "demo"
+    script = f'"{sys.executable}" -m gradengine demo --out "{out}" | head -1'
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.stdout.startswith("moons:") and result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert (out / "report.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--hidden", ",".join(["1024"] * 11)], ["--hidden", "10,500,097 parameters", "limit"]),
+        (["--steps", "1000000", "--samples", "100000"], ["would take about", "h (estimated)"]),
+    ],
+)
+def test_a_run_too_big_for_any_machine_is_a_usage_error(args, fragments, tmp_path, capsys):
+    assert main(["train", *args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estimate(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(cli_main, "available_memory", lambda: 8 * 10**9)
+    args = ["train", "--hidden", "1024,1024", "--samples", "1000", "--out", str(tmp_path / "o")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "GB of memory (estimated)" in err and "8.0 GB available" in err
+    assert not (tmp_path / "o").exists()
+    # the same settings with what the small run needs fit
+    assert cli_main.estimate(cli_main.DEMO, 1).bytes < 10**8
+
+
+def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measurement():
+    """BYTES_PER_EDGE and BYTES_PER_NODE against tracemalloc on one step of a small run."""
+    settings = cli_main.Settings("moons", 100, [24, 24], "adam", 0.05, 1, 0, 0.2)
+    dataset = train.load_dataset("moons", 100, test_size=0.2, seed=0)
+    mlp = MLP(2, [24, 24, 1], seed=0)
+    optimizer = train.make_optimizer("adam", mlp, 0.05)
+    tracemalloc.start()
+    try:
+        train.fit(mlp, dataset, optimizer, steps=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimated = cli_main.estimate(settings, 1).bytes
+    assert peak / 2 < estimated < 2 * peak, (estimated, peak)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [(ValueError("bad points"), 2), (TypeError("bad type"), 2), (RuntimeError("broken"), 1)],
+)
+def test_a_library_error_is_a_short_message_never_a_traceback(
+    error, code, tmp_path, monkeypatch, capsys
+):
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(train, "load_dataset", failing)
+    assert main(["train", *SMALL, "--out", str(tmp_path / "out")]) == code
+    err = capsys.readouterr().err
+    assert str(error) in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_python_dash_m_gradengine_runs_the_command(monkeypatch, capsys):

@@ -546,8 +546,13 @@ ODD_LABELS = [
 ]
 
 
+HIDDEN_OR_REORDERING = (
+    "\x1b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u2028\u2029"
+)
+
+
 def _odd_graph(label: str) -> Value:
-    a = Value(2.5, label)
+    a = Value(2.5, label=label)
     b = Value(5.0, label="b")
     c = a * b
     c.label = label
@@ -563,7 +568,7 @@ def test_any_label_works_in_every_view(label, tmp_path):
     texts.append((tmp_path / "page.html").read_text(encoding="utf-8"))
     for text in texts:
         text.encode("utf-8")  # no lone surrogate survives
-        for char in "\x1b\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u2028\u2029":
+        for char in HIDDEN_OR_REORDERING:
             assert char not in text, (ascii(char), text)
     if shutil.which("dot"):
         assert "<svg" in dot_svg(to_dot(root))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gradengine.checks import type_name
-from gradengine.nn import MLP
+from gradengine.nn import MLP, check_parameter_count
 from gradengine.serialize import FORMAT, VERSION, mlp_to_dict
 
 if TYPE_CHECKING:
@@ -64,8 +64,9 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
     expected_shape = "Linear, ReLU, Linear, ..., ReLU, Linear"
     if not modules:
         raise ValueError(f"the Sequential is empty; expected {expected_shape}")
-    layers: list[list[dict[str, Any]]] = []
-    nouts: list[int] = []
+    # First the shape, the dtypes and the size, from the modules' attributes alone: a network
+    # that will be refused is refused before a single weight is copied.
+    linears: list[tuple[int, torch.nn.Linear]] = []
     for i, module in enumerate(modules):
         name = type(module).__name__
         if i % 2 == 1:
@@ -76,20 +77,45 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
             raise ValueError(f"module {i} must be Linear ({expected_shape}), got {name}")
         if module.bias is None:
             raise ValueError(f"module {i}: Linear(bias=False) has no MLP equivalent")
-        if nouts and module.in_features != nouts[-1]:
+        for what, tensor in (("weight", module.weight), ("bias", module.bias)):
+            if not tensor.dtype.is_floating_point:  # complex too: its imaginary part would go
+                raise TypeError(
+                    f"module {i}: Linear {what} has dtype {tensor.dtype}; an MLP holds real "
+                    "floats (convert with .double(), or take .real yourself)"
+                )
+        if linears and module.in_features != linears[-1][1].out_features:
             raise ValueError(
                 f"module {i}: Linear takes {module.in_features} inputs but the layer before "
-                f"gives {nouts[-1]}"
+                f"gives {linears[-1][1].out_features}"
             )
-        weight = module.weight.detach().to(torch.float64).tolist()
-        bias = module.bias.detach().to(torch.float64).tolist()
-        last = i == len(modules) - 1
-        layers.append(
-            [{"w": w, "b": b, "nonlin": not last} for w, b in zip(weight, bias, strict=True)]
-        )
-        nouts.append(module.out_features)
+        linears.append((i, module))
     if len(modules) % 2 == 0:
         raise ValueError(f"the Sequential ends with ReLU; expected {expected_shape}")
-    nin = modules[0].in_features
+    check_parameter_count(
+        sum((m.in_features + 1) * m.out_features for _, m in linears), "the Sequential's MLP"
+    )
+
+    layers: list[list[dict[str, Any]]] = []
+    for i, module in linears:
+        weight = module.weight.detach().to(torch.float64)
+        bias = module.bias.detach().to(torch.float64)
+        for what, tensor in (("weight", weight), ("bias", bias)):
+            bad = (~torch.isfinite(tensor)).nonzero()
+            if len(bad):
+                position = "][".join(str(int(k)) for k in bad[0])
+                value = tensor[tuple(int(k) for k in bad[0])].item()
+                raise ValueError(
+                    f"module {i}: Linear {what}[{position}] is {value}; an MLP from torch must "
+                    "hold finite weights"
+                )
+        last = i == len(modules) - 1
+        layers.append(
+            [
+                {"w": w, "b": b, "nonlin": not last}
+                for w, b in zip(weight.tolist(), bias.tolist(), strict=True)
+            ]
+        )
+    nin = linears[0][1].in_features
+    nouts = [m.out_features for _, m in linears]
     doc = {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
     return MLP.from_dict(doc, source="torch.nn.Sequential")

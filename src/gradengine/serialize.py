@@ -24,15 +24,14 @@ temporary file beside the target and renames it, so a crash never leaves a half-
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import numbers
 import os
-import tempfile
 from typing import TYPE_CHECKING, Any
 
-from gradengine.checks import describe, type_name
+from gradengine.checks import as_float, describe, type_name
+from gradengine.files import read_bounded, write_atomic
 
 if TYPE_CHECKING:  # nn.py imports this module to give MLP its save() and load()
     from gradengine.nn import MLP
@@ -40,16 +39,26 @@ if TYPE_CHECKING:  # nn.py imports this module to give MLP its save() and load()
 FORMAT = "gradengine.mlp"
 VERSION = 1
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+#: The largest model file read_mlp reads. A parameter takes at most ~25 bytes of JSON, so the
+#: largest MLP allowed (nn.MAX_PARAMETERS, ten million) writes about 250 MB: 1 GiB has room.
+MAX_FILE_BYTES = 1 << 30
 
 
 # -- MLP <-> plain data ---------------------------------------------------------------------------
 
 
-def _encode(x: float) -> float | str:
+def json_number(x: float) -> float | str:
     """x itself, or "nan" / "inf" / "-inf", which JSON cannot hold as numbers."""
     if math.isfinite(x):
         return x
     return "nan" if x != x else ("inf" if x > 0 else "-inf")
+
+
+def _encode(x: object, field: str) -> float | str:
+    """x as a float for JSON (json_number), whatever real number type it was set to."""
+    # A parameter's data may have been set to a numpy float, a bool or an int: json.dumps would
+    # refuse the first and write the others as true / 3, which load() rightly refuses.
+    return json_number(as_float(x, f"{field} (the parameter's data)"))
 
 
 def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
@@ -69,10 +78,14 @@ def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
         fan_in = len(layer.neurons)
     layers = [
         [
-            {"w": [_encode(w.data) for w in n.w], "b": _encode(n.b.data), "nonlin": n.nonlin}
-            for n in layer.neurons
+            {
+                "w": [_encode(w.data, f"layers[{i}][{j}].w[{k}]") for k, w in enumerate(n.w)],
+                "b": _encode(n.b.data, f"layers[{i}][{j}].b"),
+                "nonlin": n.nonlin,
+            }
+            for j, n in enumerate(layer.neurons)
         ]
-        for layer in mlp.layers
+        for i, layer in enumerate(mlp.layers)
     ]
     return {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
 
@@ -206,23 +219,7 @@ def save_mlp(mlp: MLP, path: str | os.PathLike[str]) -> None:
     """Write mlp to path as JSON, via a temporary file and a rename (never half-written)."""
     target = _check_path(path)
     text = _dumps(mlp_to_dict(mlp))  # any error happens here, before the disk is touched
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save to {target}: the folder {directory} does not exist")
-    fd, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600); a model file is not secret
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomic(target, text)
 
 
 def _reject_constant(name: str) -> None:
@@ -252,8 +249,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def read_mlp(path: str | os.PathLike[str]) -> Architecture:
     """What the model file at path holds; ValueError naming the file and the field if wrong."""
     source = _check_path(path)
-    with open(source, "rb") as f:
-        raw = f.read()
+    raw = read_bounded(source, MAX_FILE_BYTES)  # never /dev/zero, never blocked on a FIFO
     try:
         doc = json.loads(
             raw.decode("utf-8"),

@@ -40,7 +40,8 @@ class Dataset:
 
 @dataclass(frozen=True)
 class StepRecord:
-    """What one training step measured; accuracies are of the parameters before the update."""
+    """What one training step measured; loss and both accuracies are of the parameters before
+    the step's update (the same parameters), lr is the rate the update used."""
 
     step: int
     loss: float
@@ -110,7 +111,8 @@ def n_outputs(n_classes: int) -> int:
 
 def predict(mlp: MLP, X: Points) -> list[int]:
     """The class of each point: 1 if the score > 0 (one output), else the argmax output."""
-    return classes([mlp.forward(x) for x in X])
+    # One point at a time: only one point's graph is alive at once, not the whole test set's.
+    return [classes([mlp.forward(x)])[0] for x in X]
 
 
 def classes(outputs: Sequence[Sequence[Value]]) -> list[int]:
@@ -212,15 +214,20 @@ def fit(
         loss = data_loss(outputs, y, loss_name) + losses.l2(parameters, alpha=alpha)
         optimizer.zero_grad()
         loss.backward()
-        lr = optimizer.lr
-        optimizer.step()
-        schedule.step()
         seconds = time.perf_counter() - start
 
+        # Both accuracies are of the parameters this step's loss was computed with, so the test
+        # set is evaluated before the update (and timed on its own).
         train_accuracy = data.accuracy(classes(outputs), y)
         start = time.perf_counter()
         test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
         eval_seconds = time.perf_counter() - start
+
+        start = time.perf_counter()
+        lr = optimizer.lr
+        optimizer.step()
+        schedule.step()
+        seconds += time.perf_counter() - start
 
         record = StepRecord(
             step, loss.data, train_accuracy, test_accuracy, lr, seconds, eval_seconds

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gradengine.cli.examples import EXAMPLES
+from gradengine.files import write_atomic
 from gradengine.viz import draw, explain, to_dot, to_html
-from gradengine.viz.graph import write_atomic
 
 DEFAULT_EXAMPLE = "expression"
 

@@ -6,14 +6,15 @@ onto a Figure: no window, no display needed, and the pyplot state of a notebook 
 
 from __future__ import annotations
 
+import io
 import numbers
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gradengine.checks import type_name
+from gradengine.files import write_atomic
 from gradengine.nn import MLP
 
 if TYPE_CHECKING:
@@ -184,18 +185,10 @@ def _numpy() -> Any:
 
 
 def _save(figure: Figure, path: str | os.PathLike[str]) -> Path:
-    """Write the figure to a temporary file beside path, then rename it: never half a picture."""
+    """Render the figure in memory, then write it atomically: never half a picture."""
     target = Path(path)
     suffix = target.suffix or ".png"
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=suffix, dir=target.parent
-    )
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format=suffix[1:])
-        os.chmod(temporary, 0o644)  # mkstemp makes it private (0600); a picture is not secret
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    image = io.BytesIO()
+    figure.savefig(image, format=suffix[1:])
+    write_atomic(target, image.getvalue())
     return target

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from gradengine.checks import describe
+from gradengine.files import write_atomic
 from gradengine.value import Value
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
@@ -12,7 +13,6 @@ from gradengine.viz.graph import (
     check_path,
     check_root,
     number,
-    write_atomic,
 )
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
@@ -71,7 +71,7 @@ def to_dot(
     for i, node in enumerate(graph.nodes):
         fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
         if node.label:
-            fields.insert(0, node.label)
+            fields.insert(0, graph.names.label(i))
         label = " | ".join(record_text(field) for field in fields)
         fill = "#e6f0fa" if node._parents else "#fdf6e3"
         lines.append(

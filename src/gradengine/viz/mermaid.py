@@ -9,11 +9,18 @@ from gradengine.viz.graph import MAX_DRAWN_VALUES, build_graph, check_root, numb
 DIRECTIONS = ("LR", "RL", "TB", "BT")
 
 
+# Entity-coded in a label: # and ; (entities), " (the quotes), < > & (HTML), ` (Markdown
+# strings) and % (a "%%{init: ...}%%" directive restyles the chart and can make it fetch URLs;
+# "%%" alone starts a comment). Brackets and braces are coded too, for renderers that do not
+# honour the quotes.
+MERMAID_ESCAPED = frozenset('#;"<>&`%[](){}|')
+
+
 def mermaid_text(text: str) -> str:
-    """text made literal inside a quoted Mermaid label (entity codes for # " < > &)."""
+    """text made literal inside a quoted Mermaid label (entity codes for # " % < > & ...)."""
     out = []
     for char in text:
-        if char in '#"<>&`':
+        if char in MERMAID_ESCAPED:
             out.append(f"#{ord(char)};")
         elif ord(char) < 32:
             out.append(" ")
@@ -34,7 +41,7 @@ def to_mermaid(
     for i, node in enumerate(graph.nodes):
         fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
         if node.label:
-            fields.insert(0, f"<b>{mermaid_text(node.label)}</b>")
+            fields.insert(0, f"<b>{mermaid_text(graph.names.label(i))}</b>")
         lines.append(f'  v{i}["{"<br/>".join(fields)}"]')
         if node._parents:
             lines.append(f'  op{i}(("{mermaid_text(op_symbol(node._op))}"))')
