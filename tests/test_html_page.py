@@ -6,8 +6,8 @@ import pytest
 
 from gradengine.cli.examples import EXAMPLES
 from gradengine.value import Value
-from gradengine.walk import topological_order
 from gradengine.viz import to_html
+from gradengine.walk import topological_order
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -273,7 +273,7 @@ def test_dragging_pans_the_drawing(browser, tmp_path):
 
 
 def test_a_big_graph_opens_whole_and_follows_the_step_when_zoomed_in(browser, tmp_path):
-    x = Value(0.5, "x")
+    x = Value(0.5, label="x")
     out = x
     for k in range(40):
         out = named_value((out * 0.9 + 0.1).tanh(), f"h{k}")
@@ -299,7 +299,7 @@ def named_value(value, label):
 
 
 def test_constants_show_their_value(browser, tmp_path):
-    x = Value(3.0, "x")
+    x = Value(3.0, label="x")
     path = tmp_path / "page.html"
     to_html(x * 2 + 0.5, path)
     page, errors = open_page(browser, path)

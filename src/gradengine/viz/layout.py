@@ -1,4 +1,12 @@
-"""A left-to-right layered layout in pure Python: columns by depth, rows that keep edges short."""
+"""A left-to-right layered layout in pure Python: columns by depth, rows that keep edges short.
+
+Every edge is routed so that it never crosses a box. The drawing is a row of columns; each column
+is a strip of operation pills (``OP_ZONE`` wide) followed by a strip of cards, and between one
+column's cards and the next column's pills lies a strip that holds nothing but edges. An edge
+curves only inside such an empty strip and runs horizontally everywhere else. An edge that spans
+several columns gets a waypoint in each column it passes (a "dummy" node, as in Sugiyama's
+method): a row slot of its own, kept clear of the cards, so its horizontal run misses them.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +14,39 @@ from dataclasses import dataclass
 
 from gradengine.viz.graph import Graph
 
-CARD_WIDTH = 128
-CARD_HEIGHT = 64
-OP_HEIGHT = 26
-OP_MARGIN = 12  # between an operation's pill and the value it computes
-EDGE_ROOM = 56  # horizontal room for the edges into an operation
-ROW_GAP = 22
-MARGIN = 20
-SWEEPS = 8
+CARD_WIDTH = 132
+CARD_HEIGHT = 66
+OP_HEIGHT = 28
+OP_MARGIN = 8  # between an operation's pill and the value it computes
+EDGE_ROOM = 40  # horizontal room in which edges curve between two columns
+ROW_GAP = 22  # between two cards in a column
+LANE = 16  # the room an edge passing through a column takes
+MARGIN = 16
+SWEEPS = 12
+
+Point = tuple[float, float]
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Top-left corner of each value's card, the gap between columns, and the drawing's size."""
+    """Top-left corner of each card, each edge's route, and the drawing's size.
+
+    ``routes[i][k]`` is the route of the edge from node i's k-th parent into node i's pill: an
+    odd number of points, where points 2j -> 2j+1 are joined by a curve (a cubic Bézier whose
+    control points lie halfway, level with each end) and 2j+1 -> 2j+2 by a straight line.
+    """
 
     x: list[float]
     y: list[float]
+    routes: list[list[list[Point]]]
     column_gap: float
     width: float
     height: float
 
 
 def op_width(symbol: str) -> float:
-    """Width of the pill that shows an operation's symbol (about 7.5 px a character)."""
-    return max(30.0, 16 + 7.5 * len(symbol))
+    """Width of the pill that shows an operation's symbol (about 8 px a character)."""
+    return max(32.0, 18 + 8 * len(symbol))
 
 
 def columns(graph: Graph) -> list[int]:
@@ -50,48 +67,103 @@ def columns(graph: Graph) -> list[int]:
     return column
 
 
+def edge_spread(k: int, count: int) -> float:
+    """Vertical offset at the pill of the k-th of `count` edges into one operation."""
+    return (k - (count - 1) / 2) * min(7.0, (OP_HEIGHT - 8) / count)
+
+
 def layout(graph: Graph, symbols: list[str]) -> Layout:
-    """Place every value: order each column by its neighbours' average row, then space them."""
+    """Place every value and route every edge (see the module docstring)."""
     n = len(graph.nodes)
     widest = max(
         (op_width(s) for s, v in zip(symbols, graph.nodes, strict=True) if v._parents), default=0
     )
-    gap = OP_MARGIN + widest + EDGE_ROOM
+    op_zone = OP_MARGIN + widest
+    gap = op_zone + EDGE_ROOM
     column = columns(graph)
     parents = [graph.parents_of(i) for i in range(n)]
-    consumers: list[list[int]] = [[] for _ in range(n)]
+
+    # Items are the nodes 0..n-1, then one dummy per (edge, column passed through).
+    item_column = list(column)
+    item_parents: list[list[int]] = [[] for _ in range(n)]
+    chains: dict[tuple[int, int], list[int]] = {}  # (parent, node) -> its dummies, left to right
     for i in range(n):
         for p in parents[i]:
+            chain = chains.get((p, i))
+            if chain is None:
+                chain = []
+                previous = p
+                for c in range(column[p] + 1, column[i]):
+                    item_column.append(c)
+                    item_parents.append([previous])
+                    previous = len(item_column) - 1
+                    chain.append(previous)
+                chains[(p, i)] = chain
+            item_parents[i].append(chain[-1] if chain else p)
+    items = len(item_column)
+    consumers: list[list[int]] = [[] for _ in range(items)]
+    for i in range(items):
+        for p in item_parents[i]:
             consumers[p].append(i)
+    half = [(CARD_HEIGHT + ROW_GAP) / 2 if i < n else LANE / 2 for i in range(items)]
     layers: list[list[int]] = [[] for _ in range(max(column) + 1)]
-    for i in range(n):
-        layers[column[i]].append(i)
+    for i in range(items):
+        layers[item_column[i]].append(i)
 
-    pitch = CARD_HEIGHT + ROW_GAP
-    y = [0.0] * n
+    middle = [0.0] * items  # the vertical centre of each item
     for layer in layers:
-        for row, i in enumerate(layer):
-            y[i] = row * pitch
-    # Alternate sweeps: pull each node towards the mean height of its neighbours on one side,
+        below = 0.0
+        for i in layer:
+            middle[i] = below + half[i]
+            below += 2 * half[i]
+    # Alternate sweeps: pull each item towards the mean height of its neighbours on one side,
     # keep the column's order and spacing, so edges run as straight as the spacing allows.
     for sweep in range(SWEEPS):
         forward = sweep % 2 == 0
-        order = layers if forward else layers[::-1]
-        for layer in order:
+        for layer in layers if forward else layers[::-1]:
             wanted = {}
             for i in layer:
-                neighbours = parents[i] if forward else consumers[i]
-                wanted[i] = sum(y[j] for j in neighbours) / len(neighbours) if neighbours else y[i]
-            layer.sort(key=lambda i: (wanted[i], y[i]))
+                neighbours = item_parents[i] if forward else consumers[i]
+                wanted[i] = (
+                    sum(middle[j] for j in neighbours) / len(neighbours)
+                    if neighbours
+                    else middle[i]
+                )
+            layer.sort(key=lambda i: (wanted[i], middle[i]))
             placed: list[float] = []
-            for i in layer:
-                placed.append(wanted[i] if not placed else max(wanted[i], placed[-1] + pitch))
+            for k, i in enumerate(layer):
+                lowest = placed[-1] + half[layer[k - 1]] + half[i] if placed else wanted[i]
+                placed.append(max(wanted[i], lowest))
             shift = sum(wanted[i] for i in layer) / len(layer) - sum(placed) / len(placed)
-            for i, top in zip(layer, placed, strict=True):
-                y[i] = top + shift
-    top = min(y)
-    x = [MARGIN + column[i] * (CARD_WIDTH + gap) + gap - EDGE_ROOM / 2 for i in range(n)]
-    ys = [MARGIN + value - top for value in y]
+            for i, spot in zip(layer, placed, strict=True):
+                middle[i] = spot + shift
+
+    top = min(middle[i] - CARD_HEIGHT / 2 if i < n else middle[i] - LANE / 2 for i in range(items))
+    centre = [MARGIN + m - top for m in middle]
+
+    # Column 0 holds only leaves, so it needs no pill zone before its cards.
+    card_left = [MARGIN + c * (CARD_WIDTH + gap) for c in range(len(layers))]
+
+    def entry(c: int) -> float:
+        """Where edges into column c stop curving: the left edge of its pill zone."""
+        return card_left[c] - op_zone
+
+    routes: list[list[list[Point]]] = []
+    for i in range(n):
+        node_routes: list[list[Point]] = []
+        pill_left = card_left[column[i]] - OP_MARGIN - op_width(symbols[i])
+        for k, p in enumerate(parents[i]):
+            points: list[Point] = [(card_left[column[p]] + CARD_WIDTH, centre[p])]
+            for d in chains[(p, i)]:
+                c = item_column[d]
+                points += [(entry(c), centre[d]), (card_left[c] + CARD_WIDTH, centre[d])]
+            end_y = centre[i] + edge_spread(k, len(parents[i]))
+            points += [(entry(column[i]), end_y), (pill_left, end_y)]
+            node_routes.append(points)
+        routes.append(node_routes)
+
+    x = [card_left[column[i]] for i in range(n)]
+    y = [centre[i] - CARD_HEIGHT / 2 for i in range(n)]
     width = max(x) + CARD_WIDTH + MARGIN
-    height = max(ys) + CARD_HEIGHT + MARGIN
-    return Layout(x=x, y=ys, column_gap=gap, width=width, height=height)
+    height = max(max(y) + CARD_HEIGHT, max(centre[n:], default=0.0) + LANE / 2) + MARGIN
+    return Layout(x=x, y=y, routes=routes, column_gap=gap, width=width, height=height)
