@@ -3,6 +3,7 @@
 from gradengine import nodes as _nodes  # noqa: F401  (gives Value the node classes it makes)
 from gradengine.anomaly import detect_anomaly
 from gradengine.gradcheck import gradcheck
+from gradengine.higher import grad, hessian, hvp, jvp, value_and_grad
 from gradengine.nn import MLP, Layer, Module, Neuron
 from gradengine.value import Operation, Value, total, weighted_sum
 
@@ -14,8 +15,13 @@ __all__ = [
     "Operation",
     "Value",
     "detect_anomaly",
+    "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
+    "jvp",
     "total",
+    "value_and_grad",
     "weighted_sum",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,311 @@
+"""Gradients of gradients: derivatives as Values, Hessians, and forward mode.
+
+``backward()`` computes each local derivative once, as a float, while the graph is built. Here the
+same derivative functions of the table of operations in value.py are evaluated again with Values
+(the namespace ``VALUES``), so a gradient is itself a graph that can be differentiated again, to
+any order. Nothing here reads or writes any node's ``.grad``.
+
+- ``grad(output, inputs, create_graph=False)``: d(output)/d(input), as ``torch.autograd.grad``.
+- ``grad(f)``, ``value_and_grad(f)``: functions of Values, as JAX's ``grad``.
+- ``hessian(f, xs)``, ``hvp(f, xs, v)``: second derivatives by reverse mode over reverse mode.
+- ``jvp(f, xs, tangents)``: forward mode. Pushing a tangent t through the graph from the inputs,
+  t(node) = Σ d(node)/d(parent) t(parent), is exactly what dual numbers a + b ε compute
+  (f(a + b ε) = f(a) + f'(a) b ε); here it reuses the local derivatives recorded in the graph.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, overload
+
+from gradengine import ieee
+from gradengine.checks import as_float, describe
+from gradengine.value import LEAF, Value, total
+from gradengine.walk import topological_order
+
+Scalar = Value | float
+
+__all__ = ["VALUES", "grad", "hessian", "hvp", "jvp", "value_and_grad"]
+
+
+def _real(x: Any) -> float:
+    """The number x holds: its data for a Value, x itself for a number."""
+    return x.data if isinstance(x, Value) else float(x)
+
+
+class VALUES:
+    """The numbers namespace ``m`` for Values: the derivative functions compute graphs."""
+
+    @staticmethod
+    def divide(a: Any, b: Any) -> Any:
+        """a / b (IEEE-754 for two numbers: x / 0 = ±inf)"""
+        if isinstance(a, Value) or isinstance(b, Value):
+            return a / b
+        return ieee.divide(a, b)
+
+    @staticmethod
+    def power(a: Any, b: Any) -> Any:
+        """a ** b"""
+        if isinstance(a, Value):
+            return a**b
+        if isinstance(b, Value):
+            return Value(a) ** b
+        return ieee.power(a, b)
+
+    @staticmethod
+    def sqrt(x: Any) -> Any:
+        """√x (nan below 0)"""
+        if isinstance(x, Value):
+            return x**0.5
+        try:
+            return math.sqrt(x)
+        except ValueError:
+            return math.nan
+
+    @staticmethod
+    def exp(x: Any) -> Any:
+        """e^x"""
+        return x.exp() if isinstance(x, Value) else ieee.exp(x)
+
+    @staticmethod
+    def log(x: Any) -> Any:
+        """ln x"""
+        return x.log() if isinstance(x, Value) else ieee.log(x)
+
+    @staticmethod
+    def sigmoid(x: Any) -> Any:
+        """1 / (1 + e^-x)"""
+        return x.sigmoid() if isinstance(x, Value) else ieee.sigmoid(x)
+
+    @staticmethod
+    def tanh(x: Any) -> Any:
+        """tanh x"""
+        return x.tanh() if isinstance(x, Value) else ieee.tanh(x)
+
+    @staticmethod
+    def step(x: Any) -> float:
+        """1[x > 0], a constant (derivative 0), as PyTorch treats the mask of relu"""
+        return ieee.step(_real(x))
+
+    @staticmethod
+    def where(condition: Any, a: Any, b: Any) -> Any:
+        """a if condition else b"""
+        return a if condition else b
+
+    @staticmethod
+    def real(x: Any) -> float:
+        """The number x holds: its data for a Value"""
+        return _real(x)
+
+
+def _inputs(inputs: object) -> list[Value]:
+    """inputs as a list of Values: one Value, or a non-empty sequence of them."""
+    if isinstance(inputs, Value):
+        return [inputs]
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
+        raise TypeError(f"inputs must be a Value or a sequence of Values, got {describe(inputs)}")
+    xs = list(inputs)
+    if not xs:
+        raise ValueError(
+            "inputs is empty: name at least one Value to differentiate with respect to"
+        )
+    for i, x in enumerate(xs):
+        if not isinstance(x, Value):
+            raise TypeError(f"inputs[{i}] must be a Value, got {describe(x)}")
+    return xs
+
+
+def _local_grads(node: Value) -> tuple[Any, ...]:
+    """d(node)/d(parent) for each parent, as Values of the graph (node stands for its result)."""
+    operation = node._operation
+    name = getattr(node, "_op", operation.name) or operation.name
+    try:
+        grads = operation.local_grads(VALUES, node._parents, node)
+    except (TypeError, AttributeError) as error:
+        raise TypeError(
+            f"operation {name!r} has no higher-order derivatives: its derivatives cannot be "
+            f"computed with Values ({error})"
+        ) from error
+    if len(grads) != len(node._parents):
+        raise ValueError(
+            f"operation {name!r}: derivatives gave {len(grads)} values for "
+            f"{len(node._parents)} inputs; expected one derivative per input"
+        )
+    return grads
+
+
+@overload
+def grad(
+    output: Value,
+    inputs: Value | Sequence[Value],
+    *,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Value]: ...
+
+
+@overload
+def grad(output: Callable[..., Value]) -> Callable[..., Any]: ...
+
+
+def grad(
+    output: Value | Callable[..., Value],
+    inputs: Value | Sequence[Value] | None = None,
+    *,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> list[Value] | Callable[..., Any]:
+    """[d(output)/d(x) for x in inputs], as Values; or, given a function f, the function ∇f.
+
+    With create_graph=True the gradients are part of a graph built from output's, so they can be
+    differentiated again; otherwise they are constants. An input output does not depend on is a
+    ValueError, or a gradient of 0 with allow_unused=True (as torch.autograd.grad).
+    ``grad(f)(*xs)`` is ∇f at xs: a Value for one argument, else a list (see value_and_grad).
+    """
+    if inputs is None and callable(output) and not isinstance(output, Value):
+        f = output
+
+        def gradient(*xs: Scalar) -> Value | list[Value]:
+            """∇f(xs)"""
+            return value_and_grad(f)(*xs)[1]
+
+        gradient.__doc__ = f"∇{getattr(f, '__name__', 'f')}(xs): the gradient, as Values"
+        return gradient
+    if not isinstance(output, Value):
+        raise TypeError(f"output must be a Value, got {describe(output)}")
+    if inputs is None:
+        raise TypeError("grad(output, inputs): inputs is missing")
+    xs = _inputs(inputs)
+    for flag, what in ((create_graph, "create_graph"), (allow_unused, "allow_unused")):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{what} must be True or False, got {describe(flag)}")
+    upstream: dict[int, Any] = {id(output): 1.0}
+    for node in reversed(topological_order(output)):
+        g = upstream.get(id(node))
+        if g is None or node._operation is LEAF or not node._parents:
+            continue
+        local = _local_grads(node) if create_graph else node._local_grads
+        for parent, d in zip(node._parents, local):
+            contribution = g * d
+            before = upstream.get(id(parent))
+            upstream[id(parent)] = contribution if before is None else before + contribution
+    grads: list[Value] = []
+    for i, x in enumerate(xs):
+        g = upstream.get(id(x))
+        if g is None:
+            if not allow_unused:
+                raise ValueError(
+                    f"inputs[{i}] is not used to compute output: its gradient is undefined "
+                    "(pass allow_unused=True for 0)"
+                )
+            g = 0.0
+        if isinstance(g, Value) and create_graph:
+            grads.append(g)
+        else:
+            grads.append(Value(_real(g)))
+    return grads
+
+
+def _leaves(xs: Sequence[Scalar], what: str = "xs") -> list[Value]:
+    """Each x as a Value: Values as they are (so grad(grad(f)) works), numbers as new leaves."""
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
+        raise TypeError(f"{what} must be a sequence of numbers, got {describe(xs)}")
+    if not xs:
+        raise ValueError(f"{what} is empty: f needs at least one argument")
+    return [
+        x if isinstance(x, Value) else Value(as_float(x, f"{what}[{i}]")) for i, x in enumerate(xs)
+    ]
+
+
+def _scalar_output(out: object) -> Value:
+    if isinstance(out, Value):
+        return out
+    return Value(as_float(out, "the value of f (a Value or a number)"))
+
+
+def value_and_grad(
+    f: Callable[..., Value],
+) -> Callable[..., tuple[Value, Value | list[Value]]]:
+    """xs -> (f(xs), ∇f(xs)), as Values: the gradients can be differentiated again."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of Values, got {describe(f)}")
+
+    def both(*xs: Scalar) -> tuple[Value, Value | list[Value]]:
+        """(f(xs), ∇f(xs))"""
+        leaves = _leaves(xs)
+        out = _scalar_output(f(*leaves))
+        grads = grad(out, leaves, create_graph=True, allow_unused=True)
+        return out, grads[0] if len(grads) == 1 else grads
+
+    return both
+
+
+def hessian(f: Callable[..., Value], xs: Sequence[float]) -> list[list[float]]:
+    """H[i][j] = ∂²f / ∂x_i ∂x_j at xs (reverse mode over reverse mode)."""
+    leaves = _leaves(xs)
+    out = _scalar_output(f(*leaves))
+    first = grad(out, leaves, create_graph=True, allow_unused=True)
+    return [[h.data for h in grad(g, leaves, allow_unused=True)] for g in first]
+
+
+def hvp(f: Callable[..., Value], xs: Sequence[float], v: Sequence[float]) -> list[float]:
+    """H v = ∇(∇f · v) at xs: a Hessian-vector product without the Hessian."""
+    leaves = _leaves(xs)
+    vs = [as_float(vi, f"v[{i}]") for i, vi in enumerate(_sequence(v, "v"))]
+    if len(vs) != len(leaves):
+        raise ValueError(f"v must have one number per x: {len(leaves)} xs, {len(vs)} in v")
+    out = _scalar_output(f(*leaves))
+    first = grad(out, leaves, create_graph=True, allow_unused=True)
+    dot = total([g * vi for g, vi in zip(first, vs)])
+    return [h.data for h in grad(dot, leaves, allow_unused=True)]
+
+
+def _sequence(xs: object, what: str) -> list[Any]:
+    if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
+        raise TypeError(f"{what} must be a sequence of numbers, got {describe(xs)}")
+    return list(xs)
+
+
+def jvp(
+    f: Callable[..., Value | Sequence[Value]], xs: Sequence[float], tangents: Sequence[float]
+) -> tuple[float | list[float], float | list[float]]:
+    """(f(x), J t): the value and the directional derivative Σ_j ∂f/∂x_j t_j (forward mode).
+
+    f returns a Value (then both are floats) or a list of Values (then both are lists). Each
+    node's tangent is Σ d(node)/d(parent) t(parent), from the inputs forward, as dual numbers
+    x + t ε propagate t: one pass gives the derivative of every output along t.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be a function of Values, got {describe(f)}")
+    leaves = _leaves(xs)
+    ts = [as_float(t, f"tangents[{i}]") for i, t in enumerate(_sequence(tangents, "tangents"))]
+    if len(ts) != len(leaves):
+        raise ValueError(
+            f"tangents must have one number per x: {len(leaves)} xs, {len(ts)} tangents"
+        )
+    result = f(*leaves)
+    many = not isinstance(result, Value)
+    outs = [_scalar_output(y) for y in (_sequence(result, "the value of f") if many else [result])]
+    if not outs:
+        raise ValueError("f returned an empty sequence")
+    tangent: dict[int, float] = {}
+    for leaf, t in zip(leaves, ts):
+        tangent[id(leaf)] = tangent.get(id(leaf), 0.0) + t
+    root = outs[0] if len(outs) == 1 else total(outs)
+    for node in topological_order(root):
+        if not node._parents or id(node) in tangent:
+            continue
+        t_node: float | None = None
+        for parent, d in zip(node._parents, node._local_grads):
+            t_parent = tangent.get(id(parent))
+            if t_parent is not None:  # constants carry no tangent (not even 0 * inf)
+                term = d * t_parent
+                t_node = term if t_node is None else t_node + term
+        if t_node is not None:
+            tangent[id(node)] = t_node
+    values = [y.data for y in outs]
+    out_tangents = [tangent.get(id(y), 0.0) for y in outs]
+    if many:
+        return values, out_tangents
+    return values[0], out_tangents[0]
