@@ -1,4 +1,4 @@
-"""Threads, signal handlers and interrupts: backward() is exact or refused, never wrong, never hung."""
+"""Threads, signal handlers and interrupts: backward() is exact or refused, never wrong or hung."""
 
 import math
 import signal
@@ -26,7 +26,7 @@ def run_threads(target, count):
     def guarded(i):
         try:
             target(i)
-        except BaseException as error:  # noqa: BLE001  (reported below)
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]

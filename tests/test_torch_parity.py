@@ -222,3 +222,50 @@ def test_mlp_gradients_match_torch_with_copied_weights(seed: int) -> None:
             assert n.b.grad == pytest.approx(b.grad[j, 0].item(), rel=1e-10, abs=1e-13)
     assert [v.grad for v in xs] == pytest.approx(h.grad.flatten().tolist(), rel=1e-10, abs=1e-13)
     assert any(p.grad != 0.0 for p in mlp.parameters())
+
+
+SPECIAL_BASES = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, math.inf, -math.inf, 3.0, 1e-300]
+SPECIAL_EXPONENTS = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, 1.5, math.inf, -math.inf]
+
+
+def same_float(a: float, b: float) -> bool:
+    """Equal including the sign of zero, nan equal to nan."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+@pytest.mark.parametrize("x", SPECIAL_BASES)
+def test_powers_at_signed_zeros_and_infinities_match_pytorch_bit_for_bit(x):
+    for y in SPECIAL_EXPONENTS:
+        tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(y, dtype=torch.float64, requires_grad=True)
+        (tx**ty).backward()
+        vx, vy = Value(x), Value(y)
+        out = vx**vy
+        out.backward()
+        assert same_float(out.data, (tx.detach() ** ty.detach()).item()), (x, y)
+        assert same_float(vx.grad, tx.grad.item()), (x, y, "d/dx")
+        assert same_float(vy.grad, ty.grad.item()), (x, y, "d/dy")
+        # a number exponent: PyTorch's pow(Tensor, Scalar)
+        tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        t_out = tx**y
+        t_out.backward()
+        vx = Value(x)
+        out = vx**y
+        out.backward()
+        assert same_float(out.data, t_out.item()), (x, y, "x ** number")
+        assert same_float(vx.grad, tx.grad.item()), (x, y, "d/dx of x ** number")
+
+
+@pytest.mark.parametrize(
+    ("x", "y"), [(1e-200, 1e-200), (0.0, 1e-170), (3.0, 1e-160), (-2.0, -1e-155)]
+)
+def test_division_by_a_tiny_number_gives_pytorchs_gradients(x, y):
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    ty = torch.tensor(y, dtype=torch.float64, requires_grad=True)
+    (tx / ty).backward()
+    vx, vy = Value(x), Value(y)
+    (vx / vy).backward()
+    assert same_float(vx.grad, tx.grad.item())
+    assert vy.grad == pytest.approx(ty.grad.item(), rel=1e-15)  # -1e200 for 1e-200 / 1e-200

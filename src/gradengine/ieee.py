@@ -79,3 +79,11 @@ def where(condition: bool, a: float, b: float) -> float:
 def real(x: float) -> float:
     """x itself: the number a float holds (a Value's is its data)."""
     return x
+
+
+def sqrt(x: float) -> float:
+    """√x: nan below 0 (-inf included), and -0.0 at -0.0, as C's sqrt."""
+    try:
+        return math.sqrt(x)
+    except ValueError:
+        return nan

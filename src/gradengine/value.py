@@ -203,15 +203,18 @@ class Value(MicrogradSurface):
             order, leaves = walk(self)
             held = [leaf.grad for leaf in leaves]
             try:
+                # -0.0 + g is g for every g, -0.0 included, so a single contribution keeps its
+                # sign, as PyTorch's first contribution does (0.0 + -0.0 would be 0.0).
                 for node in order:
-                    node.grad = 0.0
+                    node.grad = -0.0
                 self.grad = 1.0
                 for node in reversed(order):
                     node._send_grad()
                 # Leaves accumulate as in PyTorch: this call's total is added to what they held,
                 # so two calls give exactly twice the gradient. Interior nodes keep this call's.
                 for leaf, before in zip(leaves, held):
-                    leaf.grad += before
+                    if before:  # a leaf that held 0 takes this call's total as it is
+                        leaf.grad += before
             except BaseException:  # an error or Ctrl-C midway: every leaf keeps what it held
                 for leaf, before in zip(leaves, held):
                     leaf.grad = before
@@ -250,8 +253,8 @@ class Operation:
     """An operation of Values, defined by its value and its local derivatives d(result)/d(input).
 
     ``value(m, *inputs)`` gives the result and ``derivatives(m, *inputs, result)`` one derivative
-    per input. Written with operators and ``m``'s functions (exp, log, power, divide, sigmoid,
-    tanh, step, where, real), one definition serves floats (m = ieee), Values (gradients of
+    per input. Written with operators and ``m``'s functions (exp, log, power, divide, sqrt,
+    sigmoid, tanh, step, where, real), one definition serves floats (m = ieee), Values (gradients of
     gradients) and arrays (compiled mode). With variadic=True both take the inputs as one tuple.
     """
 
@@ -348,8 +351,12 @@ def power_by(exponent: float) -> Operation:
 
     def derivatives(m: Any, x: Any, out: Any) -> tuple[Any]:
         """d(x^c)/dx = c x^(c-1), and 0 when c = 0 (as PyTorch, instead of 0 * inf at x = 0)"""
-        return (0.0,) if c == 0 else (c * m.power(x, c - 1.0),)
+        return (0.0,) if c == 0 else (c * power_by(c - 1.0).value(m, x),)
 
+    if c == 0.5:  # PyTorch computes these as √x and 1/√x: unlike C's pow at -0.0 and -inf
+        return Operation("**0.5", lambda m, x: m.sqrt(x), derivatives)
+    if c == -0.5:
+        return Operation("**-0.5", lambda m, x: m.divide(1.0, m.sqrt(x)), derivatives)
     return Operation(f"**{c:g}", lambda m, x: m.power(x, c), derivatives)
 
 
