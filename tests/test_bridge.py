@@ -80,7 +80,7 @@ def bad_sequentials(torch):
     return [
         ("empty", nn.Sequential(), "empty"),
         ("ends with ReLU", nn.Sequential(nn.Linear(2, 3), nn.ReLU()), "ends with ReLU"),
-        ("tanh", nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)), "module 1 .*Tanh"),
+        ("gelu", nn.Sequential(nn.Linear(2, 3), nn.GELU(), nn.Linear(3, 1)), "module 1 .*GELU"),
         ("no activation", nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)), "module 1 must be ReLU"),
         ("starts with ReLU", nn.Sequential(nn.ReLU(), nn.Linear(2, 1)), "module 0 must be Linear"),
         ("no bias", nn.Sequential(nn.Linear(2, 1, bias=False)), "bias=False"),

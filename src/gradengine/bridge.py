@@ -1,4 +1,4 @@
-"""Move an MLP to PyTorch and back: Linear layers with ReLU between them, in float64.
+"""Move an MLP to PyTorch and back: Linear layers with ReLU (or Tanh, Sigmoid) between, in float64.
 
 Needs the optional extra: pip install "gradengine[torch]".
 """
@@ -31,6 +31,7 @@ def to_torch(mlp: MLP) -> torch.nn.Sequential:
     import torch
 
     doc = mlp_to_dict(mlp)  # checks that mlp is a well-formed MLP
+    _activation_modules()
     modules: list[torch.nn.Module] = []
     fan_in = doc["nin"]
     for layer in mlp.layers:
@@ -46,9 +47,21 @@ def to_torch(mlp: MLP) -> torch.nn.Sequential:
             linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
         modules.append(linear)
         if layer.neurons[0].nonlin:
-            modules.append(torch.nn.ReLU())
+            modules.append(_ACTIVATION_MODULES[layer.neurons[0].kind]())
         fan_in = len(layer.neurons)
     return torch.nn.Sequential(*modules)
+
+
+#: The torch module for each activation of a hidden layer (mlp_to_dict refused any other).
+_ACTIVATION_MODULES: dict[str, Any] = {}
+
+
+def _activation_modules() -> dict[str, Any]:
+    import torch
+
+    if not _ACTIVATION_MODULES:
+        _ACTIVATION_MODULES.update(relu=torch.nn.ReLU, tanh=torch.nn.Tanh, sigmoid=torch.nn.Sigmoid)
+    return _ACTIVATION_MODULES
 
 
 def from_torch(sequential: torch.nn.Sequential) -> MLP:
@@ -67,11 +80,21 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
     # First the shape, the dtypes and the size, from the modules' attributes alone: a network
     # that will be refused is refused before a single weight is copied.
     linears: list[tuple[int, torch.nn.Linear]] = []
+    activation = None
     for i, module in enumerate(modules):
         name = type(module).__name__
         if i % 2 == 1:
-            if not isinstance(module, torch.nn.ReLU):
-                raise ValueError(f"module {i} must be ReLU ({expected_shape}), got {name}")
+            kinds = [k for k, m in _activation_modules().items() if type(module) is m]
+            if not kinds:
+                raise ValueError(
+                    f"module {i} must be ReLU, Tanh or Sigmoid ({expected_shape}), got {name}"
+                )
+            if activation is not None and kinds[0] != activation:
+                raise ValueError(
+                    f"module {i} is {name} but an earlier one is {activation}: an MLP has one "
+                    "activation for all its hidden layers"
+                )
+            activation = kinds[0]
             continue
         if not isinstance(module, torch.nn.Linear):
             raise ValueError(f"module {i} must be Linear ({expected_shape}), got {name}")
@@ -90,7 +113,9 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
             )
         linears.append((i, module))
     if len(modules) % 2 == 0:
-        raise ValueError(f"the Sequential ends with ReLU; expected {expected_shape}")
+        raise ValueError(
+            f"the Sequential ends with {type(modules[-1]).__name__}; expected {expected_shape}"
+        )
     check_parameter_count(
         sum((m.in_features + 1) * m.out_features for _, m in linears), "the Sequential's MLP"
     )
@@ -112,6 +137,7 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
         layers.append(
             [
                 {"w": w, "b": b, "nonlin": not last}
+                | ({} if last or activation == "relu" else {"activation": activation})
                 for w, b in zip(weight.tolist(), bias.tolist(), strict=True)
             ]
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from gradengine import serialize
 from gradengine.checks import as_list, check_size, describe, type_name
+from gradengine.neurons import check_activation, neuron_output
 from gradengine.value import Value, ValueLike, _weighted_sum, as_value
 
 # Ten million parameters take about 2 GB and seconds per forward pass; refusing larger ones up
@@ -53,31 +54,59 @@ class Module:
             p.grad = 0.0
 
 
-class Neuron(Module):
-    """relu(b + w·x), or b + w·x when nonlin is False; weights uniform in [-1, 1], bias 0."""
+_NEURON_NAMES = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear"}
 
-    def __init__(self, nin: int, nonlin: bool = True, *, rng: random.Random | None = None) -> None:
+
+class Neuron(Module):
+    """act(b + w·x), or b + w·x when nonlin is false; weights uniform in [-1, 1], bias 0.
+
+    act is the activation: "relu" (micrograd's), "tanh", "sigmoid" or "linear" (none). nonlin
+    counts as micrograd's does: any true value means the activation applies. Each neuron is one
+    node of the graph, whatever its activation (neurons.py).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nonlin: object = True,
+        *,
+        activation: str = "relu",
+        rng: random.Random | None = None,
+    ) -> None:
         nin = check_size(nin, "nin")
         check_parameter_count(nin + 1, "Neuron")
-        if not isinstance(nonlin, bool):
-            raise TypeError(f"nonlin must be True or False, got {type_name(nonlin)}")
+        activation = check_activation(activation)
         if rng is not None and not isinstance(rng, random.Random):
             raise TypeError(f"rng must be a random.Random or None, got {type_name(rng)}")
         uniform = random.uniform if rng is None else rng.uniform
         self.w = [Value(uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
-        self.nonlin = nonlin
+        self.nonlin = bool(nonlin)
+        self.activation = activation
+
+    @property
+    def kind(self) -> str:
+        """The activation this neuron applies: its activation, or "linear" when nonlin is false."""
+        return self.activation if self.nonlin else "linear"
 
     def __call__(self, x: Sequence[ValueLike]) -> Value:
-        """relu(b + w·x) (or b + w·x)"""
+        """act(b + w·x) (or b + w·x)"""
         xs = as_values(check_inputs(x, len(self.w)))
-        return _weighted_sum(self.b, self.w, xs, [v.data for v in xs], self.nonlin)
+        data = [v.data for v in xs]
+        if self.activation == "relu":
+            return _weighted_sum(self.b, self.w, xs, data, self.nonlin)
+        return neuron_output(self.b, self.w, xs, data, self.kind)
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
 
     def __repr__(self) -> str:
-        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+        return f"{_NEURON_NAMES.get(self.kind, self.kind)}Neuron({len(self.w)})"
+
+
+def _fused(neurons: Sequence[Neuron]) -> bool:
+    """True when no neuron overrides Neuron.__call__, so the layer may build their nodes itself."""
+    return all(type(n) is Neuron or type(n).__call__ is Neuron.__call__ for n in neurons)
 
 
 class Layer(Module):
@@ -92,9 +121,17 @@ class Layer(Module):
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
         """[neuron(x) for each neuron]"""
         # The inputs are checked and read once for the whole layer, not once per neuron.
-        xs = as_values(check_inputs(x, len(self.neurons[0].w)))
+        neurons = self.neurons
+        if not _fused(neurons):  # a custom neuron's own __call__ is respected
+            return [n(x) for n in neurons]
+        xs = as_values(check_inputs(x, len(neurons[0].w)))
         data = [v.data for v in xs]
-        return [_weighted_sum(n.b, n.w, xs, data, n.nonlin) for n in self.neurons]
+        return [
+            _weighted_sum(n.b, n.w, xs, data, n.nonlin)
+            if n.activation == "relu"
+            else neuron_output(n.b, n.w, xs, data, n.kind)
+            for n in neurons
+        ]
 
     def __call__(self, x: Sequence[ValueLike]) -> Value | list[Value]:
         """As micrograd: one output comes back as a Value, several as a list."""
@@ -109,9 +146,16 @@ class Layer(Module):
 
 
 class MLP(Module):
-    """Fully connected layers: ReLU on every hidden layer, linear output."""
+    """Fully connected layers: the activation (ReLU unless told) on hidden layers, linear output."""
 
-    def __init__(self, nin: int, nouts: Sequence[int], *, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        *,
+        seed: int | None = None,
+        activation: str = "relu",
+    ) -> None:
         if not isinstance(nouts, Sequence) or isinstance(nouts, (str, bytes)):
             raise TypeError(
                 f"nouts must be a list of layer sizes such as [16, 16, 1], got {describe(nouts)}"
@@ -125,17 +169,30 @@ class MLP(Module):
             raise TypeError(f"seed must be an integer or None, got {describe(seed)}")
         # seed=None draws from the global `random`, so random.seed(1337) reproduces micrograd.
         rng = None if seed is None else random.Random(int(seed))
+        activation = check_activation(activation)
         last = len(nouts) - 1
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], nonlin=i != last, rng=rng) for i in range(len(nouts))
+            Layer(sizes[i], sizes[i + 1], nonlin=i != last, activation=activation, rng=rng)
+            for i in range(len(nouts))
         ]
+
+    @property
+    def activation(self) -> str:
+        """The hidden layers' activation ("relu", "tanh", "sigmoid" or "linear")."""
+        for layer in self.layers[:-1]:
+            return str(layer.neurons[0].kind)
+        return str(self.layers[0].neurons[0].activation)
 
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
         """The outputs of the last layer, always as a list."""
-        out = self.layers[0].forward(x)
-        for layer in self.layers[1:]:
-            out = layer.forward(out)
-        return out
+        out: Sequence[ValueLike] = x
+        for layer in self.layers:
+            if type(layer) is Layer or type(layer).__call__ is Layer.__call__:
+                out = layer.forward(out)
+            else:  # a custom layer's own __call__ is respected
+                result = layer(out)
+                out = [result] if isinstance(result, Value) else result
+        return out  # type: ignore[return-value]
 
     def __call__(self, x: Sequence[ValueLike]) -> Value | list[Value]:
         """As micrograd: one output comes back as a Value, several as a list."""
@@ -166,8 +223,8 @@ class MLP(Module):
     @classmethod
     def _build(cls, architecture: serialize.Architecture) -> MLP:
         """An MLP of the given sizes holding exactly the given weights."""
-        nin, nouts, weights = architecture
-        mlp = cls(nin, nouts, seed=0)
+        nin, nouts, weights, activation = architecture
+        mlp = cls(nin, nouts, seed=0, activation=activation)
         for layer_weights, layer in zip(weights, mlp.layers, strict=True):
             for (w, b), neuron in zip(layer_weights, layer.neurons, strict=True):
                 for p, x in zip(neuron.w, w, strict=True):
@@ -178,6 +235,5 @@ class MLP(Module):
     def __repr__(self) -> str:
         parts = [str(len(self.layers[0].neurons[0].w))]
         for layer in self.layers:
-            kind = "relu" if layer.neurons[0].nonlin else "linear"
-            parts.append(f"{len(layer.neurons)} {kind}")
+            parts.append(f"{len(layer.neurons)} {layer.neurons[0].kind}")
         return f"MLP({' -> '.join(parts)}, {len(self.parameters())} parameters)"

@@ -16,6 +16,9 @@ The file looks like this (one neuron per line)::
       ]
     }
 
+A hidden neuron whose activation is not ReLU also has "activation": "tanh" (or "sigmoid");
+files without the field (every file written before it existed) hold ReLU networks.
+
 JSON writes a float as the shortest decimal that reads back as the same float, so parameters
 round-trip exactly. JSON has no nan or infinity, so those are written as the strings "nan",
 "inf" and "-inf". Loading checks the whole file before it builds the model, and saving writes a
@@ -76,12 +79,19 @@ def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
                     f"weights (expected {fan_in}) and nonlin={neuron.nonlin}"
                 )
         fan_in = len(layer.neurons)
+    hidden = {n.kind for layer in mlp.layers[:-1] for n in layer.neurons}
+    if len(hidden) > 1:
+        raise ValueError(
+            f"the hidden neurons of MLP({nin}, {nouts}) mix activations {sorted(hidden)}; "
+            "a saved MLP has one activation for all its hidden layers"
+        )
     layers = [
         [
             {
                 "w": [_encode(w.data, f"layers[{i}][{j}].w[{k}]") for k, w in enumerate(n.w)],
                 "b": _encode(n.b.data, f"layers[{i}][{j}].b"),
                 "nonlin": n.nonlin,
+                **({"activation": n.kind} if n.nonlin and n.kind != "relu" else {}),
             }
             for j, n in enumerate(layer.neurons)
         ]
@@ -148,7 +158,10 @@ def _is_mlp(x: object) -> bool:
 
 
 #: What a model file holds: nin, nouts, and each layer's neurons as (weights, bias).
-Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]]]
+#: nin, nouts, each neuron's (weights, bias), and the hidden layers' activation.
+Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]], str]
+#: The values the "activation" field may hold (a hidden neuron without it is "relu").
+ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
 
 def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
@@ -169,12 +182,13 @@ def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
 
     # Every number is read and checked before the model exists: nothing is ever half-loaded.
     weights: list[list[tuple[list[float], float]]] = []
+    activations: set[str] = set()
     fan_in = nin
     for i, (raw_layer, nout) in enumerate(zip(raw_layers, nouts, strict=True)):
         layer = []
         for j, raw in enumerate(read.items(raw_layer, nout, f"layers[{i}]")):
             where = f"layers[{i}][{j}]"
-            neuron = read.keys(raw, {"w", "b", "nonlin"}, where)
+            neuron = read.keys(raw, {"w", "b", "nonlin", "activation"}, where)
             raw_w = read.items(read.get(neuron, "w", f"{where}.w"), fan_in, f"{where}.w")
             w = [read.number(x, f"{where}.w[{k}]") for k, x in enumerate(raw_w)]
             b = read.number(read.get(neuron, "b", f"{where}.b"), f"{where}.b")
@@ -185,11 +199,25 @@ def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
                     f"expected {str(i != len(nouts) - 1).lower()} (an MLP has ReLU on hidden "
                     f"layers only), got {json.dumps(nonlin)[:60]}",
                 )
+            if "activation" in neuron or nonlin:
+                activation = neuron.get("activation", "relu")
+                if not nonlin or activation not in ACTIVATIONS:
+                    raise read.fail(
+                        f"{where}.activation",
+                        f"expected one of {', '.join(map(json.dumps, ACTIVATIONS))} on a hidden "
+                        f"layer's neuron, got {json.dumps(activation)[:60]}",
+                    )
+                activations.add(activation)
+                if len(activations) > 1:
+                    raise read.fail(
+                        f"{where}.activation",
+                        f"the hidden layers mix activations {sorted(activations)}; expected one",
+                    )
             layer.append((w, b))
         weights.append(layer)
         fan_in = nout
 
-    return nin, nouts, weights
+    return nin, nouts, weights, activations.pop() if activations else "relu"
 
 
 # -- files ----------------------------------------------------------------------------------------
