@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import torch
 
-from gradengine import Value, higher, total, weighted_sum
+from gradengine import MLP, Value, higher, total, weighted_sum
+from gradengine.losses import hinge, l2, mse
 from gradengine.nodes import LectureNode
 
 torch.set_default_dtype(torch.float64)
@@ -386,6 +387,68 @@ def test_values_namespace() -> None:
     assert m.real(Value(2.5)) == 2.5 and m.where(False, 1, 2) == 2
     assert m.log(0.0) == -math.inf and m.exp(Value(0.0)).data == 1.0
     assert m.tanh(0.0) == 0.0 and m.sigmoid(Value(0.0)).data == 0.5
+
+
+# -- losses ---------------------------------------------------------------------------------------
+
+
+def test_hessian_of_an_mlp_mse_plus_l2_loss_agrees_with_torch() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    params = model.parameters()
+    xs = [[0.5, -1.0], [1.5, 0.25], [-0.75, 0.8]]
+    ys = [1.0, -0.5, 0.3]
+
+    def our_loss() -> Value:
+        preds = [model(x) for x in xs]
+        return mse(preds, ys) + l2(params, 0.01)
+
+    loss = our_loss()
+    first = higher.grad(loss, params, create_graph=True, allow_unused=True)
+    ours = [[h.data for h in higher.grad(g, params, allow_unused=True)] for g in first]
+    loss.backward()
+    assert [g.data for g in first] == pytest.approx([p.grad for p in params], rel=1e-12)
+
+    def torch_loss(theta: torch.Tensor) -> torch.Tensor:
+        at = {id(p): theta[k] for k, p in enumerate(params)}
+        preds = []
+        for x in xs:
+            h: list[Any] = [torch.tensor(v) for v in x]
+            for layer in model.layers:
+                h = [
+                    (lambda z, n=n: z.relu() if n.nonlin else z)(
+                        at[id(n.b)] + sum(at[id(w)] * hi for w, hi in zip(n.w, h))
+                    )
+                    for n in layer.neurons
+                ]
+            preds.append(h[0])
+        p = torch.stack(preds)
+        return ((p - torch.tensor(ys)) ** 2).mean() + 0.01 * (theta**2).sum()
+
+    theirs = torch.autograd.functional.hessian(torch_loss, torch.tensor([p.data for p in params]))
+    k = len(params)
+    assert_agree(
+        {(i, j): ours[i][j] for i in range(k) for j in range(k)},
+        {(i, j): theirs[i][j].item() for i in range(k) for j in range(k)},
+    )
+    assert any(ours[i][j] != 0 for i in range(k) for j in range(k) if i != j)
+
+
+def test_mse_with_value_targets_and_l2_with_numbers_have_higher_derivatives() -> None:
+    d = derivatives(lambda p, t: mse([p, 2.0], [t, p]), (0.5, 1.5), 3)
+    # (p - t)^2 / 2 + (2 - p)^2 / 2
+    assert (d[(0,)], d[(1,)]) == pytest.approx((-1.0 - 1.5, 1.0))
+    assert (d[(0, 0)], d[(0, 1)], d[(1, 1)]) == pytest.approx((2.0, -1.0, 1.0))
+    assert all(v == 0.0 for k, v in d.items() if len(k) == 3)
+    d = derivatives(lambda p: l2([p, 3.0, p * p], 0.5), (2.0,), 2)
+    # 0.5 (p^2 + 9 + p^4): d = p + 2 p^3, d2 = 1 + 6 p^2
+    assert (d[(0,)], d[(0, 0)]) == (18.0, 25.0)
+
+
+def test_the_other_losses_say_they_have_no_higher_derivatives() -> None:
+    x = Value(0.3)
+    with pytest.raises(TypeError, match="'hinge' has no higher-order derivatives"):
+        higher.grad(hinge([x * 2.0], [1]), [x], create_graph=True)
+    assert higher.grad(hinge([x * 2.0], [1]), [x])[0].data == -2.0
 
 
 def test_worst_disagreement_with_torch_is_tiny() -> None:

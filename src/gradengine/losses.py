@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
 from operator import add
+from typing import Any
 
 from gradengine.checks import as_float, as_list, describe, type_name
 from gradengine.ieee import sigmoid
@@ -50,20 +51,57 @@ def _float_only(m: object, *inputs: object) -> float:
 
 _OPERATIONS = {
     name: Operation(name, _float_only, _float_only, variadic=True)
-    for name in ("mse", "hinge", "bce_logits", "cross_entropy", "l2")
+    for name in ("hinge", "bce_logits", "cross_entropy")
 }
 
 
-def _fused(data: float, inputs: Iterable[object], local_grads: Iterable[float], op: str) -> Value:
+def _fused(
+    data: float, inputs: Iterable[object], local_grads: Iterable[float], op: str | Operation
+) -> Value:
     """One node with data, keeping as parents only the inputs that are Values."""
     kept = [(x, g) for x, g in zip(inputs, local_grads, strict=True) if isinstance(x, Value)]
     parents = tuple(x for x, _ in kept)
-    return Value._node(data, parents, tuple(g for _, g in kept), _OPERATIONS[op])
+    operation = op if isinstance(op, Operation) else _OPERATIONS[op]
+    return Value._node(data, parents, tuple(g for _, g in kept), operation)
 
 
 def _mean(terms: list[float]) -> float:
     """(t1 + ... + tn) / n, summed left to right."""
     return reduce(add, terms) / len(terms)
+
+
+def _known(inputs: Sequence[object]) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function: the parents of a fused node (its Value inputs) -> all its inputs, in order,
+    the numbers among them put back where they were (a fused node keeps only the Values)."""
+    numbers_at = [(i, x) for i, x in enumerate(inputs) if not isinstance(x, Value)]
+
+    def fill(parents: Sequence[Any]) -> list[Any]:
+        rest = iter(parents)
+        held = dict(numbers_at)
+        return [held[i] if i in held else next(rest) for i in range(len(inputs))]
+
+    return fill
+
+
+def _mse_operation(inputs: list[object]) -> Operation:
+    """mse as an operation of its Value inputs, written with m, so it has higher derivatives."""
+    fill, kept = _known(inputs), [isinstance(x, Value) for x in inputs]
+    n = len(inputs) // 2
+
+    def diffs(parents: Sequence[Any]) -> list[Any]:
+        xs = fill(parents)
+        return [xs[i] - xs[n + i] for i in range(n)]
+
+    def value(m: Any, parents: Sequence[Any]) -> Any:
+        """mean (p_i - t_i)^2"""
+        return _mean([d * d for d in diffs(parents)])
+
+    def derivatives(m: Any, parents: Sequence[Any], out: Any) -> list[Any]:
+        """d/dp_i = 2 (p_i - t_i) / n, d/dt_i = -2 (p_i - t_i) / n"""
+        grads = [2.0 * d / n for d in diffs(parents)]
+        return [g for g, k in zip(grads + [-g for g in grads], kept, strict=True) if k]
+
+    return Operation("mse", value, derivatives, variadic=True)
 
 
 def mse(predictions: Sequence[ValueLike], targets: Sequence[ValueLike]) -> Value:
@@ -75,7 +113,9 @@ def mse(predictions: Sequence[ValueLike], targets: Sequence[ValueLike]) -> Value
         for i, (p, t) in enumerate(zip(ps, ts, strict=True))
     ]
     grads = [2.0 * d / n for d in diffs]
-    return _fused(_mean([d * d for d in diffs]), ps + ts, grads + [-g for g in grads], "mse")
+    inputs = ps + ts
+    operation = _mse_operation(inputs)
+    return _fused(_mean([d * d for d in diffs]), inputs, grads + [-g for g in grads], operation)
 
 
 def _labels(labels: object, n: int) -> list[float]:
@@ -184,4 +224,15 @@ def l2(parameters: Iterable[ValueLike], alpha: float = 1e-4) -> Value:
     if not (math.isfinite(a) and a >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {a!r}")
     x = [_number(p, f"parameters[{i}]") for i, p in enumerate(ps)]
-    return _fused(a * reduce(add, [xi * xi for xi in x]), ps, [2.0 * a * xi for xi in x], "l2")
+    fill = _known(ps)
+
+    def value(m: Any, parents: Sequence[Any]) -> Any:
+        """alpha * Σ p_i^2"""
+        return a * reduce(add, [xi * xi for xi in fill(parents)])
+
+    def derivatives(m: Any, parents: Sequence[Any], out: Any) -> list[Any]:
+        """d/dp_i = 2 alpha p_i"""
+        return [2.0 * a * p for p in parents]
+
+    operation = Operation("l2", value, derivatives, variadic=True)
+    return _fused(a * reduce(add, [xi * xi for xi in x]), ps, [2.0 * a * xi for xi in x], operation)
