@@ -1,4 +1,5 @@
-"""`gradengine graph`: write the DOT, SVG, HTML page and explanation of an example graph."""
+"""`gradengine graph`: write the DOT, SVG, HTML page and explanation of an example graph, or of
+an expression typed on the command line (`--expr "tanh(x*w + b)" --set x=2,w=-3,b=6.88`)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gradengine.cli import expression
 from gradengine.cli.examples import EXAMPLES
 from gradengine.files import write_atomic
-from gradengine.viz import draw, explain, to_dot, to_html
+from gradengine.value import Value
+from gradengine.viz import MAX_DRAWN_VALUES, GraphTooLargeError, draw, explain, to_dot, to_html
+from gradengine.viz.graph import build_graph, number
 
 DEFAULT_EXAMPLE = "expression"
 
@@ -24,36 +28,83 @@ def add_parser(subparsers: Any) -> None:
         description=(
             "Write graph.dot, graph.svg (when Graphviz's `dot` is installed), graph.html "
             "(open it in a browser: arrow keys step, space plays) and explain.txt for an "
-            "example computation graph."
+            "example computation graph, or for an expression of your own (--expr with --set)."
         ),
-        epilog=f"examples: {listing}",
+        epilog=(
+            f"examples: {listing}. "
+            f'An expression, such as --expr "tanh(x*w + b)" --set x=2,w=-3,b=6.88, may use '
+            f"names, numbers, + - * / **, unary minus and {', '.join(expression.FUNCTIONS)}."
+        ),
     )
-    parser.add_argument(
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
         "--example",
         choices=list(EXAMPLES),
-        default=DEFAULT_EXAMPLE,
-        help="which graph (default: %(default)s)",
+        default=None,
+        help=f"which built-in graph (default: {DEFAULT_EXAMPLE})",
+    )
+    which.add_argument(
+        "--expr",
+        metavar="EXPRESSION",
+        help='an expression to draw, such as "tanh(x*w + b)" (parsed, never run as Python)',
+    )
+    parser.add_argument(
+        "--set",
+        metavar="NAME=NUMBER,...",
+        action="append",
+        default=[],
+        dest="settings",
+        help="the value of each name in --expr, such as x=2,w=-3,b=6.88 (may be repeated)",
     )
     parser.add_argument(
         "--out", metavar="DIR", default="graph", help="folder to write into (default: %(default)s)"
     )
 
 
+def graph_to_draw(args: argparse.Namespace) -> tuple[Value, str, str]:
+    """The graph the arguments ask for, its one-line description, and its title (or "")."""
+    if args.expr is None:
+        if args.settings:
+            raise ValueError("--set gives the values of the names in --expr; add --expr")
+        name = args.example or DEFAULT_EXAMPLE
+        example = EXAMPLES[name]
+        return example.build(), example.description, ""
+    values: dict[str, float] = {}
+    for text in args.settings:
+        for key, value in expression.parse_settings(text).items():
+            if key in values:
+                raise ValueError(f"--set gives {key} twice")
+            values[key] = value
+    root = expression.build(args.expr, values)
+    where = ", ".join(f"{key} = {number(value)}" for key, value in values.items())
+    description = f"{args.expr.strip()} at {where}" if where else args.expr.strip()
+    return root, description, f"Backpropagation through {args.expr.strip()}"
+
+
 def run(args: argparse.Namespace) -> int:
-    """Build the example, backpropagate, write the four files; 0 on success, 1 on failure."""
-    example = EXAMPLES[args.example]
+    """Build the graph, backpropagate, write the four files; 0 on success, 1 on failure, 2 when
+    the expression or its values are refused."""
+    try:
+        root, description, title = graph_to_draw(args)
+        build_graph(root, limit=MAX_DRAWN_VALUES)  # refuse a graph too large to draw, up front
+    except (ValueError, GraphTooLargeError) as error:
+        print(f"gradengine graph: {error}", file=sys.stderr)
+        return 2
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         print(f"gradengine graph: cannot create the folder {out}: {error}", file=sys.stderr)
         return 1
-    root = example.build()
     root.backward()
-    print(f"{args.example}: {example.description}")
+    print(
+        description
+        if args.expr is not None
+        else f"{args.example or DEFAULT_EXAMPLE}: {description}"
+    )
     write_atomic(out / "graph.dot", to_dot(root))
     write_atomic(out / "explain.txt", explain(root))
-    to_html(root, out / "graph.html", subtitle=example.description)
+    to_html(root, out / "graph.html", title=title or None, subtitle=description)
     written = [out / "graph.dot", out / "graph.html", out / "explain.txt"]
     if shutil.which("dot") is None:
         print("graph.svg skipped: Graphviz's `dot` is not installed (apt-get install graphviz)")
