@@ -2,6 +2,7 @@
 
 from gradengine import nodes as _nodes  # noqa: F401  (gives Value the node classes it makes)
 from gradengine.anomaly import detect_anomaly
+from gradengine.compile import Program, compile_graph
 from gradengine.gradcheck import gradcheck
 from gradengine.higher import grad, hessian, hvp, jvp, value_and_grad
 from gradengine.nn import MLP, Layer, Module, Neuron
@@ -13,7 +14,9 @@ __all__ = [
     "Module",
     "Neuron",
     "Operation",
+    "Program",
     "Value",
+    "compile_graph",
     "detect_anomaly",
     "grad",
     "gradcheck",

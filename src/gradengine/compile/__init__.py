@@ -1,0 +1,289 @@
+"""Compiled mode: record a scalar graph once, then replay its forward and backward passes fast.
+
+``compile_graph(loss, parameters, inputs)`` walks the graph under ``loss`` once and records, for
+every node, its operation and the positions of its parents. ``program.run(input_values)`` then
+recomputes every value from the parameters' current ``.data`` and the given input values, runs
+the backward pass and adds each parameter's (and input's) gradient to its ``.grad``, exactly as
+``loss.backward()`` would (leaves accumulate), and returns the output value.
+
+Two backends replay the same recording:
+
+- ``"python"``: straight-line Python source generated from the graph (one line per node forward,
+  one per gradient contribution backward), compiled once. No dependency; results equal eager
+  mode's bit for bit (same operations, same order of every sum).
+- ``"numpy"``: nodes of the same operation at the same level of the graph become one vector
+  operation, chains of additions one cumulative sum. Needs NumPy (``pip install ".[bench]"``);
+  values equal eager mode's bit for bit, gradients to rounding (sums of a node's contributions
+  are added in another order).
+
+``backend="auto"`` picks NumPy when it can be imported.
+
+Limits, as with any tracing compiler:
+
+- Python control flow that read ``.data`` while the graph was built (an ``if``, a ``max`` over
+  Values, the number of iterations of a loop) is frozen into the recording. Replaying with other
+  weights or inputs follows the recorded branches; only ReLU masks and the data-dependent cases
+  of the operations' derivatives are recomputed.
+- A leaf that is neither a parameter nor an input (the 2 in ``x * 2``) is a constant: its
+  ``.data`` at compile time is frozen and it receives no gradient. Interior nodes keep the
+  ``.data`` and ``.grad`` of the eager pass that built them.
+- Losses of gradengine.losses and nodes made the lecture's way (``Value(data, children, op)``
+  with a ``_backward`` closure) are refused with an error naming them: their derivatives are
+  numbers, not functions that can be replayed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gradengine import value as _v
+from gradengine.checks import type_name
+from gradengine.nodes import LECTURE
+from gradengine.value import Operation, Value
+from gradengine.walk import exclusive, topological_order
+
+__all__ = ["Program", "Recording", "compile_graph"]
+
+#: Operations of gradengine.losses: computed with floats only, so they cannot be replayed.
+LOSS_NAMES = frozenset({"hinge", "mse", "bce_logits", "cross_entropy", "l2"})
+BACKENDS = ("auto", "python", "numpy")
+
+PARAMETER, INPUT, CONSTANT, NODE = "parameter", "input", "constant", "node"
+
+
+def _describe_node(node: Value) -> str:
+    label = f" labelled {node.label!r}" if node.label else ""
+    return f"{type(node).__name__}(data={node.data!r}){label}"
+
+
+class Recording:
+    """A graph as positions: nodes in topological order, each with its operation and parents.
+
+    ``kinds[i]`` is parameter, input, constant or node; ``slots[i]`` a leaf's position in the
+    parameter, input or constant list; ``needs_grad[i]`` whether any parameter or input is
+    under node i (only those nodes' gradients are computed).
+    """
+
+    def __init__(
+        self,
+        loss: Value,
+        parameters: Sequence[Value],
+        inputs: Sequence[Value],
+        *,
+        allow_unused: bool = False,
+    ) -> None:
+        if not isinstance(loss, Value):
+            raise TypeError(f"compile_graph: loss must be a Value, got {type_name(loss)}")
+        self.parameters = _leaf_list(parameters, "parameters")
+        self.inputs = _leaf_list(inputs, "inputs")
+        position = {id(p): k for k, p in enumerate(self.parameters)}
+        input_position = {id(x): k for k, x in enumerate(self.inputs)}
+        both = position.keys() & input_position.keys()
+        if both:
+            k = input_position[next(iter(both))]
+            raise ValueError(f"inputs[{k}] is also one of the parameters: a leaf is one or other")
+        order = topological_order(loss)
+        index = {id(node): i for i, node in enumerate(order)}
+        self.order = order
+        self.operations: list[Operation] = []
+        self.parents: list[tuple[int, ...]] = []
+        self.kinds: list[str] = []
+        self.slots: list[int] = []
+        self.constants: list[float] = []
+        for node in order:
+            op = node._operation
+            if op is LECTURE:
+                raise TypeError(
+                    f"cannot compile {_describe_node(node)} (operation {node._op!r}): it was "
+                    "made the lecture's way, Value(data, children, op), and its derivatives are "
+                    "hidden in its _backward closure; define it as a gradengine.Operation"
+                )
+            if op.name in LOSS_NAMES and op.value.__name__ == "_float_only":
+                raise TypeError(
+                    f"cannot compile the {op.name!r} loss node (gradengine.losses computes its "
+                    "value and derivatives with floats only); write the loss with Value "
+                    "operations, e.g. (1 - y * score).relu() for hinge"
+                )
+            self.operations.append(op)
+            self.parents.append(tuple(index[id(p)] for p in node._parents))
+            if node._parents:
+                self.kinds.append(NODE)
+                self.slots.append(-1)
+            elif id(node) in position:
+                self.kinds.append(PARAMETER)
+                self.slots.append(position[id(node)])
+            elif id(node) in input_position:
+                self.kinds.append(INPUT)
+                self.slots.append(input_position[id(node)])
+            else:
+                self.kinds.append(CONSTANT)
+                self.slots.append(len(self.constants))
+                self.constants.append(node.data)
+        if not allow_unused:
+            for what, leaves in (("parameters", self.parameters), ("inputs", self.inputs)):
+                for k, leaf in enumerate(leaves):
+                    if id(leaf) not in index:
+                        raise ValueError(
+                            f"{what}[{k}] ({_describe_node(leaf)}) is not in the graph of the "
+                            "loss: is the parameter list the model's? Pass allow_unused=True "
+                            "if it is meant to get no gradient"
+                        )
+        needs = [kind in (PARAMETER, INPUT) for kind in self.kinds]
+        for i, ps in enumerate(self.parents):
+            if ps and any(needs[p] for p in ps):
+                needs[i] = True
+        self.needs_grad = needs
+        self.root = len(order) - 1
+        self.output_data = loss.data
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def operation_counts(self) -> Counter[str]:
+        """How many interior nodes each operation has."""
+        return Counter(
+            op.name for op, kind in zip(self.operations, self.kinds, strict=True) if kind == NODE
+        )
+
+    def leaf_summary(self) -> str:
+        counts = Counter(self.kinds)
+        return (
+            f"{len(self)} nodes: {counts[NODE]} computed, {counts[PARAMETER]} parameters, "
+            f"{counts[INPUT]} inputs, {counts[CONSTANT]} constants"
+        )
+
+
+def _leaf_list(values: object, what: str) -> list[Value]:
+    if values is None:
+        return []
+    if isinstance(values, Value) or not isinstance(values, Iterable):
+        raise TypeError(f"{what} must be a list of Values, got {type_name(values)}")
+    out: list[Value] = []
+    seen: set[int] = set()
+    v: object
+    for k, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"{what}[{k}] must be a Value, got {type_name(v)}")
+        if v._parents:
+            raise ValueError(
+                f"{what}[{k}] was computed by operation {v._op!r}: {what} must be leaves "
+                "(Values you made, such as a model's weights)"
+            )
+        if id(v) in seen:
+            raise ValueError(f"{what}[{k}] appears twice in {what}")
+        seen.add(id(v))
+        out.append(v)
+    return out
+
+
+class Program:
+    """A compiled graph: ``run(input_values)`` replays forward and backward; see the module doc."""
+
+    def __init__(self, recording: Recording, backend: str, engine: Any) -> None:
+        self.recording = recording
+        self.backend = backend
+        self._engine = engine
+        self.parameters = recording.parameters
+        self.inputs = recording.inputs
+
+    def run(self, input_values: Sequence[float] | None = None) -> float:
+        """Recompute the graph, add the gradients to the leaves' .grad; return the output value.
+
+        ``input_values`` is a flat sequence of numbers, one per input given at compile time (the
+        same shape as recorded); None takes the inputs' current ``.data``.
+        """
+        n = len(self.inputs)
+        if input_values is None:
+            values: Any = [x.data for x in self.inputs]
+        else:
+            try:
+                size = len(input_values)
+            except TypeError:
+                raise TypeError(
+                    "input_values must be a flat sequence of numbers, got "
+                    f"{type_name(input_values)}"
+                ) from None
+            if size != n:
+                raise ValueError(
+                    f"expected {n} input values (one per input recorded), got {size}: a batch "
+                    "of another shape needs a graph built and compiled for it"
+                )
+            values = input_values
+        with exclusive("program.run()"):
+            result: float = self._engine.run(values)
+        return result
+
+    step = run
+
+    def __str__(self) -> str:
+        rec = self.recording
+        lines = [f"compiled program ({self.backend} backend), {rec.leaf_summary()}"]
+        counts = rec.operation_counts()
+        width = max((len(name) for name in counts), default=0)
+        for name, count in sorted(counts.items(), key=lambda item: -item[1]):
+            lines.append(f"  {name:<{width}}  x{count}")
+        lines += self._engine.describe()
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<Program: {len(self.recording)} nodes, {self.backend} backend>"
+
+
+def _numpy_available() -> bool:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def compile_graph(
+    loss: Value,
+    parameters: Sequence[Value],
+    inputs: Sequence[Value] | None = None,
+    *,
+    backend: str = "auto",
+    allow_unused: bool = False,
+) -> Program:
+    """Record the graph under ``loss`` once; the Program replays it (``program.run(inputs)``).
+
+    ``parameters`` are the leaves that receive gradients and are read afresh on every run (their
+    current ``.data``); ``inputs`` the leaves whose values each run takes from its argument.
+    Every other leaf is a constant. backend: "auto" (NumPy if installed), "python" or "numpy".
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    recording = Recording(loss, parameters, inputs or [], allow_unused=allow_unused)
+    if backend == "auto":
+        backend = "numpy" if _numpy_available() else "python"
+    engine: Any
+    if backend == "python":
+        from gradengine.compile.python import PythonEngine
+
+        engine = PythonEngine(recording)
+    else:
+        from gradengine.compile.vector import NumpyEngine
+
+        engine = NumpyEngine(recording)
+    program = Program(recording, backend, engine)
+    _check_reproduces(program, recording)
+    return program
+
+
+def _check_reproduces(program: Program, recording: Recording) -> None:
+    """The replayed output at the recorded leaf data must be the recorded output."""
+    got = program._engine.forward([x.data for x in recording.inputs])
+    want = recording.output_data
+    same = got == want or (math.isnan(got) and math.isnan(want))
+    if not same and not math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-300):
+        raise ValueError(
+            f"the compiled program computes {got!r} where the graph holds {want!r}: a leaf's "
+            ".data changed after the graph was built, or an operation's value function does not "
+            "compute what its nodes hold"
+        )
+
+
+_ = _v  # value.py's operations are referred to by the backends

@@ -1,0 +1,184 @@
+"""Compiled mode (gradengine.compile): both backends against eager mode's Value.backward()."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from graph_strategies import EngineBackend, graphs, run
+from hypothesis import HealthCheck, given, settings
+
+from gradengine import MLP, Operation, Value, compile_graph, total, weighted_sum
+from gradengine.losses import hinge
+
+BACKENDS = [
+    "python",
+    pytest.param(
+        "numpy",
+        marks=pytest.mark.skipif(
+            __import__("importlib").util.find_spec("numpy") is None, reason="needs numpy"
+        ),
+    ),
+]
+
+
+def same(got: float, want: float, backend: str) -> bool:
+    """Equal to 1e-12 relative (nan to nan); NumPy sums gradient contributions in another order."""
+    if math.isnan(want):
+        return math.isnan(got)
+    if got == want:
+        return True
+    scale = 1e-12 if backend == "numpy" else 0.0
+    return math.isclose(got, want, rel_tol=1e-12, abs_tol=scale)
+
+
+def eager_and_compiled(
+    loss: Value, leaves: list[Value], backend: str, inputs: list[Value] | None = None
+) -> None:
+    """Eager grads of every leaf, then the compiled run's, from the same starting grads."""
+    everything = leaves + (inputs or [])
+    for leaf in everything:
+        leaf.grad = 0.0
+    loss.backward()
+    want = [leaf.grad for leaf in everything]
+    for leaf in everything:
+        leaf.grad = 0.0
+    program = compile_graph(loss, leaves, inputs, backend=backend, allow_unused=True)
+    out = program.run()
+    assert same(out, loss.data, backend), (out, loss.data)
+    got = [leaf.grad for leaf in everything]
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        assert same(g, w, backend), (k, g, w, str(program))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=graphs())
+def test_random_graphs_match_eager(backend: str, graph) -> None:
+    leaves = [Value(x) for x in graph.leaves]
+    out = run(graph, leaves, EngineBackend())[-1]
+    eager_and_compiled(out, leaves, backend)
+
+
+def mlp_loss(model: MLP, rows: list[list[float]], labels: list[int]) -> tuple[Value, list[Value]]:
+    xs = [[Value(a) for a in row] for row in rows]
+    scores = [model(x) for x in xs]
+    losses = [(1 + -y * s).relu() for y, s in zip(labels, scores, strict=True)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg = 1e-4 * sum(p * p for p in model.parameters())
+    return data_loss + reg, [v for x in xs for v in x]
+
+
+def small_batch(seed: int, n: int = 6) -> tuple[list[list[float]], list[int]]:
+    rng = random.Random(seed)
+    rows = [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(n)]
+    return rows, [rng.choice([-1, 1]) for _ in range(n)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_mlp_with_hinge_loss_matches_eager(backend: str) -> None:
+    model = MLP(2, [4, 4, 1], seed=3)
+    loss, inputs = mlp_loss(model, *small_batch(0))
+    eager_and_compiled(loss, model.parameters(), backend, inputs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_new_batch_of_the_same_shape_matches_eager_on_that_batch(backend: str) -> None:
+    model = MLP(2, [4, 1], seed=5)
+    loss, inputs = mlp_loss(model, *small_batch(1))
+    program = compile_graph(loss, model.parameters(), inputs, backend=backend)
+    rows, labels = small_batch(2)  # the labels stay the recorded ones: they are constants
+    _, labels = small_batch(1)
+    model.zero_grad()
+    out = program.run([a for row in rows for a in row])
+    got = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    eager, _ = mlp_loss(model, rows, labels)
+    eager.backward()
+    assert same(out, eager.data, backend)
+    for g, p in zip(got, model.parameters(), strict=True):
+        assert same(g, p.grad, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_runs_accumulate_twice_the_gradient(backend: str) -> None:
+    x, y = Value(1.5), Value(-0.5)
+    loss = (x * y + x.tanh()).exp()
+    program = compile_graph(loss, [x, y], backend=backend)
+    program.run()
+    once = x.grad, y.grad
+    program.run()
+    assert (x.grad, y.grad) == (2 * once[0], 2 * once[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_relu_kinks_at_exactly_zero(backend: str) -> None:
+    a, b, w = Value(0.0), Value(0.0), Value(2.0)
+    loss = total([a.relu(), weighted_sum(b, [w], [a], relu=True), (a - b).relu() * w, a * w])
+    eager_and_compiled(loss, [a, b, w], backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("special", [math.inf, -math.inf, math.nan])
+def test_nan_and_inf(backend: str, special: float) -> None:
+    s, x, w = Value(special), Value(0.5), Value(-1.0)
+    loss = total(
+        [
+            weighted_sum(x, [w], [s], relu=True),
+            (s * x).relu(),
+            x / s,
+            (s + x).sigmoid() * w,
+            weighted_sum(x, [w, x], [s, w]),
+        ]
+    )
+    eager_and_compiled(loss, [s, x, w], backend)
+
+
+CUBE = Operation("cube", lambda m, x: x * x * x, lambda m, x, out: (3.0 * x * x,))
+# Written with math: it runs on floats only, so the NumPy backend calls it node by node.
+SIN = Operation("sin", lambda m, x: math.sin(x), lambda m, x, out: (math.cos(x),))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_user_defined_operations_and_powers(backend: str) -> None:
+    x, y = Value(0.7), Value(1.3)
+    loss = CUBE(x) * SIN(y) + x**3 + y**x + 2**x + CUBE(SIN(x * y))
+    eager_and_compiled(loss, [x, y], backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_wrong_shapes_and_parameters_are_refused(backend: str) -> None:
+    x, y = Value(1.0), Value(2.0)
+    loss = x * y
+    program = compile_graph(loss, [x], [y], backend=backend)
+    with pytest.raises(ValueError, match="expected 1 input values"):
+        program.run([1.0, 2.0])
+    with pytest.raises(ValueError, match="computed by operation"):
+        compile_graph(loss, [loss], backend=backend)
+    with pytest.raises(ValueError, match="not in the graph"):
+        compile_graph(loss, [x, Value(3.0)], [y], backend=backend)
+    with pytest.raises(ValueError, match="also one of the parameters"):
+        compile_graph(loss, [x], [x], backend=backend)
+    with pytest.raises(ValueError, match="backend must be"):
+        compile_graph(loss, [x], backend="gpu")
+
+
+def test_lecture_nodes_and_float_only_losses_are_refused_by_name() -> None:
+    x = Value(2.0)
+    node = Value(x.data * 3, (x,), "triple", label="t")
+    with pytest.raises(TypeError, match="triple"):
+        compile_graph(node * 1.0, [x])
+    with pytest.raises(TypeError, match="'hinge' loss"):
+        compile_graph(hinge([x * 2.0], [1]), [x])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_print_shows_what_was_compiled(backend: str) -> None:
+    model = MLP(2, [4, 1], seed=1)
+    loss, inputs = mlp_loss(model, *small_batch(3))
+    text = str(compile_graph(loss, model.parameters(), inputs, backend=backend))
+    assert f"({backend} backend)" in text
+    assert "relu(weighted_sum)" in text
+    if backend == "numpy":
+        assert "W[24x2]" in text and "chain of" in text
