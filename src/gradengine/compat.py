@@ -9,7 +9,7 @@ of Value, and a node made micrograd's way, ``Value(data, children, op)``, is a L
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # value.py imports this module: Value subclasses MicrogradSurface
     from gradengine.value import Value
@@ -38,3 +38,9 @@ class MicrogradSurface:
         output back. It is a bound method, made when read, so no node holds a closure.
         """
         return self._send_grad
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter's rich display: the graph as SVG when Graphviz is installed, else text."""
+        from gradengine.viz.notebook import value_mimebundle
+
+        return value_mimebundle(self)  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """See backprop: drawings (DOT, Mermaid, an interactive page), a chain-rule account, statistics."""
 
-from gradengine.viz.dot import draw, to_dot
+from gradengine.viz.dot import draw, draw_dot, to_dot
 from gradengine.viz.explain import explain
 from gradengine.viz.graph import MAX_DRAWN_VALUES, GraphTooLargeError
 from gradengine.viz.html import to_html
@@ -12,6 +12,7 @@ __all__ = [
     "GraphStats",
     "GraphTooLargeError",
     "draw",
+    "draw_dot",
     "explain",
     "graph_stats",
     "to_dot",

@@ -1,8 +1,12 @@
-"""to_dot(root) and draw(root, path): the graph as Graphviz DOT source, and rendered by `dot`."""
+"""to_dot(root) and draw(root, path): the graph as Graphviz DOT source, and rendered by `dot`.
+
+draw_dot(root) is the lecture's: the same drawing as a graphviz.Digraph.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from gradengine.checks import describe
 from gradengine.files import write_atomic
@@ -123,3 +127,42 @@ def draw(
             "or see https://graphviz.org/download/; to_dot() works without it"
         ) from error
     write_atomic(target, image)
+
+
+def draw_dot(
+    root: Value,
+    format: str = "svg",
+    rankdir: str = "LR",
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+) -> Any:
+    """The lecture's draw_dot: a graphviz.Digraph, a record per value and a node per operation.
+
+    Shown inline in Jupyter, or rendered with its own ``.render()``; needs the graphviz package.
+    """
+    root = check_root(root, "draw_dot()")
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {describe(rankdir)}")
+    try:
+        import graphviz
+    except ImportError as error:
+        raise ImportError(
+            'draw_dot() needs the graphviz Python package: pip install ".[viz]" '
+            "(and the Graphviz programs to render it: apt-get install graphviz, or brew install "
+            "graphviz); to_dot() works without it"
+        ) from error
+    graph = build_graph(root, limit=max_values, force=force)
+    dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
+    for i, node in enumerate(graph.nodes):
+        name = record_text(graph.names.label(i)) if node.label else ""
+        dot.node(
+            f"v{i}",
+            label=f"{{ {name} | data {node.data:.4f} | grad {node.grad:.4f} }}",
+            shape="record",
+        )
+        if node._parents:
+            dot.node(f"op{i}", label=node._op)
+            dot.edge(f"op{i}", f"v{i}")
+            for p in dict.fromkeys(graph.parents_of(i)):  # each edge once, as the lecture's set
+                dot.edge(f"v{p}", f"op{i}")
+    return dot

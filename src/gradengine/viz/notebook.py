@@ -1,0 +1,72 @@
+"""How a Value and an MLP show themselves in Jupyter: the graph as SVG, or text without Graphviz.
+
+compat.py gives every Value ``_repr_mimebundle_``, which calls ``value_mimebundle`` here; nn.py
+gives MLP ``_repr_markdown_`` (``mlp_markdown``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gradengine.viz.graph import MAX_DRAWN_VALUES
+
+if TYPE_CHECKING:
+    from gradengine.nn import MLP
+    from gradengine.value import Value
+
+
+def count_values(root: Value, limit: int) -> int:
+    """How many values the graph of root has, counting no further than limit."""
+    seen = {id(root)}
+    stack = [root]
+    while stack and len(seen) <= limit:
+        for parent in stack.pop()._parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return min(len(seen), limit)
+
+
+def value_text(root: Value, max_steps: int = 20) -> str:
+    """repr(root), then, for a small computed graph, its chain-rule account (explain)."""
+    from gradengine.viz.explain import explain
+
+    text = repr(root)
+    if not root._parents:
+        return text
+    return f"{text}\n\n{explain(root, max_steps=max_steps)}"
+
+
+def value_mimebundle(root: Value) -> dict[str, str]:
+    """The graph of root as SVG (with graphviz and `dot` installed) and as text."""
+    size = count_values(root, MAX_DRAWN_VALUES + 1)
+    if size > MAX_DRAWN_VALUES:
+        return {
+            "text/plain": f"{root!r}\n(a graph of more than {MAX_DRAWN_VALUES:,} values: too "
+            "large to draw inline; see gradengine.viz.graph_stats, explain or to_html)"
+        }
+    try:
+        import graphviz
+    except ImportError:
+        return {"text/plain": value_text(root)}
+    from gradengine.viz.dot import to_dot
+
+    try:
+        svg = graphviz.Source(to_dot(root)).pipe(format="svg", encoding="utf-8")
+    except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, OSError):
+        return {"text/plain": value_text(root)}
+    return {"image/svg+xml": svg, "text/plain": repr(root)}
+
+
+def mlp_markdown(mlp: MLP) -> str:
+    """A table of the MLP's layers: inputs, neurons, activation, parameters."""
+    rows = ["| layer | inputs | neurons | activation | parameters |", "|---|---|---|---|---|"]
+    for i, layer in enumerate(mlp.layers):
+        first: Any = layer.neurons[0]
+        kinds = sorted({str(getattr(n, "kind", "?")) for n in layer.neurons})
+        count = len(layer.parameters())
+        rows.append(
+            f"| {i} | {len(first.w)} | {len(layer.neurons)} | {', '.join(kinds)} | {count:,} |"
+        )
+    total = len(mlp.parameters())
+    return f"**{type(mlp).__name__}**: {mlp!r}\n\n" + "\n".join(rows) + f"\n\n{total:,} parameters"
