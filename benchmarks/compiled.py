@@ -20,9 +20,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from moons import demo_loss, demo_step, initial_weights, moons, seeded_model  # noqa: E402
+from moons import demo_loss, demo_step, initial_weights, moons, seeded_model
 
-from gradengine import MLP, Value, compile_graph  # noqa: E402
+from gradengine import MLP, Value, compile_graph
 
 
 def eager(X: Any, y: Any, steps: int) -> tuple[list[float], list[float], float]:
