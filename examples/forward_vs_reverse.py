@@ -65,8 +65,13 @@ def compare(
 def main(n: int = 1000) -> None:
     xs = [0.001 * i - 0.3 for i in range(n)]
 
-    def forward_many() -> list[float]:  # one jvp per input: tangent e_i gives ∂f/∂x_i
-        return [float(jvp(many_to_one, xs, [float(i == j) for j in range(n)])[1]) for i in range(n)]
+    def partial(i: int) -> float:  # one jvp per input: tangent e_i gives ∂f/∂x_i
+        tangent = jvp(many_to_one, xs, [float(i == j) for j in range(n)])[1]
+        assert isinstance(tangent, float)
+        return tangent
+
+    def forward_many() -> list[float]:
+        return [partial(i) for i in range(n)]
 
     def reverse_many() -> list[float]:  # one reverse pass gives all n partial derivatives
         leaves = [Value(x) for x in xs]
