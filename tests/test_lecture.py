@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gradengine import Value, detect_anomaly, gradcheck
+from gradengine import Operation, Value, detect_anomaly, gradcheck
 from gradengine.viz import explain, to_dot, to_html
 
 # -- (a) the lecture's manual backprop of o = tanh(x1*w1 + x2*w2 + b) ------------------------------
@@ -490,3 +490,36 @@ def test_demo_notebook_three_steps() -> None:
     for (got, got_acc), (want, want_acc) in zip(history, expected, strict=True):
         assert got == pytest.approx(want, rel=1e-12)
         assert got_acc == want_acc
+
+
+# -- gradengine's own way: the lecture's tanh from exp as an Operation ----------------------------
+
+TANH_FROM_EXP = Operation(
+    "tanh",
+    lambda m, x: (m.exp(2 * x) - 1) / (m.exp(2 * x) + 1),
+    lambda m, x, t: (1 - t * t,),
+)
+
+
+def test_operation_tanh_from_exp_gives_the_lecture_numbers_and_passes_gradcheck() -> None:
+    v = lecture_neuron()
+    o = TANH_FROM_EXP(v["n"])
+    assert o._op == "tanh" and o._prev == (v["n"],)
+    o.backward()
+    check_lecture_grads({**v, "o": o})
+    for x in (-3.0, -0.4, 0.0, 0.9, 2.5):
+        assert gradcheck(TANH_FROM_EXP, [x]).ok
+
+
+def test_operation_tanh_from_exp_matches_pytorch() -> None:
+    torch = pytest.importorskip("torch")
+    for x in (-3.0, -0.4, 0.0, 0.9, 2.5):
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        out = torch.tanh(t)
+        out.backward()
+        leaf = Value(x)
+        ours = TANH_FROM_EXP(leaf)
+        ours.backward()
+        assert ours.data == pytest.approx(out.item(), rel=1e-14, abs=1e-16)
+        assert t.grad is not None
+        assert leaf.grad == pytest.approx(t.grad.item(), rel=1e-12, abs=1e-16)  # 1 - t^2 cancels
