@@ -159,8 +159,13 @@ def _scores(mlp: MLP, points: Any) -> Any:
         weights = np.array([[w.data for w in neuron.w] for neuron in layer.neurons]).T
         biases = np.array([neuron.b.data for neuron in layer.neurons])
         activations = activations @ weights + biases
-        if layer.neurons[0].nonlin:
+        kind = getattr(layer.neurons[0], "kind", "relu" if layer.neurons[0].nonlin else "linear")
+        if kind == "relu":
             activations = np.maximum(activations, 0.0)
+        elif kind == "tanh":
+            activations = np.tanh(activations)
+        elif kind == "sigmoid":
+            activations = 1.0 / (1.0 + np.exp(-activations))
     return activations
 
 
