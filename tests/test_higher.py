@@ -15,8 +15,9 @@ import pytest
 import torch
 
 from gradengine import MLP, Value, higher, total, weighted_sum
-from gradengine.losses import hinge, l2, mse
+from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
 from gradengine.nodes import LectureNode
+from gradengine.viz import explain, to_dot, to_mermaid
 
 torch.set_default_dtype(torch.float64)
 
@@ -448,11 +449,40 @@ def test_mse_with_value_targets_and_l2_with_numbers_have_higher_derivatives() ->
     assert (d[(0,)], d[(0, 0)]) == (18.0, 25.0)
 
 
-def test_the_other_losses_say_they_have_no_higher_derivatives() -> None:
+def test_bce_and_hinge_to_third_order_agree_with_torch() -> None:
+    point = (0.7, -2.5, 0.3)
+
+    def ours(a: Value, b: Value, t: Value) -> Value:
+        bce = binary_cross_entropy_with_logits([a * b, b, 40.0 * a], [t, 0.25, 1.0])
+        return bce + hinge([a * b, a - b, 3.0], [1, -1, 1])
+
+    def theirs(a: Any, b: Any, t: Any) -> Any:
+        bce = torch.nn.functional.binary_cross_entropy_with_logits(
+            torch.stack([a * b, b, 40.0 * a]),
+            torch.stack([t, torch.tensor(0.25), torch.tensor(1.0)]),
+        )
+        margins = 1 - torch.tensor([1.0, -1.0, 1.0]) * torch.stack(
+            [a * b, a - b, torch.tensor(3.0)]
+        )
+        return bce + margins.clamp(min=0).mean()
+
+    assert_agree(derivatives(ours, point, 3), torch_derivatives(theirs, point, 3))
+
+
+def test_cross_entropy_says_it_has_no_higher_derivatives() -> None:
     x = Value(0.3)
-    with pytest.raises(TypeError, match="'hinge' has no higher-order derivatives"):
-        higher.grad(hinge([x * 2.0], [1]), [x], create_graph=True)
-    assert higher.grad(hinge([x * 2.0], [1]), [x])[0].data == -2.0
+    loss = cross_entropy([[x * 2.0, x]], [0])
+    with pytest.raises(TypeError, match="'cross_entropy' has no higher-order derivatives"):
+        higher.grad(loss, [x], create_graph=True)
+    assert higher.grad(loss, [x])[0].data == pytest.approx(2 * (_s(0.6 - 0.3) - 1) + (1 - _s(0.3)))
+
+
+def test_a_gradient_graph_can_be_explained_and_drawn() -> None:
+    x = Value(3.0, label="x")
+    (dy,) = higher.grad(x * x * x, [x], create_graph=True)
+    text = explain(dy)
+    assert text.startswith("Backward pass of") and "total 18.0" in text  # d2/dx2 x^3 = 6x
+    assert to_dot(dy).startswith("digraph") and to_mermaid(dy).startswith("flowchart")
 
 
 # -- the examples ---------------------------------------------------------------------------------

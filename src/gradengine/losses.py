@@ -50,8 +50,7 @@ def _float_only(m: object, *inputs: object) -> float:
 
 
 _OPERATIONS = {
-    name: Operation(name, _float_only, _float_only, variadic=True)
-    for name in ("hinge", "bce_logits", "cross_entropy")
+    name: Operation(name, _float_only, _float_only, variadic=True) for name in ("cross_entropy",)
 }
 
 
@@ -70,38 +69,45 @@ def _mean(terms: list[float]) -> float:
     return reduce(add, terms) / len(terms)
 
 
-def _known(inputs: Sequence[object]) -> Callable[[Sequence[Any]], list[Any]]:
-    """A function: the parents of a fused node (its Value inputs) -> all its inputs, in order,
-    the numbers among them put back where they were (a fused node keeps only the Values)."""
-    numbers_at = [(i, x) for i, x in enumerate(inputs) if not isinstance(x, Value)]
+def _operation(
+    name: str,
+    inputs: Sequence[object],
+    value: Callable[[Any, list[Any]], Any],
+    derivatives: Callable[[Any, list[Any]], list[Any]],
+) -> Operation:
+    """A loss as an operation of its parents (its Value inputs), given its value and derivatives
+    as functions of m and all its inputs: the numbers among them are put back where they were,
+    and the derivatives of the parents kept. Written with m, the loss has higher derivatives."""
+    numbers_at = {i: x for i, x in enumerate(inputs) if not isinstance(x, Value)}
+    n = len(inputs)
 
     def fill(parents: Sequence[Any]) -> list[Any]:
         rest = iter(parents)
-        held = dict(numbers_at)
-        return [held[i] if i in held else next(rest) for i in range(len(inputs))]
+        return [numbers_at[i] if i in numbers_at else next(rest) for i in range(n)]
 
-    return fill
+    def value_of_parents(m: Any, parents: Sequence[Any]) -> Any:
+        return value(m, fill(parents))
+
+    def derivatives_of_parents(m: Any, parents: Sequence[Any], out: Any) -> list[Any]:
+        grads = derivatives(m, fill(parents))
+        return [g for i, g in enumerate(grads) if i not in numbers_at]
+
+    value_of_parents.__doc__ = value.__doc__
+    derivatives_of_parents.__doc__ = derivatives.__doc__
+    return Operation(name, value_of_parents, derivatives_of_parents, variadic=True)
 
 
-def _mse_operation(inputs: list[object]) -> Operation:
-    """mse as an operation of its Value inputs, written with m, so it has higher derivatives."""
-    fill, kept = _known(inputs), [isinstance(x, Value) for x in inputs]
-    n = len(inputs) // 2
+def _mse_value(m: Any, xs: list[Any]) -> Any:
+    """mean (p_i - t_i)^2"""
+    n = len(xs) // 2
+    return _mean([(xs[i] - xs[n + i]) * (xs[i] - xs[n + i]) for i in range(n)])
 
-    def diffs(parents: Sequence[Any]) -> list[Any]:
-        xs = fill(parents)
-        return [xs[i] - xs[n + i] for i in range(n)]
 
-    def value(m: Any, parents: Sequence[Any]) -> Any:
-        """mean (p_i - t_i)^2"""
-        return _mean([d * d for d in diffs(parents)])
-
-    def derivatives(m: Any, parents: Sequence[Any], out: Any) -> list[Any]:
-        """d/dp_i = 2 (p_i - t_i) / n, d/dt_i = -2 (p_i - t_i) / n"""
-        grads = [2.0 * d / n for d in diffs(parents)]
-        return [g for g, k in zip(grads + [-g for g in grads], kept, strict=True) if k]
-
-    return Operation("mse", value, derivatives, variadic=True)
+def _mse_derivatives(m: Any, xs: list[Any]) -> list[Any]:
+    """d/dp_i = 2 (p_i - t_i) / n, d/dt_i = -2 (p_i - t_i) / n"""
+    n = len(xs) // 2
+    grads = [2.0 * (xs[i] - xs[n + i]) / n for i in range(n)]
+    return grads + [-g for g in grads]
 
 
 def mse(predictions: Sequence[ValueLike], targets: Sequence[ValueLike]) -> Value:
@@ -114,7 +120,7 @@ def mse(predictions: Sequence[ValueLike], targets: Sequence[ValueLike]) -> Value
     ]
     grads = [2.0 * d / n for d in diffs]
     inputs = ps + ts
-    operation = _mse_operation(inputs)
+    operation = _operation("mse", inputs, _mse_value, _mse_derivatives)
     return _fused(_mean([d * d for d in diffs]), inputs, grads + [-g for g in grads], operation)
 
 
@@ -142,12 +148,41 @@ def hinge(scores: Sequence[ValueLike], labels: Sequence[int]) -> Value:
     ]
     grads = [-y / n if m > 0 else 0.0 for m, y in zip(margins, ys, strict=True)]
     # max(m, 0) would return m = nan for nan; 0 if m < 0 keeps nan visible, as relu does.
-    return _fused(_mean([0.0 if m < 0 else m for m in margins]), ss, grads, "hinge")
+
+    def value(m: Any, xs: list[Any]) -> Any:
+        """mean max(0, 1 - y_i s_i)"""
+        margins = [1.0 - y * x for x, y in zip(xs, ys, strict=True)]
+        return _mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
+
+    def derivatives(m: Any, xs: list[Any]) -> list[Any]:
+        """d/ds_i = -y_i / n where 1 - y_i s_i > 0, else 0: constants (second derivative 0)"""
+        return [-y / n if m.real(1.0 - y * x) > 0 else 0.0 for x, y in zip(xs, ys, strict=True)]
+
+    operation = _operation("hinge", ss, value, derivatives)
+    return _fused(_mean([0.0 if m < 0 else m for m in margins]), ss, grads, operation)
 
 
 def _softplus(x: float) -> float:
     """ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), which never overflows."""
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _bce_value(m: Any, xs: list[Any]) -> Any:
+    """mean softplus(x_i) - t_i x_i, softplus(x) = max(x, 0) + ln(1 + e^-|x|)"""
+    n = len(xs) // 2
+    terms = []
+    for x, t in zip(xs[:n], xs[n:], strict=True):
+        negative = m.real(x) < 0
+        softplus = m.where(negative, 0.0, x) + m.log(1.0 + m.exp(m.where(negative, x, -x)))
+        terms.append(softplus - t * x)
+    return _mean(terms)
+
+
+def _bce_derivatives(m: Any, xs: list[Any]) -> list[Any]:
+    """d/dx_i = (sigmoid(x_i) - t_i) / n, d/dt_i = -x_i / n"""
+    n = len(xs) // 2
+    d_logits = [(m.sigmoid(x) - t) / n for x, t in zip(xs[:n], xs[n:], strict=True)]
+    return d_logits + [-x / n for x in xs[:n]]
 
 
 def binary_cross_entropy_with_logits(
@@ -164,7 +199,8 @@ def binary_cross_entropy_with_logits(
     data = _mean([_softplus(xi) - ti * xi for xi, ti in zip(x, t, strict=True)])
     d_logits = [(sigmoid(xi) - ti) / n for xi, ti in zip(x, t, strict=True)]
     d_targets = [-xi / n for xi in x]
-    return _fused(data, xs + ts, d_logits + d_targets, "bce_logits")
+    operation = _operation("bce_logits", xs + ts, _bce_value, _bce_derivatives)
+    return _fused(data, xs + ts, d_logits + d_targets, operation)
 
 
 def _log_softmax_row(z: list[float]) -> tuple[float, list[float]]:
@@ -224,15 +260,14 @@ def l2(parameters: Iterable[ValueLike], alpha: float = 1e-4) -> Value:
     if not (math.isfinite(a) and a >= 0):
         raise ValueError(f"alpha must be a finite number >= 0, got {a!r}")
     x = [_number(p, f"parameters[{i}]") for i, p in enumerate(ps)]
-    fill = _known(ps)
 
-    def value(m: Any, parents: Sequence[Any]) -> Any:
+    def value(m: Any, xs: list[Any]) -> Any:
         """alpha * Σ p_i^2"""
-        return a * reduce(add, [xi * xi for xi in fill(parents)])
+        return a * reduce(add, [xi * xi for xi in xs])
 
-    def derivatives(m: Any, parents: Sequence[Any], out: Any) -> list[Any]:
+    def derivatives(m: Any, xs: list[Any]) -> list[Any]:
         """d/dp_i = 2 alpha p_i"""
-        return [2.0 * a * p for p in parents]
+        return [2.0 * a * xi for xi in xs]
 
-    operation = Operation("l2", value, derivatives, variadic=True)
+    operation = _operation("l2", ps, value, derivatives)
     return _fused(a * reduce(add, [xi * xi for xi in x]), ps, [2.0 * a * xi for xi in x], operation)
