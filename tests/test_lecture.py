@@ -491,6 +491,13 @@ def test_demo_notebook_three_steps() -> None:
         assert got == pytest.approx(want, rel=1e-12)
         assert got_acc == want_acc
 
+    # the notebook's decision boundary: the model over a mesh of points, one Value per point
+    xx, yy = np.meshgrid(np.linspace(-2.0, 3.0, 5), np.linspace(-1.5, 2.0, 5))
+    xmesh = np.c_[xx.ravel(), yy.ravel()]
+    scores = list(map(model, [list(map(Value, xrow)) for xrow in xmesh]))
+    z = np.array([s.data > 0 for s in scores]).reshape(xx.shape)  # type: ignore[union-attr]
+    assert z.shape == (5, 5) and z.dtype == bool
+
 
 # -- gradengine's own way: the lecture's tanh from exp as an Operation ----------------------------
 
