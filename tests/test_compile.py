@@ -10,7 +10,7 @@ from graph_strategies import EngineBackend, graphs, run
 from hypothesis import HealthCheck, given, settings
 
 from gradengine import MLP, Operation, Value, compile_graph, total, weighted_sum
-from gradengine.losses import hinge
+from gradengine.losses import cross_entropy, hinge, l2, mse
 
 BACKENDS = [
     "python",
@@ -169,8 +169,18 @@ def test_lecture_nodes_and_float_only_losses_are_refused_by_name() -> None:
     node = Value(x.data * 3, (x,), "triple", label="t")
     with pytest.raises(TypeError, match="triple"):
         compile_graph(node * 1.0, [x])
-    with pytest.raises(TypeError, match="'hinge' loss"):
-        compile_graph(hinge([x * 2.0], [1]), [x])
+    with pytest.raises(TypeError, match="'cross_entropy' node"):
+        compile_graph(cross_entropy([[x * 2.0, x]], [1]), [x])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_losses_written_with_m_replay(backend: str) -> None:
+    model = MLP(2, [3, 1], seed=2)
+    rows, labels = small_batch(4, n=4)
+    xs = [[Value(a) for a in row] for row in rows]
+    scores = [model(x) for x in xs]
+    loss = hinge(scores, labels) + mse(scores, [0.5 * y for y in labels]) + l2(model.parameters())
+    eager_and_compiled(loss, model.parameters(), backend, [v for x in xs for v in x])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -27,9 +27,9 @@ Limits, as with any tracing compiler:
 - A leaf that is neither a parameter nor an input (the 2 in ``x * 2``) is a constant: its
   ``.data`` at compile time is frozen and it receives no gradient. Interior nodes keep the
   ``.data`` and ``.grad`` of the eager pass that built them.
-- Losses of gradengine.losses and nodes made the lecture's way (``Value(data, children, op)``
-  with a ``_backward`` closure) are refused with an error naming them: their derivatives are
-  numbers, not functions that can be replayed.
+- Nodes made the lecture's way (``Value(data, children, op)`` with a ``_backward`` closure), and
+  nodes whose operation cannot recompute them from floats (a loss computed with floats only,
+  such as gradengine.losses.cross_entropy today), are refused with an error naming them.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gradengine import ieee
 from gradengine import value as _v
 from gradengine.checks import type_name
 from gradengine.nodes import LECTURE
@@ -47,11 +48,33 @@ from gradengine.walk import exclusive, topological_order
 
 __all__ = ["Program", "Recording", "compile_graph"]
 
-#: Operations of gradengine.losses: computed with floats only, so they cannot be replayed.
-LOSS_NAMES = frozenset({"hinge", "mse", "bce_logits", "cross_entropy", "l2"})
 BACKENDS = ("auto", "python", "numpy")
 
 PARAMETER, INPUT, CONSTANT, NODE = "parameter", "input", "constant", "node"
+
+
+_BUILT_IN = frozenset(
+    {_v.ADD, _v.SUB, _v.MUL, _v.DIV, _v.NEG, _v.RELU, _v.TANH, _v.EXP, _v.LOG, _v.SIGMOID}
+    | {_v.WEIGHTED_SUM, _v.RELU_WEIGHTED_SUM, _v.TOTAL}
+)
+
+
+def _check_replayable(node: Value, op: Operation) -> None:
+    """An operation that is not built in must compute its value and derivatives from floats."""
+    inputs = [p.data for p in node._parents]
+    try:
+        result = float(op.evaluate(ieee, inputs))
+        grads = op.local_grads(ieee, inputs, result)
+    except Exception as error:
+        raise TypeError(
+            f"cannot compile the {op.name!r} node {_describe_node(node)}: its operation "
+            f"cannot recompute it from its inputs ({type(error).__name__}: {error})"
+        ) from error
+    if len(grads) != len(inputs):
+        raise TypeError(
+            f"cannot compile the {op.name!r} node: its derivatives gave {len(grads)} values "
+            f"for {len(inputs)} inputs"
+        )
 
 
 def _describe_node(node: Value) -> str:
@@ -101,12 +124,8 @@ class Recording:
                     "made the lecture's way, Value(data, children, op), and its derivatives are "
                     "hidden in its _backward closure; define it as a gradengine.Operation"
                 )
-            if op.name in LOSS_NAMES and op.value.__name__ == "_float_only":
-                raise TypeError(
-                    f"cannot compile the {op.name!r} loss node (gradengine.losses computes its "
-                    "value and derivatives with floats only); write the loss with Value "
-                    "operations, e.g. (1 - y * score).relu() for hinge"
-                )
+            if node._parents and op not in _BUILT_IN:
+                _check_replayable(node, op)
             self.operations.append(op)
             self.parents.append(tuple(index[id(p)] for p in node._parents))
             if node._parents:
@@ -284,6 +303,3 @@ def _check_reproduces(program: Program, recording: Recording) -> None:
             ".data changed after the graph was built, or an operation's value function does not "
             "compute what its nodes hold"
         )
-
-
-_ = _v  # value.py's operations are referred to by the backends

@@ -185,8 +185,49 @@ class _WeightedSums:
         self.distinct_weight_rows = len({tuple(row) for row in self.w.T.tolist()})
         self.terms = np.empty((n + 1, len(outs)))
         self.V: Any = None  # the engine's array of values, set by NumpyEngine
+        self.matrix = self._matrix_plan(idx, outs)
+        self.used_matrix = False
+
+    def _matrix_plan(self, idx: Any, outs: list[int]) -> dict[str, Any] | None:
+        """If every neuron is one of r (bias, weights) rows applied to one of s input rows, each
+        pair once: index arrays for Z[s x r] = X[s x n] @ W[r x n].T + b[r], else None."""
+        n = self.n
+        weight_rows: dict[tuple[int, ...], int] = {}
+        input_rows: dict[tuple[int, ...], int] = {}
+        pairs: dict[tuple[int, int], int] = {}
+        for row, out in zip(idx.tolist(), outs, strict=True):
+            r = weight_rows.setdefault(tuple(row[: n + 1]), len(weight_rows))
+            s = input_rows.setdefault(tuple(row[n + 1 :]), len(input_rows))
+            pairs[(s, r)] = out
+        k = len(outs)
+        if len(weight_rows) * len(input_rows) != k or len(pairs) != k or len(weight_rows) == k:
+            return None
+        out_index = np.empty((len(input_rows), len(weight_rows)), dtype=np.intp)
+        for (s, r), out in pairs.items():
+            out_index[s, r] = out
+        b = np.array([key[0] for key in weight_rows], dtype=np.intp)
+        w = np.array([key[1:] for key in weight_rows], dtype=np.intp).reshape(len(weight_rows), n)
+        x = np.array(list(input_rows), dtype=np.intp).reshape(len(input_rows), n)
+        return {
+            "b": b,
+            "w": w,
+            "x": x,
+            "out": out_index,
+            "plans": [_scatter_plan(b), _scatter_plan(w.ravel()), _scatter_plan(x.ravel())],
+        }
 
     def forward(self, V: Any, want_grads: bool) -> None:
+        plan = self.matrix
+        if plan is not None:
+            Xm, Wm = V[plan["x"]], V[plan["w"]]
+            # inf or nan: the row sums below keep an inactive neuron's 0 derivatives exact
+            if np.isfinite(Xm).all() and np.isfinite(Wm).all():
+                self.used_matrix = True
+                self.Xm, self.Wm = Xm, Wm
+                z = Xm @ Wm.T + V[plan["b"]]
+                V[plan["out"]] = np.where(z <= 0, 0.0, z) if self.relu else z
+                return
+        self.used_matrix = False
         W, X = V[self.w], V[self.x]
         self.W, self.X = W, X
         terms = self.terms
@@ -196,6 +237,16 @@ class _WeightedSums:
         V[self.out] = np.where(z <= 0, 0.0, z) if self.relu else z
 
     def backward(self, G: Any) -> None:
+        if self.used_matrix:
+            plan = self.matrix
+            assert plan is not None
+            gz = G[plan["out"]]
+            if self.relu:
+                gz = np.where(self.V[plan["out"]] <= 0, gz * 0.0, gz)
+            _scatter(G, plan["plans"][0], gz.sum(axis=0))
+            _scatter(G, plan["plans"][1], (gz.T @ self.Xm).ravel())
+            _scatter(G, plan["plans"][2], (gz @ self.Wm).ravel())
+            return
         g = G[self.out]
         gb, gw, gx = g, g * self.X, g * self.W
         if self.relu:
@@ -210,16 +261,16 @@ class _WeightedSums:
         _scatter(G, self.plans[2], gx.ravel())
 
     def describe(self) -> str:
-        k, n, rows = len(self.out), self.n, self.distinct_weight_rows
-        share = (
-            f", {rows} distinct weight rows (a {k // max(rows, 1)} x {n} by {n} x {rows} "
-            "matrix product)"
-            if self.distinct_weight_rows < k
-            else ""
-        )
+        k, n = len(self.out), self.n
+        replaced = f"replaces {k} nodes ({k * n} scalar multiply-adds)"
+        if self.matrix is not None:
+            s, r = self.matrix["out"].shape
+            return (
+                f"{self.op.name} x{k} as a matrix product: X[{s}x{n}] @ W[{r}x{n}].T + b[{r}] "
+                f"-> [{s}x{r}] (row sums of W[{k}x{n}] * X[{k}x{n}] if inf or nan); {replaced}"
+            )
         return (
-            f"{self.op.name} x{k}: W[{k}x{n}] * X[{k}x{n}] summed along rows + b[{k}]{share}; "
-            f"replaces {k} nodes ({k * 2 * n} scalar multiply-adds)"
+            f"{self.op.name} x{k}: W[{k}x{n}] * X[{k}x{n}] summed along rows + b[{k}]; {replaced}"
         )
 
 
