@@ -1,6 +1,7 @@
 """The PyTorch bridge: same outputs and gradients both ways, only MLP-shaped Sequentials."""
 
 import random
+import re
 import sys
 
 import pytest
@@ -118,3 +119,41 @@ def test_without_torch_the_message_names_the_extra(monkeypatch):
         to_torch(MLP(2, [1], seed=0))
     with pytest.raises(ModuleNotFoundError, match=r'pip install "gradengine\[torch\]"'):
         from_torch(object())
+
+
+def test_from_torch_refuses_a_complex_linear_naming_the_dtype():
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(2, 1, dtype=torch.complex128))
+    with pytest.raises(TypeError, match=r"module 0: Linear weight has dtype torch\.complex128"):
+        from_torch(net)
+
+
+@pytest.mark.parametrize(
+    ("what", "position", "value"), [("weight", (1, 0), "nan"), ("bias", (2,), "inf")]
+)
+def test_from_torch_names_a_non_finite_weight_and_where_it_is(what, position, value):
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    with torch.no_grad():
+        getattr(net[0], what)[position] = float(value)
+    where = "][".join(str(k) for k in position)
+    expected = re.escape(f"module 0: Linear {what}[{where}] is {value}")
+    with pytest.raises(ValueError, match=expected) as info:
+        from_torch(net)
+    assert "format" not in str(info.value) and "file" not in str(info.value)
+
+
+def test_from_torch_checks_the_size_before_copying_a_weight(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from gradengine import nn
+
+    net = torch.nn.Sequential(torch.nn.Linear(20, 20), torch.nn.ReLU(), torch.nn.Linear(20, 1))
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 100)
+
+    def no_copy(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a weight was copied before the size was checked")
+
+    monkeypatch.setattr(torch.Tensor, "tolist", no_copy)
+    monkeypatch.setattr(torch.Tensor, "to", no_copy)
+    with pytest.raises(ValueError, match="441 parameters; the limit is 100"):
+        from_torch(net)

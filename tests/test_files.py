@@ -164,23 +164,36 @@ def test_a_directory_is_refused(tmp_path):
         read_bounded(tmp_path, 10)
 
 
-@posix_only
-def test_a_fifo_with_no_writer_fails_fast_instead_of_blocking(tmp_path):
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    # In a child process with a timeout: the old code blocked in open() forever.
+def load_in_a_child(path: str) -> subprocess.CompletedProcess[str]:
+    """MLP.load(path) in a child process, with a timeout and (on POSIX) a 2 GB memory cap.
+
+    The old code blocked forever on a FIFO and read /dev/zero until memory ran out: run here,
+    a regression fails this test instead of hanging it or starving the machine.
+    """
     script = textwrap.dedent(
         f"""
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+        except (ImportError, ValueError, OSError):
+            pass
         from gradengine import MLP
         try:
-            MLP.load({str(fifo)!r})
+            MLP.load({path!r})
         except ValueError as error:
             print("ValueError:", error)
         """
     )
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
     )
+
+
+@posix_only
+def test_a_fifo_with_no_writer_fails_fast_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = load_in_a_child(str(fifo))
     assert "ValueError:" in result.stdout and "FIFO" in result.stdout, result
 
 
@@ -188,8 +201,8 @@ def test_a_fifo_with_no_writer_fails_fast_instead_of_blocking(tmp_path):
 def test_mlp_load_refuses_an_endless_device(device):
     if not os.path.exists(device):
         pytest.skip(f"no {device}")
-    with pytest.raises(ValueError, match="regular file"):
-        MLP.load(device)
+    result = load_in_a_child(device)
+    assert "ValueError:" in result.stdout and "regular file" in result.stdout, result
 
 
 def test_mlp_load_refuses_a_file_beyond_the_size_limit(tmp_path, monkeypatch):

@@ -198,3 +198,37 @@ def test_a_binary_file_is_a_value_error(tmp_path):
 def test_a_missing_file_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         MLP.load(tmp_path / "nothing.json")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [True, False, 3, -(2**70), 10**400],
+    ids=["True", "False", "int", "big int", "int beyond float"],
+)
+def test_parameter_data_set_to_a_bool_or_an_int_saves_a_file_that_loads(tmp_path, data):
+    mlp = MLP(2, [1], seed=0)
+    mlp.layers[0].neurons[0].w[0].data = data
+    mlp.save(tmp_path / "m.json")
+    loaded = MLP.load(tmp_path / "m.json")
+    expected = math.inf if data == 10**400 else float(data)
+    assert loaded.layers[0].neurons[0].w[0].data == expected
+
+
+def test_parameter_data_set_to_a_numpy_float_saves_a_file_that_loads(tmp_path):
+    np = pytest.importorskip("numpy")
+    mlp = MLP(2, [1], seed=0)
+    values = [np.float32(0.1), np.float64(-2.5), np.float16(np.inf)]
+    for p, value in zip(mlp.parameters(), values, strict=True):
+        p.data = value
+    mlp.save(tmp_path / "m.json")
+    loaded = [p.data for p in MLP.load(tmp_path / "m.json").parameters()]
+    assert loaded == [float(np.float32(0.1)), -2.5, math.inf]
+    assert all(type(x) is float for x in loaded)
+
+
+def test_parameter_data_that_is_no_number_is_a_type_error_naming_the_parameter(tmp_path):
+    mlp = MLP(2, [1], seed=0)
+    mlp.layers[0].neurons[0].b.data = "0.5"
+    with pytest.raises(TypeError, match=r"layers\[0\]\[0\]\.b .*must be a real number.*str"):
+        mlp.save(tmp_path / "m.json")
+    assert list(tmp_path.iterdir()) == []

@@ -279,3 +279,42 @@ def test_wrong_types_are_refused_before_training():
         train.fit(mlp, (X_TINY, Y_TINY), Adam(mlp.parameters()), steps=1)
     with pytest.raises(TypeError, match="MLP"):
         train.fit(mlp.layers[0], TINY, Adam(mlp.parameters()), steps=1)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_both_accuracies_of_a_step_are_of_the_parameters_before_its_update(optimizer):
+    """An independent recomputation: snapshot the parameters before each update, then measure."""
+    dataset = train.load_dataset("moons", 60, test_size=0.3, seed=5)
+    mlp = MLP(2, [6, 1], seed=5)
+    opt = train.make_optimizer(optimizer, mlp, 0.3)
+    snapshots: list[list[float]] = []
+    real_step = opt.step
+
+    def step_and_remember() -> None:
+        snapshots.append([p.data for p in mlp.parameters()])
+        real_step()
+
+    opt.step = step_and_remember  # type: ignore[method-assign]
+    history = train.fit(mlp, dataset, opt, steps=8)
+    assert len(snapshots) == 8
+    twin = MLP(2, [6, 1], seed=0)
+    changed = 0
+    for record, snapshot in zip(history.steps, snapshots, strict=True):
+        for p, x in zip(twin.parameters(), snapshot, strict=True):
+            p.data = x
+        test = accuracy(train.predict(twin, dataset.X_test), dataset.y_test)
+        train_accuracy = accuracy(train.predict(twin, dataset.X_train), dataset.y_train)
+        assert record.test_accuracy == test, record.step
+        assert record.train_accuracy == train_accuracy, record.step
+        after = [p.data for p in mlp.parameters()]
+        changed += snapshot != after
+    assert changed  # the parameters did move: the test could tell before from after
+
+
+def accuracy(predicted: list[int], labels: list[int]) -> float:
+    return sum(p == t for p, t in zip(predicted, labels, strict=True)) / len(labels)
+
+
+def test_the_step_record_docstring_says_both_accuracies_are_before_the_update():
+    doc = train.StepRecord.__doc__ or ""
+    assert "both accuracies" in doc and "before" in doc
