@@ -58,7 +58,10 @@ def compiled(backend: str, X: Any, y: Any, steps: int) -> tuple[list[float], lis
 
 
 def torch_batched(X: Any, y: Any, steps: int) -> tuple[list[float], list[float], float]:
+    import torch
     from batched import train_torch
+
+    torch.set_num_threads(1)  # small arrays on shared cores: more threads only wait for each other
 
     run = train_torch(initial_weights(seeded_model(MLP)), X, y, steps)
     return run.step_seconds, run.losses, 0.0

@@ -95,13 +95,12 @@ def _scatter_plan(index: Any) -> tuple[Any, Any | None]:
 def _scatter(grads: Any, plan: tuple[Any, Any | None], contributions: Any) -> None:
     """grads[index] += contributions, adding up repeated indices."""
     target, inverse = plan
-    contributions = np.broadcast_to(
-        contributions, (len(target) if inverse is None else len(inverse),)
-    )
     if inverse is None:
         grads[target] += contributions
-    else:
-        grads[target] += np.bincount(inverse, weights=contributions, minlength=len(target))
+        return
+    if np.ndim(contributions) == 0:
+        contributions = np.full(len(inverse), contributions)
+    grads[target] += np.bincount(inverse, weights=contributions, minlength=len(target))
 
 
 def _same(a: Any, b: Any) -> bool:
