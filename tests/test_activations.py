@@ -200,3 +200,46 @@ def test_mlp_calls_a_layer_returning_one_value() -> None:
     mlp.layers[0] = SwishLayer(2, 1)
     out = mlp([0.5, 0.5])
     assert isinstance(out, Value)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_fused_activations_have_second_derivatives(activation: str) -> None:
+    from gradengine.higher import hessian
+
+    mlp = MLP(2, [3, 1], seed=0, activation=activation)
+    point = [0.3, -0.2]
+    h = hessian(lambda a, b: mlp([a, b]), point)  # type: ignore[arg-type,return-value]
+
+    def gradient(at: list[float]) -> list[float]:
+        xs = [Value(v) for v in at]
+        out = mlp(xs)
+        assert isinstance(out, Value)
+        out.backward()
+        return [v.grad for v in xs]
+
+    step = 1e-5
+    for i in range(2):
+        up = gradient([p + step if k == i else p for k, p in enumerate(point)])
+        down = gradient([p - step if k == i else p for k, p in enumerate(point)])
+        for j in range(2):
+            assert h[i][j] == pytest.approx((up[j] - down[j]) / (2 * step), rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_fused_activations_compile(activation: str) -> None:
+    from gradengine.compile import compile_graph
+
+    mlp = MLP(2, [3, 1], seed=0, activation=activation)
+    x = [Value(0.3), Value(-0.2)]
+    out = mlp(x)
+    assert isinstance(out, Value)
+    program = compile_graph(out, mlp.parameters(), x, backend="python")
+    mlp.zero_grad()
+    got = program.run([0.5, 0.1])
+    compiled = [p.grad for p in mlp.parameters()]
+    mlp.zero_grad()
+    eager = mlp([0.5, 0.1])
+    assert isinstance(eager, Value)
+    eager.backward()
+    assert got == eager.data
+    assert compiled == [p.grad for p in mlp.parameters()]
