@@ -243,3 +243,19 @@ def test_fused_activations_compile(activation: str) -> None:
     eager.backward()
     assert got == eager.data
     assert compiled == [p.grad for p in mlp.parameters()]
+
+
+def test_explain_and_dot_read_fused_tanh_and_sigmoid_neurons() -> None:
+    from gradengine.viz import explain, to_dot
+
+    for activation, symbol, outer in (
+        ("tanh", "tanh(Σ w·x + b)", "(1 - v5²)"),
+        ("sigmoid", "σ(Σ w·x + b)", "v5·(1 - v5)"),
+    ):
+        n = Neuron(2, activation=activation, rng=random.Random(0))
+        out = n([Value(1.0, label="x1"), Value(2.0, label="x2")])
+        out.backward()
+        text = explain(out)
+        assert f"v5 = {activation}(v0 + v1*x1 + v2*x2)" in text
+        assert f"∂v5/∂x1 = {outer}·v1 = " in text
+        assert symbol in to_dot(out)

@@ -28,6 +28,8 @@ OP_SYMBOLS = {
     "*": "×",
     "sigmoid": "σ",
     "relu(weighted_sum)": "relu(Σ w·x + b)",
+    "tanh(weighted_sum)": "tanh(Σ w·x + b)",
+    "sigmoid(weighted_sum)": "σ(Σ w·x + b)",
 }
 
 

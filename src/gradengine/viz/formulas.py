@@ -30,9 +30,17 @@ def forward_expression(op: str, parents: list[str]) -> str:
         return " + ".join([parents[0], *terms])
     if op == "sum":
         return " + ".join(parents)
-    if op == "relu(weighted_sum)" and len(parents) % 2 == 1:
-        return f"relu({forward_expression('weighted_sum', parents)})"
+    if op in NEURONS and len(parents) % 2 == 1:
+        return f"{NEURONS[op]}({forward_expression('weighted_sum', parents)})"
     return f"{op}({', '.join(parents)})"
+
+
+#: A whole neuron as one node (neurons.py): the function applied to its weighted sum.
+NEURONS = {
+    "relu(weighted_sum)": "relu",
+    "tanh(weighted_sum)": "tanh",
+    "sigmoid(weighted_sum)": "sigmoid",
+}
 
 
 def grouped(operand: str) -> str:
@@ -83,6 +91,11 @@ def local_formulas(op: str, parents: list[str], out: str) -> list[str | None]:
         # the weighted sum's derivatives while the ReLU is open, 0 while it is closed
         inner = local_formulas("weighted_sum", parents, out)
         return [f"({formula} if {out} > 0 else 0)" for formula in inner]
+    if op in ("tanh(weighted_sum)", "sigmoid(weighted_sum)") and len(parents) % 2 == 1:
+        # the weighted sum's derivatives times the function's own derivative at its result
+        inner = local_formulas("weighted_sum", parents, out)
+        outer = f"(1 - {out}²)" if op.startswith("tanh") else f"{out}·(1 - {out})"
+        return [outer if formula == "1" else f"{outer}·{formula}" for formula in inner]
     return [None] * len(parents)
 
 
