@@ -192,3 +192,20 @@ def test_print_shows_what_was_compiled(backend: str) -> None:
     assert "relu(weighted_sum)" in text
     if backend == "numpy":
         assert "W[24x2]" in text and "chain of" in text
+
+
+def test_the_compiled_training_example_learns() -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("numpy")
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "compiled_training.py"
+    spec = importlib.util.spec_from_file_location("compiled_training", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    moons = example.moons_task(2, "python", n_samples=64)
+    digits = example.digits_task(2, "numpy", n_samples=64)
+    assert all(math.isfinite(x) for x in moons + digits)
+    assert digits[1] < digits[0]
