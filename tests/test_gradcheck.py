@@ -150,3 +150,37 @@ def test_numeric_matches_the_hand_derivative(x, y):
     expected = [y + 1 - math.tanh(x) ** 2, x + 1 / y]
     assert result.numeric == pytest.approx(expected, rel=1e-6, abs=1e-6)
     assert result.ok, str(result)
+
+
+def scaled_square(error: float):
+    """x**2 whose backward is off by the relative error given: d/dx = 2x (1 + error)."""
+
+    def f(x: Value) -> Value:
+        out = Value(x.data**2, (x,), "scaled_square")
+
+        def _backward() -> None:
+            x.grad += 2.0 * x.data * (1.0 + error) * out.grad
+
+        out._backward = _backward
+        return out
+
+    return f
+
+
+def test_the_default_tolerance_fails_a_gradient_off_by_1e4_relative():
+    for x in (0.3, 1.7, -2.5, 40.0):
+        assert not gradcheck(scaled_square(1e-4), [x]).ok, x
+        assert not gradcheck(scaled_square(-1e-4), [x]).ok, x
+
+
+def test_the_default_tolerance_passes_a_gradient_off_by_1e9_relative():
+    for x in (0.3, 1.7, -2.5, 40.0):
+        assert gradcheck(scaled_square(1e-9), [x]).ok, x
+        assert gradcheck(scaled_square(0.0), [x]).ok, x
+
+
+def test_the_defaults_are_those_documented():
+    import inspect
+
+    defaults = {name: p.default for name, p in inspect.signature(gradcheck).parameters.items()}
+    assert (defaults["eps"], defaults["rtol"], defaults["atol"]) == (1e-6, 1e-5, 1e-8)

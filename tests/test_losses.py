@@ -204,3 +204,62 @@ def test_cross_entropy_takes_numpy_integer_classes() -> None:
     a, b = Value(0.0), Value(math.log(3.0))  # softmax = (1/4, 3/4)
     loss = cross_entropy([[a, b]], [np.int64(1)])
     assert math.isclose(loss.data, -math.log(0.75), rel_tol=1e-15)
+
+
+# -- oracles that need no optional dependency ------------------------------------------------------
+
+
+def _bce_by_hand(xs: list[float], ts: list[float]) -> float:
+    """mean log(1 + e^x) - t x, written out with plain floats (|x| small: no overflow)."""
+    return sum(math.log1p(math.exp(x)) - t * x for x, t in zip(xs, ts, strict=True)) / len(xs)
+
+
+def test_bce_gradient_with_respect_to_its_targets_is_minus_logit_over_n():
+    xs, ts = [1.5, -0.75, 0.3], [0.2, 0.9, 0.5]
+    targets = [Value(t) for t in ts]
+    logits = [Value(x) for x in xs]
+    out = binary_cross_entropy_with_logits(logits, targets)
+    out.backward()
+    n = len(xs)
+    assert out.data == pytest.approx(_bce_by_hand(xs, ts), rel=1e-12)
+    assert [t.grad for t in targets] == pytest.approx([-x / n for x in xs], rel=1e-12)
+    # and by central differences of the hand-written loss, independent of gradengine
+    h = 1e-6
+    for i in range(n):
+        up = [t + h if j == i else t for j, t in enumerate(ts)]
+        down = [t - h if j == i else t for j, t in enumerate(ts)]
+        numeric = (_bce_by_hand(xs, up) - _bce_by_hand(xs, down)) / (2 * h)
+        assert targets[i].grad == pytest.approx(numeric, rel=1e-6)
+    sigmoid = [1 / (1 + math.exp(-x)) for x in xs]
+    expected = [(s - t) / n for s, t in zip(sigmoid, ts, strict=True)]
+    assert [v.grad for v in logits] == pytest.approx(expected, rel=1e-12)
+
+
+# (score, label, loss, d loss / d score): the kink of max(0, 1 - y s) is at y s = 1 exactly.
+HINGE_KINK = [
+    (1.0, 1, 0.0, 0.0),  # exactly at the margin: the flat side's derivative, as relu(0)
+    (1.0 - 2**-20, 1, 2**-20, -1.0),  # just inside the margin: the slope
+    (1.0 + 2**-20, 1, 0.0, 0.0),  # just outside: flat
+    (-1.0, -1, 0.0, 0.0),
+    (-1.0 + 2**-20, -1, 2**-20, 1.0),
+    (-1.0 - 2**-20, -1, 0.0, 0.0),
+    (0.0, 1, 1.0, -1.0),
+    (3.0, -1, 4.0, 1.0),
+]
+
+
+@pytest.mark.parametrize(("score", "label", "loss", "slope"), HINGE_KINK)
+def test_hinge_kink_is_at_margin_one(score, label, loss, slope):
+    s = Value(score)
+    out = hinge([s], [label])
+    out.backward()
+    assert out.data == loss
+    assert s.grad == slope
+
+
+def test_hinge_is_a_mean_with_the_slope_divided_by_n():
+    s = [Value(0.5), Value(2.0), Value(-0.5), Value(1.0)]
+    out = hinge(s, [1, 1, -1, -1])
+    out.backward()
+    assert out.data == (0.5 + 0.0 + 0.5 + 2.0) / 4
+    assert [v.grad for v in s] == [-0.25, 0.0, 0.25, 0.25]

@@ -234,3 +234,70 @@ def test_setting_a_bad_lr_later_is_rejected():
     with pytest.raises(ValueError, match="lr"):
         optimizer.lr = -1.0
     assert optimizer.lr == 0.1
+
+
+# -- hand-computed update sequences (no torch): the formulas of torch.optim's documentation -------
+
+GRADS = [0.5, -1.25, 2.0]  # the gradient each step sees, set by hand
+
+
+def run_steps(optimizer, p: Value) -> list[float]:
+    trajectory = []
+    for g in GRADS:
+        p.grad = g
+        optimizer.step()
+        trajectory.append(p.data)
+    return trajectory
+
+
+def test_adam_bias_correction_by_hand():
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    p = Value(1.0)
+    got = run_steps(Adam([p], lr=lr, betas=(b1, b2), eps=eps), p)
+    x, m, v, expected = 1.0, 0.0, 0.0, []
+    for t, g in enumerate(GRADS, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        x -= lr * m_hat / (math.sqrt(v_hat) + eps)
+        expected.append(x)
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    # the first step of Adam moves by lr * sign(g), whatever |g| is: m_hat = g, v_hat = g^2
+    assert got[0] == pytest.approx(1.0 - lr * 0.5 / (0.5 + eps), rel=1e-15)
+
+
+def test_adamw_decoupled_weight_decay_by_hand():
+    lr, b1, b2, eps, decay = 0.05, 0.8, 0.99, 1e-8, 0.3
+    p = Value(2.0)
+    got = run_steps(Adam([p], lr=lr, betas=(b1, b2), eps=eps, weight_decay=decay), p)
+    x, m, v, expected = 2.0, 0.0, 0.0, []
+    for t, g in enumerate(GRADS, start=1):
+        x = x * (1 - lr * decay)  # decoupled: the decay never enters m or v
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        x -= lr * (m / (1 - b1**t)) / (math.sqrt(v / (1 - b2**t)) + eps)
+        expected.append(x)
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_sgd_nesterov_by_hand():
+    lr, mu, decay = 0.1, 0.9, 0.01
+    p = Value(1.0)
+    got = run_steps(SGD([p], lr=lr, momentum=mu, weight_decay=decay, nesterov=True), p)
+    x, b, expected = 1.0, None, []
+    for g in GRADS:
+        g = g + decay * x
+        b = g if b is None else mu * b + g
+        x -= lr * (g + mu * b)
+        expected.append(x)
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    # step 1 by hand: g = 0.5 + 0.01 = 0.51, b = 0.51, x = 1 - 0.1 * (0.51 + 0.459) = 0.9031
+    assert got[0] == pytest.approx(0.9031, rel=1e-12)
+
+
+def test_sgd_heavy_ball_momentum_by_hand():
+    lr, mu = 0.1, 0.5
+    p = Value(1.0)
+    got = run_steps(SGD([p], lr=lr, momentum=mu), p)
+    # b1 = 0.5, b2 = 0.25 - 1.25 = -1.0, b3 = -0.5 + 2 = 1.5
+    assert got == pytest.approx([0.95, 1.05, 0.9], rel=1e-12)
