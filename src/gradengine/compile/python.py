@@ -184,6 +184,7 @@ class PythonEngine:
 
     def run(self, values: Any) -> float:
         rec = self.rec
+        values = list(map(float, values))  # numpy scalars would compute another way
         result: float = self._replay(rec.parameters, values, rec.inputs, rec.constants)
         return result
 
