@@ -155,15 +155,15 @@ class PythonEngine:
     def __init__(self, rec: Recording) -> None:
         self.rec = rec
         forward, called = _forward_lines(rec)
-        backward = _backward_lines(rec)
+        backward_lines = _backward_lines(rec)
         result = f"return v{rec.root}"
         self.source = "\n".join(
             [
-                "def replay(P, X, IV, C):",
-                *("    " + line for line in forward + backward),
-                "    " + result,
-                "def forward(P, X, IV, C):",
+                "def replay(P, X, IV, C, backward=True):",
                 *("    " + line for line in forward),
+                "    if not backward:",
+                "        " + result,
+                *("    " + line for line in backward_lines),
                 "    " + result,
             ]
         )
@@ -179,8 +179,7 @@ class PythonEngine:
         # Code generated from the recording above (never from user text), run once to define it.
         exec(compile(self.source, "<gradengine compiled graph>", "exec"), namespace)
         self._replay = namespace["replay"]
-        self._forward = namespace["forward"]
-        self.lines = len(forward) + len(backward)
+        self.lines = len(forward) + len(backward_lines)
 
     def run(self, values: Any) -> float:
         rec = self.rec
@@ -190,7 +189,7 @@ class PythonEngine:
 
     def forward(self, values: Any) -> float:
         rec = self.rec
-        result: float = self._forward(rec.parameters, values, rec.inputs, rec.constants)
+        result: float = self._replay(rec.parameters, values, rec.inputs, rec.constants, False)
         return result
 
     def describe(self) -> list[str]:
