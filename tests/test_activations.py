@@ -259,3 +259,17 @@ def test_explain_and_dot_read_fused_tanh_and_sigmoid_neurons() -> None:
         assert f"v5 = {activation}(v0 + v1*x1 + v2*x2)" in text
         assert f"∂v5/∂x1 = {outer}·v1 = " in text
         assert symbol in to_dot(out)
+
+
+def test_linear_hidden_layers_save_load_and_go_to_torch(tmp_path: Any) -> None:
+    mlp = MLP(2, [3, 1], seed=5, activation="linear")
+    assert repr(mlp) == "MLP(2 -> 3 linear -> 1 linear, 13 parameters)"
+    mlp.save(tmp_path / "m.json")
+    loaded = MLP.load(tmp_path / "m.json")
+    assert loaded([0.3, 0.4]).data == mlp([0.3, 0.4]).data  # type: ignore[union-attr]
+    torch = pytest.importorskip("torch")
+    from gradengine.bridge import from_torch, to_torch
+
+    net = to_torch(mlp)
+    assert isinstance(net[1], torch.nn.Identity)
+    assert from_torch(net).activation == "linear"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gradengine.checks import type_name
 from gradengine.nn import MLP, check_parameter_count
-from gradengine.serialize import FORMAT, VERSION, mlp_to_dict
+from gradengine.serialize import FORMAT, VERSION, mlp_to_dict, neuron_kind
 
 if TYPE_CHECKING:
     import torch
@@ -47,7 +47,7 @@ def to_torch(mlp: MLP) -> torch.nn.Sequential:
             linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
         modules.append(linear)
         if layer.neurons[0].nonlin:
-            modules.append(_ACTIVATION_MODULES[layer.neurons[0].kind]())
+            modules.append(_ACTIVATION_MODULES[neuron_kind(layer.neurons[0])]())
         fan_in = len(layer.neurons)
     return torch.nn.Sequential(*modules)
 
@@ -60,7 +60,12 @@ def _activation_modules() -> dict[str, Any]:
     import torch
 
     if not _ACTIVATION_MODULES:
-        _ACTIVATION_MODULES.update(relu=torch.nn.ReLU, tanh=torch.nn.Tanh, sigmoid=torch.nn.Sigmoid)
+        _ACTIVATION_MODULES.update(
+            relu=torch.nn.ReLU,
+            tanh=torch.nn.Tanh,
+            sigmoid=torch.nn.Sigmoid,
+            linear=torch.nn.Identity,
+        )
     return _ACTIVATION_MODULES
 
 
@@ -87,7 +92,8 @@ def from_torch(sequential: torch.nn.Sequential) -> MLP:
             kinds = [k for k, m in _activation_modules().items() if type(module) is m]
             if not kinds:
                 raise ValueError(
-                    f"module {i} must be ReLU, Tanh or Sigmoid ({expected_shape}), got {name}"
+                    f"module {i} must be ReLU, Tanh, Sigmoid or Identity ({expected_shape}), "
+                    f"got {name}"
                 )
             if activation is not None and kinds[0] != activation:
                 raise ValueError(

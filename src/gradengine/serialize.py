@@ -16,7 +16,7 @@ The file looks like this (one neuron per line)::
       ]
     }
 
-A hidden neuron whose activation is not ReLU also has "activation": "tanh" (or "sigmoid");
+A hidden neuron whose activation is not ReLU also has "activation": "tanh" ("sigmoid", "linear");
 files without the field (every file written before it existed) hold ReLU networks.
 
 JSON writes a float as the shortest decimal that reads back as the same float, so parameters
@@ -79,7 +79,7 @@ def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
                     f"weights (expected {fan_in}) and nonlin={neuron.nonlin}"
                 )
         fan_in = len(layer.neurons)
-    hidden = {n.kind for layer in mlp.layers[:-1] for n in layer.neurons}
+    hidden = {neuron_kind(n) for layer in mlp.layers[:-1] for n in layer.neurons}
     if len(hidden) > 1:
         raise ValueError(
             f"the hidden neurons of MLP({nin}, {nouts}) mix activations {sorted(hidden)}; "
@@ -91,13 +91,19 @@ def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
                 "w": [_encode(w.data, f"layers[{i}][{j}].w[{k}]") for k, w in enumerate(n.w)],
                 "b": _encode(n.b.data, f"layers[{i}][{j}].b"),
                 "nonlin": n.nonlin,
-                **({"activation": n.kind} if n.nonlin and n.kind != "relu" else {}),
+                **({"activation": neuron_kind(n)} if n.nonlin and neuron_kind(n) != "relu" else {}),
             }
             for j, n in enumerate(layer.neurons)
         ]
         for i, layer in enumerate(mlp.layers)
     ]
     return {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
+
+
+def neuron_kind(neuron: Any) -> str:
+    """The neuron's activation ("relu", "tanh", ...); ReLU or linear for one without .kind."""
+    kind = getattr(neuron, "kind", None)
+    return kind if isinstance(kind, str) else ("relu" if neuron.nonlin else "linear")
 
 
 class _Reader:
@@ -161,7 +167,7 @@ def _is_mlp(x: object) -> bool:
 #: nin, nouts, each neuron's (weights, bias), and the hidden layers' activation.
 Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]], str]
 #: The values the "activation" field may hold (a hidden neuron without it is "relu").
-ACTIVATIONS = ("relu", "tanh", "sigmoid")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
 
 def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
