@@ -162,7 +162,8 @@ class _Elementwise:
 
     def describe(self) -> str:
         how = "floats, node by node" if self.scalar else "one array op"
-        return f"{self.name} x{len(self.out)} ({len(self.cols)} inputs each): {how}"
+        n = len(self.cols)
+        return f"{self.name} x{len(self.out)} ({n} input{'s' if n != 1 else ''} each): {how}"
 
 
 class _WeightedSums:
