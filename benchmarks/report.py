@@ -182,7 +182,7 @@ a fresh interpreter covers the full {s["chain_nodes"]:,} nodes.
 To reproduce (the benchmark dependencies are an optional extra; the engine needs none):
 
 ```bash
-pip install "gradengine[bench]"
+pip install ".[bench]"
 python benchmarks/run.py                      # this table, a few minutes; --quick for seconds
 python benchmarks/run.py --readme README.md   # rewrite this section from a fresh run
 ```

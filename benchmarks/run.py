@@ -33,7 +33,7 @@ from measure import FULL, QUICK, WORKLOADS, Sizes
 from report import Row, markdown_report, replace_section, text_report, write_atomically
 
 HERE = Path(__file__).resolve().parent
-BENCH_EXTRA = 'pip install "gradengine[bench]"'
+BENCH_EXTRA = 'pip install ".[bench]" (in a clone of gradengine)'
 # import name -> distribution name, for the error message when one is missing
 BENCH_MODULES = {
     "micrograd": "micrograd",

@@ -198,7 +198,7 @@ def test_missing_dependency_names_the_extra(tmp_path):
     env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = run_script("--quick", "--json", str(tmp_path / "r.json"), cwd=tmp_path, env=env)
     assert done.returncode != 0
-    assert 'pip install "gradengine[bench]"' in done.stderr
+    assert 'pip install ".[bench]"' in done.stderr
     assert "torch" in done.stderr
     assert not (tmp_path / "r.json").exists()
 
