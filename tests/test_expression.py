@@ -104,6 +104,9 @@ REFUSED = [
     ("10.0 ** 400 * x", "cannot compute at column 1: '10.0 ** 400'"),
     ("9 ** 9 ** 9 * x", "cannot compute"),  # numbers are floats: no giant integer is built
     ("1 / 0 * x", "cannot compute at column 1: '1 / 0'"),
+    ("1e308 * 10 * x", "cannot compute at column 1: '1e308 * 10': the result is not a finite"),
+    ("(x for x in y)", "GeneratorExp syntax is not allowed"),
+    ("f'{x}'", "an f-string"),
     ("x + " * 300 + "x", "more than 1,000"),
     ("(" * 201 + "x" + ")" * 201, "too many nested parentheses"),
 ]
@@ -116,6 +119,11 @@ def test_a_refused_expression_says_what_is_not_allowed_and_where(text, message):
     with pytest.raises(ValueError) as caught:
         build(text, values)
     assert message in str(caught.value)
+
+
+def test_an_expression_is_a_str():
+    with pytest.raises(TypeError, match="an expression must be a str, got bytes"):
+        build(b"x", {"x": 1})
 
 
 def test_a_refusal_lists_what_is_allowed():

@@ -79,7 +79,7 @@ def parse(source: str) -> ast.expr:
     except SyntaxError as error:
         column = f" at column {error.offset}" if error.offset else ""
         raise ValueError(f"{source.strip()!r} is not an expression{column}: {error.msg}") from None
-    except (RecursionError, MemoryError):
+    except (RecursionError, MemoryError):  # pragma: no cover (the length limit keeps it away)
         raise ValueError("the expression is nested too deeply") from None
     _check(source.strip(), tree)
     return tree
