@@ -307,6 +307,8 @@ def test_constants_show_their_value(browser, tmp_path):
     assert "2" in names and "0.5" in names
     assert not any(name in ("v1", "v3") for name in names)
     assert page.locator('g.node[data-name="2"] text.name').text_content() == "2"
+    assert "constant" in page.locator('g.node[data-name="2"] text.name').get_attribute("class")
+    assert "auto" in page.locator('g.node[data-name="v2"] text.name').get_attribute("class")
     assert errors == []
     page.close()
 

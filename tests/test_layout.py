@@ -8,6 +8,7 @@ import pytest
 from graph_strategies import EngineBackend, graphs, run
 from hypothesis import given, settings
 
+from gradengine import MLP
 from gradengine.cli.examples import EXAMPLES
 from gradengine.value import Value
 from gradengine.viz.dot import op_symbol
@@ -147,6 +148,19 @@ def test_constants_on_the_page_show_their_value_not_a_position():
     assert [n["name"] for n in data["nodes"] if n["parents"]] == ["v2", "v4"]  # as before
     assert data["steps"][1]["lines"] == ["v2 = x * 2 = 3.0 * 2.0 = 6.0"]  # the panel says 2 too
     assert data["steps"][-1]["lines"][-1].strip() == "grad 1 = 1.0, received from v4"
+
+
+def test_parameters_keep_their_position_names():
+    # Weights drawn at random and the leaves of a neuron (weights, biases at 0) are no constants.
+    model = MLP(2, [2, 1], seed=0)
+    out = model([Value(0.5, label="x1"), Value(-1.0, label="x2")]) * 2 + Value(0.123456789)
+    graph = with_page_names(build_graph(out))
+    leaves = [graph.names[i] for i, node in enumerate(graph.nodes) if not node._parents]
+    assert "2" in leaves  # the constant of * 2
+    assert {"x1", "x2"} <= set(leaves)
+    others = [name for name in leaves if name not in ("2", "x1", "x2")]
+    assert len(others) == 9 + 1  # 9 parameters and the random-looking 0.123456789
+    assert all(name.startswith("v") and name[1:].isdigit() for name in others), others
 
 
 def test_a_constant_that_reads_like_a_label_gets_its_position():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -36,25 +37,47 @@ def constant_text(x: float) -> str:
     return number(x)
 
 
-class PageNames(NodeNames):
-    """NodeNames, except that a constant (no label, no parents) is named by its value: 2, not v10.
+def looks_typed(x: float) -> bool:
+    """Whether x reads as a number someone typed (2, 0.5, -1e-3), not one drawn at random."""
+    return math.isfinite(x) and float(f"{x:.4g}") == x
 
-    Two constants with one value share the name: they mean the same number. A constant whose
-    value reads like another node's label gets #<position>, as a repeated label does.
+
+class PageNames(NodeNames):
+    """NodeNames, except that a constant is named by its value: 2, not v10.
+
+    A Value(2) and the 2 in x * 2 are alike (leaves without a label), so a constant is told from
+    a parameter by what it looks like: an unlabelled leaf whose value reads as typed (at most
+    four significant digits) and that feeds no neuron (a fused weighted sum, whose leaves are
+    weights and biases). Two constants with one value share the name: they mean the same
+    number. A constant whose value reads like another node's label gets #<position>.
     """
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         super().__init__(nodes)
         own = super().__getitem__
         self._taken = {own(i) for i, node in enumerate(nodes) if node.label}
+        in_neurons = {
+            id(parent) for node in nodes if "weighted_sum" in node._op for parent in node._parents
+        }
+        self._constants = {
+            i
+            for i, node in enumerate(nodes)
+            if not node.label
+            and not node._parents
+            and id(node) not in in_neurons
+            and looks_typed(node.data)
+        }
+
+    def is_constant(self, i: int) -> bool:
+        """Whether node i is named by its value."""
+        return i in self._constants
 
     def __getitem__(self, i: int) -> str:
         if i < 0:
             i += len(self._nodes)
-        node = self._nodes[i]
-        if node.label or node._parents:
+        if i not in self._constants:
             return super().__getitem__(i)
-        text = constant_text(node.data)
+        text = constant_text(self._nodes[i].data)
         return f"{text}#{i}" if text in self._taken else text
 
 
@@ -137,6 +160,7 @@ def page_data(graph: Graph) -> dict[str, Any]:
         {
             "name": graph.names[i],
             "labelled": bool(node.label),
+            "constant": isinstance(graph.names, PageNames) and graph.names.is_constant(i),
             "symbol": symbols[i],
             "opWidth": op_width(symbols[i]),
             "dataText": number(node.data),

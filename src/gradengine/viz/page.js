@@ -126,7 +126,7 @@
     const group = make("g", { class: node.parents.length ? "node" : "node leaf", id: `node-${i}`,
                               "data-name": node.name }, nodeLayer);
     make("rect", { x: node.x, y: node.y, width: W, height: H, rx: 8 }, group);
-    const nameClass = node.labelled ? "name" : node.parents.length ? "name auto" : "name constant";
+    const nameClass = node.labelled ? "name" : node.constant ? "name constant" : "name auto";
     fitText(make("text", { class: nameClass, x: node.x + 10, y: node.y + 20 }, group, node.name),
             W - 20);
     const row = (cls, key, y) => {
