@@ -407,3 +407,16 @@ def test_python_dash_m_gradengine_runs_the_command(monkeypatch, capsys):
         runpy.run_module("gradengine", run_name="__main__")
     assert info.value.code == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_outside_training_exits_as_sigpipe_would(monkeypatch, capsys):
+    fake = types.ModuleType("gradengine.cli.graph")
+    fake.add_parser = lambda commands: commands.add_parser("graph")
+
+    def closed_pipe(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    fake.run = closed_pipe
+    monkeypatch.setitem(sys.modules, "gradengine.cli.graph", fake)
+    assert main(["graph"]) == 141
+    assert "Traceback" not in capsys.readouterr().err

@@ -680,3 +680,28 @@ def test_a_value_used_many_times_lists_its_first_paths_and_counts_the_rest(uses,
     for k, term in enumerate(terms, start=1):
         term.label = f"t{k}"
     assert f"  a receives {listed}" in explain(total(terms)).splitlines()
+
+
+# How a number is written in every view: as Python writes it when that is short (at most
+# digits + 2 characters), else in `digits` significant digits.
+NUMBERS = [
+    (3.0, "3.0"),
+    (0.5, "0.5"),
+    (-2.25, "-2.25"),
+    (123456.7, "123456.7"),  # 8 characters: as written
+    (0.1234567, "0.123457"),  # 9 characters: rounded to 6 digits
+    (-0.1234567, "-0.123457"),  # the sign does not count
+    (1234567.0, "1.23457e+06"),
+    (1.0000000000000002, "1.0"),  # rounded to 1, and still a float
+    (1e-07, "1e-07"),
+    (math.inf, "inf"),
+    (-math.inf, "-inf"),
+    (math.nan, "nan"),
+]
+
+
+@pytest.mark.parametrize(("x", "text"), NUMBERS, ids=[t for _, t in NUMBERS])
+def test_numbers_are_written_short(x, text):
+    from gradengine.viz.graph import number
+
+    assert number(x) == text

@@ -324,17 +324,17 @@ def main(argv: list[str] | None = None) -> int:
 
     0 ok, 1 failure, 2 bad input (a usage error, or a ValueError/TypeError from the library),
     130 interrupted (Ctrl-C). Never a traceback. When stdout's reader goes away
-    (gradengine demo | head -1) the run goes on quietly, still writes its files, and exits as
-    it would have.
+    (gradengine demo | head -1) a training run goes on quietly, still writes its files, and
+    exits as it would have; anywhere else a closed pipe ends the command with 141, as SIGPIPE.
     """
     try:
         return _main(argv)
     except KeyboardInterrupt:
         _complain("interrupted")
         return 130
-    except BrokenPipeError:  # the progress bar's reader (stderr) went too: nothing to tell
+    except BrokenPipeError:  # a reader went away where say() was not used: exit as SIGPIPE would
         _silence_stdout()
-        return 1
+        return 141
     except (ValueError, TypeError) as error:
         _complain(f"error: {error}")
         return 2
