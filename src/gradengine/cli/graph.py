@@ -107,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
     to_html(root, out / "graph.html", title=title or None, subtitle=description)
     written = [out / "graph.dot", out / "graph.html", out / "explain.txt"]
     if shutil.which("dot") is None:
-        print("graph.svg skipped: Graphviz's `dot` is not installed (apt-get install graphviz)")
+        print(
+            "graph.svg skipped: Graphviz's `dot` is not installed (apt-get install graphviz, "
+            "brew install graphviz, or winget install graphviz)"
+        )
     else:
         try:
             draw(root, out / "graph.svg")
