@@ -1,5 +1,6 @@
 """The PyTorch bridge: same outputs and gradients both ways, only MLP-shaped Sequentials."""
 
+import math
 import random
 import re
 import sys
@@ -157,3 +158,15 @@ def test_from_torch_checks_the_size_before_copying_a_weight(monkeypatch):
     monkeypatch.setattr(torch.Tensor, "to", no_copy)
     with pytest.raises(ValueError, match="441 parameters; the limit is 100"):
         from_torch(net)
+
+
+def test_to_torch_takes_data_set_to_a_bool_a_numpy_float_or_a_huge_int():
+    torch = pytest.importorskip("torch")
+    np = pytest.importorskip("numpy")
+    model = MLP(2, [1], seed=0)
+    w0, w1, b = model.parameters()
+    w0.data, w1.data, b.data = True, np.float32(0.5), 10**400
+    linear = to_torch(model)[0]
+    assert linear.weight.tolist() == [[1.0, 0.5]]
+    assert linear.bias.tolist() == [math.inf]
+    assert linear.weight.dtype == torch.float64

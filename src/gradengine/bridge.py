@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gradengine.checks import type_name
+from gradengine.checks import as_float, type_name
 from gradengine.nn import MLP, check_parameter_count
 from gradengine.serialize import FORMAT, VERSION, mlp_to_dict, neuron_kind
 
@@ -41,10 +41,12 @@ def to_torch(mlp: MLP) -> torch.nn.Sequential:
             fan_in, len(layer.neurons), dtype=torch.float64, device="meta"
         ).to_empty(device="cpu")
         with torch.no_grad():
-            linear.weight.copy_(
-                torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64)
-            )
-            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+            # as_float: data set to a bool, a numpy float or an int beyond the float range
+            # (which torch.tensor refuses with OverflowError) goes over as the float it stands for
+            weights = [[as_float(w.data) for w in n.w] for n in layer.neurons]
+            linear.weight.copy_(torch.tensor(weights, dtype=torch.float64))
+            biases = [as_float(n.b.data) for n in layer.neurons]
+            linear.bias.copy_(torch.tensor(biases, dtype=torch.float64))
         modules.append(linear)
         if layer.neurons[0].nonlin:
             modules.append(_ACTIVATION_MODULES[neuron_kind(layer.neurons[0])]())
