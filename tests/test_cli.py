@@ -363,7 +363,7 @@ def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estima
     assert cli_main.estimate(cli_main.DEMO, 1).bytes < 10**8
 
 
-def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measurement():
+def test_the_memory_estimate_is_within_half_again_of_a_measurement():
     """BYTES_PER_EDGE and BYTES_PER_NODE against tracemalloc on one step of a small run."""
     settings = cli_main.Settings("moons", 100, [24, 24], "adam", 0.05, 1, 0, 0.2)
     dataset = train.load_dataset("moons", 100, test_size=0.2, seed=0)
@@ -376,7 +376,7 @@ def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measurement():
     finally:
         tracemalloc.stop()
     estimated = cli_main.estimate(settings, 1).bytes
-    assert peak / 2 < estimated < 2 * peak, (estimated, peak)
+    assert peak / 1.5 < estimated < 1.5 * peak, (estimated, peak)
 
 
 @pytest.mark.parametrize(

@@ -207,12 +207,13 @@ def _add_graph_command(commands: Any) -> None:
 
 # One training step builds, for every training point, one fused node per neuron holding one
 # entry per weight and input: memory and time grow with points x (parameters, neurons).
-# Measured with tracemalloc and perf_counter over one step of 2-16-16-1, 2-64-64-1, 2-128-1 and
-# 2-32-32-32-1 MLPs on moons (python 3.11); the fits were within 10% on all four.
-BYTES_PER_EDGE = 53  # per point and parameter: an entry in a node's parents and local grads
-BYTES_PER_NODE = 290  # per point and neuron: the node itself
-SECONDS_PER_EDGE = 0.3e-6  # per point, parameter and step (forward, backward and update)
-SECONDS_PER_NODE = 5e-6  # per point, neuron and step
+# Fitted to tracemalloc's peak and perf_counter over one step of 2-16-16-1, 2-64-64-1, 2-128-1,
+# 2-32-32-32-1 and 2-256-1 MLPs on moons (python 3.11, a shared 2-core machine): the memory fit
+# is within 2% on all five; time varies with the machine, so it only guards against absurd runs.
+BYTES_PER_EDGE = 35  # per point and parameter: an entry in a node's parents and local grads
+BYTES_PER_NODE = 190  # per point and neuron: the node itself
+SECONDS_PER_EDGE = 0.4e-6  # per point, parameter and step (forward, backward and update)
+SECONDS_PER_NODE = 6e-6  # per point, neuron and step
 #: A run estimated to take longer than this is refused: reduce --steps, --samples or --hidden.
 MAX_RUN_SECONDS = 24 * 3600
 #: The share of the available memory a run may plan to use (the rest is Python and the plots).
