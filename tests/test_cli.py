@@ -420,3 +420,21 @@ def test_a_closed_pipe_outside_training_exits_as_sigpipe_would(monkeypatch, caps
     monkeypatch.setitem(sys.modules, "gradengine.cli.graph", fake)
     assert main(["graph"]) == 141
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_interrupt_before_the_first_file_removes_the_folder_the_run_made(
+    tmp_path, monkeypatch, capsys
+):
+    from gradengine.cli import plots
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_curves", interrupted)
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--out", str(out)]) == 130
+    assert not out.exists()
+    existing = tmp_path / "mine"
+    existing.mkdir()  # a folder the user made stays, even empty
+    assert main(["train", *SMALL, "--out", str(existing)]) == 130
+    assert existing.is_dir() and list(existing.iterdir()) == []
