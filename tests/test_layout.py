@@ -131,6 +131,27 @@ def test_a_wide_fan_in_and_a_long_skip_stay_clear():
     assert crossings(out) == []
 
 
+def test_the_edges_out_of_one_value_share_one_lane():
+    x = Value(2.0, label="x")
+    y = x
+    for _ in range(30):
+        y = (y * x).tanh()  # x feeds every other column: one lane through all of them
+    graph = build_graph(y)
+    place = layout(graph, [op_symbol(node._op) for node in graph.nodes])
+    assert crossings(y) == []
+    # every edge out of x runs along the longest one's waypoints, then turns off to its pill
+    leaving_x = [
+        place.routes[i][k][:-2]
+        for i in range(len(graph.nodes))
+        for k, p in enumerate(graph.parents_of(i))
+        if graph.names[p] == "x"
+    ]
+    longest = max(leaving_x, key=len)
+    # x * x, then 29 more products; the last product sits in column 59, so 58 columns are passed
+    assert len(leaving_x) == 2 + 29 and len(longest) == 1 + 2 * 58
+    assert all(route == longest[: len(route)] for route in leaving_x)
+
+
 CONSTANTS = [(2.0, "2"), (-1.0, "-1"), (0.5, "0.5"), (1e20, "1e+20"), (1 / 3, "0.333333")]
 
 

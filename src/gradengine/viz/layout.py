@@ -5,7 +5,9 @@ is a strip of operation pills (``OP_ZONE`` wide) followed by a strip of cards, a
 column's cards and the next column's pills lies a strip that holds nothing but edges. An edge
 curves only inside such an empty strip and runs horizontally everywhere else. An edge that spans
 several columns gets a waypoint in each column it passes (a "dummy" node, as in Sugiyama's
-method): a row slot of its own, kept clear of the cards, so its horizontal run misses them.
+method): a row slot of its own, kept clear of the cards, so its horizontal run misses them. The
+edges out of one value share its waypoints, as a bus that each consumer leaves in the column
+before its own: a leaf used in every column takes one lane, not one per use.
 """
 
 from __future__ import annotations
@@ -83,23 +85,32 @@ def layout(graph: Graph, symbols: list[str]) -> Layout:
     column = columns(graph)
     parents = [graph.parents_of(i) for i in range(n)]
 
-    # Items are the nodes 0..n-1, then one dummy per (edge, column passed through).
+    # Items are the nodes 0..n-1, then the dummies: one per value and column its edges pass.
     item_column = list(column)
     item_parents: list[list[int]] = [[] for _ in range(n)]
-    chains: dict[tuple[int, int], list[int]] = {}  # (parent, node) -> its dummies, left to right
+    reach = [column[p] for p in range(n)]  # the last column before a value's farthest consumer
     for i in range(n):
         for p in parents[i]:
-            chain = chains.get((p, i))
-            if chain is None:
-                chain = []
-                previous = p
-                for c in range(column[p] + 1, column[i]):
-                    item_column.append(c)
-                    item_parents.append([previous])
-                    previous = len(item_column) - 1
-                    chain.append(previous)
-                chains[(p, i)] = chain
-            item_parents[i].append(chain[-1] if chain else p)
+            reach[p] = max(reach[p], column[i] - 1)
+    lanes: list[list[int]] = []  # lanes[p]: p's dummies, column by column after its own
+    for p in range(n):
+        lane: list[int] = []
+        previous = p
+        for c in range(column[p] + 1, reach[p] + 1):
+            item_column.append(c)
+            item_parents.append([previous])
+            previous = len(item_column) - 1
+            lane.append(previous)
+        lanes.append(lane)
+
+    def passed(p: int, i: int) -> list[int]:
+        """The dummies of the edge p -> i: p's lane up to the column before i's."""
+        return lanes[p][: column[i] - column[p] - 1]
+
+    for i in range(n):
+        for p in parents[i]:
+            through = passed(p, i)
+            item_parents[i].append(through[-1] if through else p)
     items = len(item_column)
     consumers: list[list[int]] = [[] for _ in range(items)]
     for i in range(items):
@@ -154,7 +165,7 @@ def layout(graph: Graph, symbols: list[str]) -> Layout:
         pill_left = card_left[column[i]] - OP_MARGIN - op_width(symbols[i])
         for k, p in enumerate(parents[i]):
             points: list[Point] = [(card_left[column[p]] + CARD_WIDTH, centre[p])]
-            for d in chains[(p, i)]:
+            for d in passed(p, i):
                 c = item_column[d]
                 points += [(entry(c), centre[d]), (card_left[c] + CARD_WIDTH, centre[d])]
             end_y = centre[i] + edge_spread(k, len(parents[i]))
