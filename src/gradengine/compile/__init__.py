@@ -8,13 +8,15 @@ the backward pass and adds each parameter's (and input's) gradient to its ``.gra
 
 Two backends replay the same recording:
 
-- ``"python"``: straight-line Python source generated from the graph (one line per node forward,
-  one per gradient contribution backward), compiled once. No dependency; results equal eager
-  mode's bit for bit (same operations, same order of every sum).
-- ``"numpy"``: nodes of the same operation at the same level of the graph become one vector
-  operation, chains of additions one cumulative sum. Needs NumPy (``pip install ".[bench]"``);
-  values equal eager mode's bit for bit, gradients to rounding (sums of a node's contributions
-  are added in another order).
+- ``"python"``: nodes of the same operation at the same level of the graph (plan.py) become a
+  few lines of generated Python each, a list comprehension over lists of floats; a Layer's
+  neurons over a batch a loop over the samples with the weights as local names. No dependency;
+  results equal eager mode's bit for bit (same operations, same order of every sum; zeros up
+  to their sign).
+- ``"numpy"``: the same groups as array operations, a Layer over a batch one matrix product,
+  chains of additions one cumulative sum. Needs NumPy (``pip install ".[bench]"``); values
+  equal eager mode's bit for bit, gradients to rounding (sums of a node's contributions are
+  added in another order).
 
 ``backend="auto"`` picks NumPy when it can be imported.
 

@@ -19,8 +19,6 @@ in another order, so they agree to rounding.
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from typing import Any
 
 try:
@@ -33,7 +31,9 @@ except ImportError as error:  # pragma: no cover - exercised without numpy only
 
 from gradengine import ieee
 from gradengine import value as v
-from gradengine.compile import CONSTANT, INPUT, NODE, PARAMETER, Recording
+from gradengine.compile import CONSTANT, INPUT, PARAMETER, Recording
+from gradengine.compile.plan import CHAIN, LINEAR_WEIGHTED_SUMS, matrix_plan
+from gradengine.compile.plan import groups as plan_groups
 
 
 class NUMPY_M:
@@ -185,34 +185,25 @@ class _WeightedSums:
         self.distinct_weight_rows = len({tuple(row) for row in self.w.T.tolist()})
         self.terms = np.empty((n + 1, len(outs)))
         self.V: Any = None  # the engine's array of values, set by NumpyEngine
-        self.matrix = self._matrix_plan(idx, outs)
+        self.matrix = self._matrix_plan(parents, outs)
         self.used_matrix = False
 
-    def _matrix_plan(self, idx: Any, outs: list[int]) -> dict[str, Any] | None:
-        """If every neuron is one of r (bias, weights) rows applied to one of s input rows, each
-        pair once: index arrays for Z[s x r] = X[s x n] @ W[r x n].T + b[r], else None."""
-        n = self.n
-        weight_rows: dict[tuple[int, ...], int] = {}
-        input_rows: dict[tuple[int, ...], int] = {}
-        pairs: dict[tuple[int, int], int] = {}
-        for row, out in zip(idx.tolist(), outs, strict=True):
-            r = weight_rows.setdefault(tuple(row[: n + 1]), len(weight_rows))
-            s = input_rows.setdefault(tuple(row[n + 1 :]), len(input_rows))
-            pairs[(s, r)] = out
-        k = len(outs)
-        if len(weight_rows) * len(input_rows) != k or len(pairs) != k or len(weight_rows) == k:
+    def _matrix_plan(
+        self, parents: list[tuple[int, ...]], outs: list[int]
+    ) -> dict[str, Any] | None:
+        """Index arrays for Z[s x r] = X[s x n] @ W[r x n].T + b[r] (plan.matrix_plan), or None."""
+        found = matrix_plan(parents, outs)
+        if found is None:
             return None
-        out_index = np.empty((len(input_rows), len(weight_rows)), dtype=np.intp)
-        for (s, r), out in pairs.items():
-            out_index[s, r] = out
-        b = np.array([key[0] for key in weight_rows], dtype=np.intp)
-        w = np.array([key[1:] for key in weight_rows], dtype=np.intp).reshape(len(weight_rows), n)
-        x = np.array(list(input_rows), dtype=np.intp).reshape(len(input_rows), n)
+        n = self.n
+        b = np.array(found.bias, dtype=np.intp)
+        w = np.array(found.weights, dtype=np.intp).reshape(len(found.bias), n)
+        x = np.array(found.inputs, dtype=np.intp).reshape(len(found.inputs), n)
         return {
             "b": b,
             "w": w,
             "x": x,
-            "out": out_index,
+            "out": np.array(found.out, dtype=np.intp),
             "plans": [_scatter_plan(b), _scatter_plan(w.ravel()), _scatter_plan(x.ravel())],
         }
 
@@ -301,74 +292,24 @@ class _SumChain:
         )
 
 
-def _chains(rec: Recording) -> dict[int, list[int]]:
-    """Chains of additions: last node -> its nodes, each the left operand of the next."""
-    uses = [0] * len(rec)
-    for ps in rec.parents:
-        for p in ps:
-            uses[p] += 1
-    is_add = [
-        op is v.ADD and kind == NODE for op, kind in zip(rec.operations, rec.kinds, strict=True)
-    ]
-    follows: dict[int, int] = {}  # link -> the addition that continues it
-    for i, ps in enumerate(rec.parents):
-        if is_add[i]:
-            left, right = ps
-            if is_add[left] and uses[left] == 1 and left != right:
-                follows[left] = i
-    continued = set(follows.values())
-    chains: dict[int, list[int]] = {}
-    for head in range(len(rec)):
-        if is_add[head] and head in follows and head not in continued:
-            nodes = [head]
-            while nodes[-1] in follows:
-                nodes.append(follows[nodes[-1]])
-            if len(nodes) >= 3:
-                chains[nodes[-1]] = nodes
-    return chains
-
-
 class NumpyEngine:
     """Runs a recording level by level, each level's groups as array operations."""
 
     def __init__(self, rec: Recording) -> None:
         self.rec = rec
-        n = len(rec)
-        chains = _chains(rec)
-        in_chain = {node for nodes in chains.values() for node in nodes[:-1]}
-        level = [0] * n
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        self.steps: list[Any] = []
-        pending: list[tuple[int, Any]] = []
-        for i, (op, ps, kind) in enumerate(
-            zip(rec.operations, rec.parents, rec.kinds, strict=True)
-        ):
-            if kind != NODE or i in in_chain:
-                continue
-            if i in chains:
-                nodes = chains[i]
-                start = rec.parents[nodes[0]][0]
-                terms = [rec.parents[j][1] for j in nodes]
-                lv = 1 + max(level[p] for p in [start, *terms])
-                for j in nodes:
-                    level[j] = lv
-                pending.append((lv, _SumChain(nodes, start, terms)))
-                continue
-            level[i] = 1 + max(level[p] for p in ps)
-            groups[(level[i], id(op), len(ps))].append(i)
         data = np.array([node.data for node in rec.order], dtype=np.float64)
-        for (lv, _, _), members in groups.items():
-            op = rec.operations[members[0]]
-            parents = [rec.parents[i] for i in members]
+        pending: list[tuple[int, Any]] = []
+        for group in plan_groups(rec):
             step: Any
-            if op is v.WEIGHTED_SUM or op is v.RELU_WEIGHTED_SUM:
-                step = _WeightedSums(op, members, parents)
+            if group.kind == CHAIN:
+                step = _SumChain(group.members, group.start, group.terms)
+            elif group.op in LINEAR_WEIGHTED_SUMS:
+                step = _WeightedSums(group.op, group.members, group.parents)
             else:
-                step = _Elementwise(op, members, parents)
+                step = _Elementwise(group.op, group.members, group.parents)
                 with np.errstate(all="ignore"):
                     step.check(data)
-            pending.append((lv, step))
-        pending.sort(key=lambda item: item[0])
+            pending.append((group.level, step))
         self.steps = [step for _, step in pending]
         self.levels = [lv for lv, _ in pending]
         self.V = np.array(data)
@@ -427,6 +368,3 @@ class NumpyEngine:
         for lv, step in zip(self.levels, self.steps, strict=True):
             lines.append(f"    level {lv}: {step.describe()}")
         return lines
-
-
-_ = math
