@@ -331,5 +331,13 @@ def test_the_speed_menu_sets_how_fast_play_runs(browser, tmp_path):
     page.wait_for_timeout(1500)
     assert int(body.get_attribute("data-step")) == at
     page.keyboard.press(" ")
+    page.keyboard.press("]")  # faster, one notch: 0.5x
+    assert body.get_attribute("data-interval") == "1800"
+    for _ in range(9):
+        page.keyboard.press("]")
+    assert body.get_attribute("data-interval") == "225"  # 4x is the fastest
+    page.keyboard.press("[")
+    assert body.get_attribute("data-interval") == "450"
+    assert page.locator("#speed").input_value() == "2"
     assert errors == []
     page.close()

@@ -250,6 +250,11 @@
     }
   }
   speedMenu.addEventListener("change", () => { setSpeed(); speedMenu.blur(); });
+  function changeSpeed(by) {
+    const k = Math.max(0, Math.min(speedMenu.options.length - 1, speedMenu.selectedIndex + by));
+    speedMenu.selectedIndex = k;
+    setSpeed();
+  }
   setSpeed();
   const toggle = () => (timer === null ? play() : pause());
   const go = (k) => { pause(); render(k); };
@@ -270,7 +275,7 @@
       ArrowLeft: () => go(current - 1), ArrowUp: () => go(current - 1),
       Home: () => go(0), End: () => go(steps.length - 1), " ": toggle,
       "+": () => zoom(STEP_ZOOM), "=": () => zoom(STEP_ZOOM), "-": () => zoom(1 / STEP_ZOOM),
-      "0": fit,
+      "0": fit, "[": () => changeSpeed(-1), "]": () => changeSpeed(1),
     };
     const action = keys[event.key];
     if (action && !event.altKey && !event.ctrlKey && !event.metaKey) {
