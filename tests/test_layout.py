@@ -22,6 +22,7 @@ from gradengine.viz.layout import (
     Layout,
     layout,
     op_width,
+    spaced,
 )
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom
@@ -150,6 +151,42 @@ def test_the_edges_out_of_one_value_share_one_lane():
     # x * x, then 29 more products; the last product sits in column 59, so 58 columns are passed
     assert len(leaving_x) == 2 + 29 and len(longest) == 1 + 2 * 58
     assert all(route == longest[: len(route)] for route in leaving_x)
+
+
+def test_a_long_bus_does_not_push_the_cards_into_a_staircase():
+    x = Value(2.0, label="x")
+    y = x
+    for _ in range(30):
+        y = (y * x).tanh()
+    graph = build_graph(y)
+    place = layout(graph, [op_symbol(node._op) for node in graph.nodes])
+    assert max(place.y) - min(place.y) < CARD_HEIGHT  # the chain stays on one row
+
+
+PITCH = CARD_HEIGHT + 22  # two cards' centres, at the least (ROW_GAP = 22)
+HALF = [PITCH / 2, PITCH / 2, 8.0]  # items 0 and 1 are cards, item 2 a lane (n = 2)
+SPACED = [
+    ("apart already", [0, 1], {0: 0.0, 1: 200.0}, [0.0, 200.0]),
+    (
+        "two cards on one spot share it",
+        [0, 1],
+        {0: 100.0, 1: 100.0},
+        [100 - PITCH / 2, 100 + PITCH / 2],
+    ),
+    (
+        "a lane yields to a card",
+        [0, 2],
+        {0: 100.0, 2: 100.0},
+        [100 - 0.05 / 1.05 * (PITCH / 2 + 8), 100 + 1 / 1.05 * (PITCH / 2 + 8)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "layer", "wanted", "centres"), SPACED, ids=[s[0] for s in SPACED])
+def test_spaced_places_a_column_as_near_its_wanted_centres_as_room_allows(
+    what, layer, wanted, centres
+):
+    assert spaced(layer, wanted, HALF, 2) == pytest.approx(centres)
 
 
 CONSTANTS = [(2.0, "2"), (-1.0, "-1"), (0.5, "0.5"), (1e20, "1e+20"), (1 / 3, "0.333333")]

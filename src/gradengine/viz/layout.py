@@ -12,6 +12,7 @@ before its own: a leaf used in every column takes one lane, not one per use.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from gradengine.viz.graph import Graph
@@ -25,6 +26,7 @@ ROW_GAP = 22  # between two cards in a column
 LANE = 16  # the room an edge passing through a column takes
 MARGIN = 16
 SWEEPS = 12
+LANE_WEIGHT = 0.05  # a lane gives way to the cards around it when they compete for a spot
 
 Point = tuple[float, float]
 
@@ -72,6 +74,31 @@ def columns(graph: Graph) -> list[int]:
 def edge_spread(k: int, count: int) -> float:
     """Vertical offset at the pill of the k-th of `count` edges into one operation."""
     return (k - (count - 1) / 2) * min(7.0, (OP_HEIGHT - 8) / count)
+
+
+def spaced(layer: list[int], wanted: dict[int, float], half: list[float], n: int) -> list[float]:
+    """Centres for the items of a column, in order, each at least half + half below the one
+    above, as near their wanted centres as can be (least squares; lanes weigh LANE_WEIGHT).
+
+    With offsets o (the room the items above need), z = centre - o must not decrease: an
+    isotonic regression of wanted - o, solved by pooling adjacent violators.
+    """
+    offsets = [0.0]
+    for above, below in itertools.pairwise(layer):
+        offsets.append(offsets[-1] + half[above] + half[below])
+    blocks: list[list[float]] = []  # [weighted sum, weight, count]
+    for i, offset in zip(layer, offsets, strict=True):
+        weight = 1.0 if i < n else LANE_WEIGHT
+        blocks.append([weight * (wanted[i] - offset), weight, 1])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            total, weight, count = blocks.pop()
+            blocks[-1][0] += total
+            blocks[-1][1] += weight
+            blocks[-1][2] += count
+    out = []
+    for total, weight, count in blocks:
+        out += [total / weight] * int(count)
+    return [z + offset for z, offset in zip(out, offsets, strict=True)]
 
 
 def layout(graph: Graph, symbols: list[str]) -> Layout:
@@ -128,7 +155,8 @@ def layout(graph: Graph, symbols: list[str]) -> Layout:
             middle[i] = below + half[i]
             below += 2 * half[i]
     # Alternate sweeps: pull each item towards the mean height of its neighbours on one side,
-    # keep the column's order and spacing, so edges run as straight as the spacing allows.
+    # order the column by it, and space the column as near those heights as the room allows
+    # (spaced), so edges run as straight as they can; a lane yields to a card.
     for sweep in range(SWEEPS):
         forward = sweep % 2 == 0
         for layer in layers if forward else layers[::-1]:
@@ -141,13 +169,8 @@ def layout(graph: Graph, symbols: list[str]) -> Layout:
                     else middle[i]
                 )
             layer.sort(key=lambda i: (wanted[i], middle[i]))
-            placed: list[float] = []
-            for k, i in enumerate(layer):
-                lowest = placed[-1] + half[layer[k - 1]] + half[i] if placed else wanted[i]
-                placed.append(max(wanted[i], lowest))
-            shift = sum(wanted[i] for i in layer) / len(layer) - sum(placed) / len(placed)
-            for i, spot in zip(layer, placed, strict=True):
-                middle[i] = spot + shift
+            for i, spot in zip(layer, spaced(layer, wanted, half, n), strict=True):
+                middle[i] = spot
 
     top = min(middle[i] - CARD_HEIGHT / 2 if i < n else middle[i] - LANE / 2 for i in range(items))
     centre = [MARGIN + m - top for m in middle]
