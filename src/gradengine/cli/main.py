@@ -428,13 +428,11 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
     sizes = [2, *settings.hidden, train.n_outputs(dataset.n_classes)]
     mlp = MLP(2, sizes[1:], seed=settings.seed)
     optimizer = train.make_optimizer(settings.optimizer, mlp, settings.lr)
-    need = estimate(settings, sizes[-1])
     say(
         f"{settings.dataset}: {len(dataset.X_train)} training and {len(dataset.X_test)} test"
         f" points, {dataset.n_classes} classes\n{mlp}\n"
         f"{settings.optimizer}, lr {settings.lr:g} decaying to {settings.lr / 10:g},"
-        f" {settings.steps} steps (estimated: {_size_text(need.bytes)} of memory, "
-        f"{_time_text(need.seconds)})",
+        f" {settings.steps} steps",
     )  # flushed before the progress bar starts drawing on stderr
 
     with tqdm.tqdm(total=settings.steps, desc="training", unit="step", file=sys.stderr) as bar:
