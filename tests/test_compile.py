@@ -170,13 +170,47 @@ def test_wrong_shapes_and_parameters_are_refused(backend: str) -> None:
         compile_graph(loss, [x], backend="gpu")
 
 
-def test_lecture_nodes_and_float_only_losses_are_refused_by_name() -> None:
+def test_lecture_nodes_and_unreadable_cross_entropy_are_refused_by_name() -> None:
     x = Value(2.0)
     node = Value(x.data * 3, (x,), "triple", label="t")
     with pytest.raises(TypeError, match="triple"):
         compile_graph(node * 1.0, [x])
+    # a logit that is a number is no parent of the node: its rows cannot be read back
+    with pytest.raises(TypeError, match=r"'cross_entropy' node .* no layout of rows"):
+        compile_graph(cross_entropy([[x * 2.0, 0.5], [x, x * 3.0]], [1, 0]), [x])
     with pytest.raises(TypeError, match="'cross_entropy' node"):
-        compile_graph(cross_entropy([[x * 2.0, x]], [1]), [x])
+        compile_graph(cross_entropy([[x * math.nan, x]], [1]), [x])
+
+
+def cross_entropy_batch(
+    model: MLP, rows: list[list[float]], classes: list[int]
+) -> tuple[Value, list[Value]]:
+    xs = [[Value(a) for a in row] for row in rows]
+    logits = [model(x) for x in xs]
+    return cross_entropy(logits, classes), [v for x in xs for v in x]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cross_entropy_replays_and_takes_new_batches(backend: str) -> None:
+    """Its classes are read back from the node's derivatives, and frozen like any constant."""
+    rng = random.Random(0)
+    rows = [[rng.uniform(-2, 2) for _ in range(4)] for _ in range(9)]
+    classes = [rng.randrange(3) for _ in range(9)]
+    model = MLP(4, [6, 3], seed=0)
+    loss, inputs = cross_entropy_batch(model, rows, classes)
+    eager_and_compiled(loss, model.parameters(), backend, inputs)
+    program = compile_graph(loss, model.parameters(), inputs, backend=backend)
+    assert "cross_entropy" in str(program)
+    other = [[rng.uniform(-2, 2) for _ in range(4)] for _ in range(9)]
+    model.zero_grad()
+    out = program.run([a for row in other for a in row])
+    got = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    eager, _ = cross_entropy_batch(model, other, classes)
+    eager.backward()
+    assert same(out, eager.data, backend)
+    for g, p in zip(got, model.parameters(), strict=True):
+        assert same(g, p.grad, backend), (g, p.grad)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -289,3 +323,22 @@ def test_python_source_grows_with_groups_not_nodes() -> None:
     program = compile_graph(loss, model.parameters(), backend="python")
     assert len(program.recording) > 5000
     assert program._engine.lines < 1000
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cross_entropy_row_whose_class_probability_rounds_to_one(backend: str) -> None:
+    """Every derivative of row 0 is 0 when recorded: its class is its largest logit."""
+    z = [[Value(800.0), Value(0.0), Value(-5.0)], [Value(0.1), Value(0.2), Value(0.3)]]
+    leaves = [v for row in z for v in row]
+    loss = cross_entropy(z, [0, 2])
+    assert loss._local_grads[:3] == (0.0, 0.0, 0.0)
+    program = compile_graph(loss, leaves, backend=backend)
+    for leaf, x in zip(leaves, [0.5, 1.0, -1.0, 0.1, 0.2, 0.3], strict=True):
+        leaf.data = x
+    program.run()
+    got = [leaf.grad for leaf in leaves]
+    fresh = [Value(leaf.data) for leaf in leaves]
+    eager = cross_entropy([fresh[:3], fresh[3:]], [0, 2])
+    eager.backward()
+    for g, leaf in zip(got, fresh, strict=True):
+        assert same(g, leaf.grad, backend)

@@ -15,8 +15,8 @@ Two backends replay the same recording:
   to their sign).
 - ``"numpy"``: the same groups as array operations, a Layer over a batch one matrix product,
   chains of additions one cumulative sum. Needs NumPy (``pip install ".[bench]"``); values
-  equal eager mode's bit for bit, gradients to rounding (sums of a node's contributions are
-  added in another order).
+  and gradients equal eager mode's to rounding (matrix products and NumPy's exp round their
+  own way; a node's gradient contributions are added in another order).
 
 ``backend="auto"`` picks NumPy when it can be imported.
 
@@ -30,8 +30,11 @@ Limits, as with any tracing compiler:
   ``.data`` at compile time is frozen and it receives no gradient. Interior nodes keep the
   ``.data`` and ``.grad`` of the eager pass that built them.
 - Nodes made the lecture's way (``Value(data, children, op)`` with a ``_backward`` closure), and
-  nodes whose operation cannot recompute them from floats (a loss computed with floats only,
-  such as gradengine.losses.cross_entropy today), are refused with an error naming them.
+  nodes whose operation cannot recompute them from floats, are refused with an error naming
+  them. gradengine.losses.cross_entropy computes with floats only and keeps no classes: its
+  node is replayed by an operation that reads them back from the node's derivatives
+  (compile/cross_entropy.py), or refused if they cannot be told (a logit that is a plain
+  number, nan logits).
 """
 
 from __future__ import annotations
@@ -77,6 +80,19 @@ def _check_replayable(node: Value, op: Operation) -> None:
             f"cannot compile the {op.name!r} node: its derivatives gave {len(grads)} values "
             f"for {len(inputs)} inputs"
         )
+
+
+def _replayable(node: Value, op: Operation) -> Operation:
+    """op itself if it can recompute node from floats; for the float-only cross_entropy loss,
+    an operation that can (compile/cross_entropy.py); TypeError naming the node otherwise."""
+    from gradengine import losses
+
+    if op.name == "cross_entropy" and op is losses._OPERATIONS["cross_entropy"]:
+        from gradengine.compile.cross_entropy import replay_operation
+
+        return replay_operation(node)
+    _check_replayable(node, op)
+    return op
 
 
 def _describe_node(node: Value) -> str:
@@ -127,7 +143,7 @@ class Recording:
                     "hidden in its _backward closure; define it as a gradengine.Operation"
                 )
             if node._parents and op not in _BUILT_IN:
-                _check_replayable(node, op)
+                op = _replayable(node, op)
             self.operations.append(op)
             self.parents.append(tuple(index[id(p)] for p in node._parents))
             if node._parents:

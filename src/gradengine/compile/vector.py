@@ -13,8 +13,9 @@ Two shapes get more than that:
 - a chain of additions such as ``sum(losses)`` (each link used only by the next) becomes one
   cumulative sum instead of one level per link.
 
-Values equal eager mode's (sums run in eager mode's order); gradients sum a node's contributions
-in another order, so they agree to rounding.
+Values and gradients agree with eager mode's to rounding, not bit for bit: a matrix product
+(BLAS) and NumPy's exp and log round differently from Python's floats, and gradients add a
+node's contributions in another order. Row sums and chains add in eager mode's order.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised without numpy only
 from gradengine import ieee
 from gradengine import value as v
 from gradengine.compile import CONSTANT, INPUT, PARAMETER, Recording
+from gradengine.compile.cross_entropy import CrossEntropy
 from gradengine.compile.plan import CHAIN, LINEAR_WEIGHTED_SUMS, matrix_plan
 from gradengine.compile.plan import groups as plan_groups
 
@@ -265,6 +267,43 @@ class _WeightedSums:
         )
 
 
+class _CrossEntropy:
+    """losses.cross_entropy over an n x w matrix of logits: softmax rows, one array op each."""
+
+    def __init__(self, op: CrossEntropy, out: int, parents: tuple[int, ...]) -> None:
+        n, w = len(op.classes), op.width
+        self.n, self.w = n, w
+        self.out = out
+        self.index = np.array(parents, dtype=np.intp).reshape(n, w)
+        self.rows = np.arange(n)
+        self.classes = np.array(op.classes, dtype=np.intp)
+        self.plan = _scatter_plan(self.index.ravel())
+        self.local: Any = None
+
+    def forward(self, V: Any, want_grads: bool) -> None:
+        Z = V[self.index]
+        top = Z.max(axis=1)
+        E = np.exp(Z - top[:, None])
+        total = E[:, 0].copy()
+        for j in range(1, self.w):  # left to right, as eager mode sums each row
+            total += E[:, j]
+        losses = top + np.log(total) - Z[self.rows, self.classes]
+        V[self.out] = np.add.accumulate(losses)[-1] / self.n
+        if want_grads:
+            P = E / total[:, None]
+            P[self.rows, self.classes] -= 1.0
+            self.local = P / self.n
+
+    def backward(self, G: Any) -> None:
+        _scatter(G, self.plan, (G[self.out] * self.local).ravel())
+
+    def describe(self) -> str:
+        return (
+            f"cross_entropy of Z[{self.n}x{self.w}]: softmax of each row, one array op each; "
+            f"replaces 1 node of {self.n * self.w} inputs"
+        )
+
+
 class _SumChain:
     """s + t1 + t2 + ... + tk as k additions, each used only by the next: one cumulative sum."""
 
@@ -305,6 +344,8 @@ class NumpyEngine:
                 step = _SumChain(group.members, group.start, group.terms)
             elif group.op in LINEAR_WEIGHTED_SUMS:
                 step = _WeightedSums(group.op, group.members, group.parents)
+            elif isinstance(group.op, CrossEntropy):  # one node per group: each its own op
+                step = _CrossEntropy(group.op, group.members[0], group.parents[0])
             else:
                 step = _Elementwise(group.op, group.members, group.parents)
                 with np.errstate(all="ignore"):
