@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gradengine.files import write_atomic
 
 SECTION_START, SECTION_END = "<!-- section:speed -->", "<!-- /section:speed -->"
 
@@ -190,16 +190,9 @@ python benchmarks/run.py --readme README.md   # rewrite this section from a fres
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write text to path via a temporary file, so path is never left half-written."""
+    """Write text to path with gradengine's one atomic writer (fsync, rename, mode kept)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(path, text)
 
 
 def replace_section(readme: Path, body: str) -> None:
