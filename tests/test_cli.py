@@ -431,9 +431,9 @@ def test_an_interrupt_before_the_first_file_removes_the_folder_the_run_made(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(plots, "plot_curves", interrupted)
-    out = tmp_path / "run"
+    out = tmp_path / "new" / "run"
     assert main(["train", *SMALL, "--out", str(out)]) == 130
-    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # neither folder the run made is left
     existing = tmp_path / "mine"
     existing.mkdir()  # a folder the user made stays, even empty
     assert main(["train", *SMALL, "--out", str(existing)]) == 130

@@ -472,7 +472,7 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
 
     # Everything is written before anything is printed: a reader that stops early (| head -1)
     # never costs the run its files.
-    created = not out.is_dir()
+    created = [folder for folder in (out, *out.parents) if not folder.exists()]
     out.mkdir(parents=True, exist_ok=True)
     try:
         for name in RUN_FILES:  # an earlier run's files, which must not sit beside these
@@ -492,8 +492,10 @@ def run(settings: Settings, out: Path, *, command: str) -> int:
         report["timings"]["total_seconds"] = time.perf_counter() - started
         _write_json(out / "report.json", report)
     except BaseException:
-        if created and not any(out.iterdir()):
-            out.rmdir()  # a folder this run made and never filled
+        for folder in created:  # the folders this run made and never filled, deepest first
+            if any(folder.iterdir()):
+                break
+            folder.rmdir()
         raise
 
     test_accuracy = history.final_test_accuracy
