@@ -342,3 +342,22 @@ def test_cross_entropy_row_whose_class_probability_rounds_to_one(backend: str) -
     eager.backward()
     for g, leaf in zip(got, fresh, strict=True):
         assert same(g, leaf.grad, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("special", [math.inf, math.nan])
+def test_matrix_product_meeting_inf_or_nan_on_a_later_run(backend: str, special: float) -> None:
+    """Compiled at finite inputs, run at a batch holding inf or nan: the matrix products give
+    way to row sums that keep an inactive neuron's zero derivatives, as eager mode does."""
+    rows, labels = small_batch(5, n=6)
+    rows = [[*row, 0.25] for row in rows]
+    loss, model, inputs = batch_mlp_loss(rows, labels)
+    program = compile_graph(loss, model.parameters(), inputs, backend=backend)
+    rows[2][0] = special
+    program.run([a for row in rows for a in row])
+    got = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    eager, model_again, _ = batch_mlp_loss(rows, labels)
+    eager.backward()
+    for g, p in zip(got, model_again.parameters(), strict=True):
+        assert same(g, p.grad, backend), (g, p.grad)

@@ -17,8 +17,9 @@ This module needs nothing but Python: it works on the positions of a ``Recording
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import chain
 
 from gradengine import value as v
 from gradengine.compile import NODE, Recording
@@ -50,10 +51,7 @@ class Group:
 
 def chains(rec: Recording) -> dict[int, list[int]]:
     """Chains of additions: last node -> its nodes, each the left operand of the next."""
-    uses = [0] * len(rec)
-    for ps in rec.parents:
-        for p in ps:
-            uses[p] += 1
+    uses = Counter(chain.from_iterable(rec.parents))
     is_add = [
         op is v.ADD and kind == NODE for op, kind in zip(rec.operations, rec.kinds, strict=True)
     ]
@@ -89,12 +87,12 @@ def groups(rec: Recording) -> list[Group]:
             nodes = found[i]
             start = rec.parents[nodes[0]][0]
             terms = [rec.parents[j][1] for j in nodes]
-            lv = 1 + max(level[p] for p in [start, *terms])
+            lv = 1 + max(map(level.__getitem__, [start, *terms]))
             for j in nodes:
                 level[j] = lv
             pending.append(Group(CHAIN, lv, v.ADD, nodes, start=start, terms=terms))
             continue
-        level[i] = 1 + max(level[p] for p in ps)
+        level[i] = 1 + max(map(level.__getitem__, ps))
         by_key[(level[i], id(op), len(ps))].append(i)
     for (lv, _, _), members in by_key.items():
         op = rec.operations[members[0]]

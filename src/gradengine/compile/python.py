@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from operator import add, itemgetter, mul, neg, sub
 from typing import Any
 
@@ -190,7 +190,6 @@ class _Program:
             self.matrices.append(found)
         src = _Source()
         self.src = src
-        self._locals_done: set[str] = set()
         n = len(rec)
         pos = [-1] * n
         self.pos = pos
@@ -387,13 +386,30 @@ class _Program:
         rec = self.rec
         needs = rec.needs_grad
         n = len(rec)
-        contributions: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        # What each node receives, in the order Value.backward() adds it: (child, slot) for one
+        # contribution, a block (highest child, slot, lowest child, group, kind, where) for all
+        # those of one matrix group to one weight, bias or input.
+        contributions: list[list[tuple[Any, ...]]] = [[] for _ in range(n)]
+        in_matrix = [False] * n
+        for k, matrix in enumerate(self.matrices):
+            if matrix is not None:
+                if not all(needs[i] for i in self.groups[k].members):
+                    raise _Restart(k)
+                for i in self.groups[k].members:
+                    in_matrix[i] = True
+        kinds, parents = rec.kinds, rec.parents
         for i in range(rec.root, -1, -1):
-            if rec.kinds[i] != NODE or not needs[i]:
+            if kinds[i] != NODE or not needs[i] or in_matrix[i]:
                 continue
-            for slot, p in enumerate(rec.parents[i]):
+            for slot, p in enumerate(parents[i]):
                 if needs[p]:
                     contributions[p].append((i, slot))
+        blocked: set[int] = set()
+        for k, matrix in enumerate(self.matrices):
+            if matrix is not None:
+                blocked |= self._blocks(k, matrix, contributions)
+        for p in blocked:
+            self._check_blocks(contributions[p])
         self.contributions = contributions
         self.used: set[tuple[int, str]] = set()  # (group, what its backward must provide)
         # Plan every fold first (a matrix group that cannot keep eager order restarts the build),
@@ -445,8 +461,45 @@ class _Program:
             j = slot - 1 if slot <= n else slot - 1 - n
             self.used.add((k, f"{what}{j}"))
             return f"{what.upper()}{k}[{j}]", m
+        if op not in _SIMPLE:  # called through the operation: one list, node after node
+            self.used.add((k, "D"))
+            return f"D{k}", m * len(group.parents[0]) + slot
         self.used.add((k, f"d{slot}"))
         return f"d{k}_{slot}", m
+
+    def _blocks(
+        self, k: int, matrix: _Matrix, contributions: list[list[tuple[Any, ...]]]
+    ) -> set[int]:
+        """Add matrix group k's blocks to the lists of the nodes they go to; those nodes."""
+        needs = self.rec.needs_grad
+        n = matrix.n
+        got: set[int] = set()
+        for r in range(matrix.R):
+            column = [row[r] for row in matrix.out]  # one node per sample, highest first
+            hi, lo = column[0], column[-1]
+            b = matrix.bias[r]
+            if needs[b]:
+                contributions[b].append((hi, 0, lo, k, "b", r))
+                got.add(b)
+            for j, w in enumerate(matrix.weights[r]):
+                if needs[w]:
+                    contributions[w].append((hi, 1 + j, lo, k, "w", (r, j)))
+                    got.add(w)
+        for s, row in enumerate(matrix.out):  # one node per weight row, highest first
+            hi, lo = row[0], row[-1]
+            for j, x in enumerate(matrix.inputs[s]):
+                if needs[x]:
+                    contributions[x].append((hi, 1 + n + j, lo, k, "x", (s, j)))
+                    got.add(x)
+        return got
+
+    def _check_blocks(self, items: list[tuple[Any, ...]]) -> None:
+        """Sort a node's contributions into eager order; _Restart if a block would be split
+        (another contribution from a child inside its range of children)."""
+        items.sort(key=lambda item: (-item[0], item[1]))
+        for a, b in pairwise(items):
+            if (len(a) > 2 or len(b) > 2) and (a[2] if len(a) > 2 else a[0]) <= b[0]:
+                raise _Restart(a[3] if len(a) > 2 else b[3])
 
     def _runs(self, target: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """(the shape of target's sum: one entry per run, what each run reads)"""
@@ -454,58 +507,34 @@ class _Program:
             return ("1",), ((),)
         shape: list[Any] = []
         params: list[Any] = []
-        cs = self.contributions[target]
-        q = 0
-        while q < len(cs):
-            i, slot = cs[q]
-            k = self.group_of[i]
-            matrix = self.matrices[k]
-            if matrix is None:
-                name, m = self._source(i, slot)
+        for item in self.contributions[target]:
+            if len(item) == 2:
+                name, m = self._source(*item)
                 if shape and shape[-1][0] == "e" and shape[-1][1] == name:
                     params[-1].append(m)
                 else:
                     shape.append(("e", name))
                     params.append([m])
-                q += 1
-                continue
-            end = q
-            while end < len(cs) and self.group_of[cs[end][0]] == k:
-                end += 1
-            block = cs[q:end]
-            q = end
-            shape.append(self._matrix_run(k, matrix, block, params, not shape))
+            else:
+                _, _, _, k, kind, where = item
+                shape.append(self._matrix_run(k, kind, where, not shape))
+                params.append(where)
         # an elementwise run's shape holds its length
         shape = [(*s, len(p)) if s[0] == "e" else s for s, p in zip(shape, params, strict=True)]
         return tuple(shape), tuple(tuple(p) if isinstance(p, list) else p for p in params)
 
-    def _matrix_run(
-        self, k: int, matrix: _Matrix, block: list[tuple[int, int]], params: list[Any], first: bool
-    ) -> tuple[str, int]:
-        """A run of contributions from matrix group k: a dot product (or a column sum)."""
-        slots = {slot for _, slot in block}
-        if len(slots) != 1:
-            raise _Restart(k)
-        (slot,) = slots
-        R, n = matrix.R, matrix.n
-        ms = [self.member_at[i] for i, _ in block]
-        ss, rs = [m // R for m in ms], [m % R for m in ms]
+    def _matrix_run(self, k: int, kind: str, where: Any, first: bool) -> tuple[str, int]:
+        """A block of matrix group k as a run: a column sum or a dot product."""
+        matrix = self._matrix(k)
         self.used.add((k, "gz"))
-        if slot <= n:  # the bias or a weight: one contribution per sample, every sample in order
-            if len(set(rs)) != 1 or ss != list(range(matrix.S)):
-                raise _Restart(k)
-            if slot == 0:
-                self.used.add((k, "GZC"))
-                params.append(rs[0])
-                return ("b", k)
-            params.append((rs[0], slot - 1))
+        if kind == "b":
+            self.used.add((k, "GZC"))
+            return ("b", k)
+        if kind == "w":
             if matrix.unrolled:
                 return ("wu", k)
             self.used.update({(k, "GZC"), (k, "XC")})
             return ("w", k)
-        if len(set(ss)) != 1 or rs != list(range(R)):  # an input: one per weight row, in order
-            raise _Restart(k)
-        params.append((ss[0], slot - 1 - n))
         if matrix.unrolled and first:
             self.used.add((k, "XD"))
             return ("xd", k)
@@ -616,8 +645,15 @@ class _Program:
         if op in LINEAR_WEIGHTED_SUMS:
             self._weighted_contributions(k, group, used)
             return
-        a = [f"a{k}_{q}" for q in range(len(group.parents[0]))]
         o = f"o{k}"
+        if op not in _SIMPLE:  # d(node)/d(parent q) for every node, every q, in one list
+            c = self.src.namespace["O"].index(op)
+            lines.append(
+                f"D{k} = [g * float(d) for g, r, z in zip({g}, r{k}, {o}) "
+                f"for d in O[{c}].local_grads(ieee, r, z)]"
+            )
+            return
+        a = [f"a{k}_{q}" for q in range(len(group.parents[0]))]
         for what in sorted(used):
             slot = int(what[1:])
             d = f"d{k}_{slot}"
@@ -639,16 +675,9 @@ class _Program:
                 lines.append(f"{d} = list(map(mul, {g}, {o}))")
             elif op is v.LOG:
                 lines.append(f"{d} = [g * divide(1.0, x) for g, x in zip({g}, {a[0]})]")
-            elif op is v.SIGMOID:
-                lines.append(f"{d} = [g * (s * (1.0 - s)) for g, s in zip({g}, {o})]")
             else:
-                c = self.src.namespace["O"].index(op)
-                if f"L{k}" not in self._locals_done:
-                    lines.append(
-                        f"L{k} = [O[{c}].local_grads(ieee, r, z) for r, z in zip(r{k}, {o})]"
-                    )
-                    self._locals_done.add(f"L{k}")
-                lines.append(f"{d} = [g * float(l[{slot}]) for g, l in zip({g}, L{k})]")
+                assert op is v.SIGMOID
+                lines.append(f"{d} = [g * (s * (1.0 - s)) for g, s in zip({g}, {o})]")
 
     def _matrix(self, k: int) -> _Matrix:
         matrix = self.matrices[k]

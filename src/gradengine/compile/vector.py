@@ -175,8 +175,20 @@ class _WeightedSums:
         self.op, self.relu = op, op is v.RELU_WEIGHTED_SUM
         n = len(parents[0]) // 2
         self.n = n
-        idx = np.array(parents)
+        self.parents = parents
         self.out = np.array(outs)
+        self.V: Any = None  # the engine's array of values, set by NumpyEngine
+        self.matrix = self._matrix_plan(parents, outs)
+        self.used_matrix = False
+        self.rows_planned = False
+        if self.matrix is None:
+            self._plan_rows()
+
+    def _plan_rows(self) -> None:
+        """Index arrays for the row sums (for a matrix product, made when inf or nan first
+        needs them: for a big layer their scatter plans take longer than the rest)."""
+        n = self.n
+        idx = np.array(self.parents)
         # Transposed, n x k: row j holds the j-th weight (input) of every neuron, contiguous.
         self.b, self.w, self.x = idx[:, 0], idx[:, 1 : n + 1].T.copy(), idx[:, n + 1 :].T.copy()
         self.plans = [
@@ -184,11 +196,8 @@ class _WeightedSums:
             _scatter_plan(self.w.ravel()),
             _scatter_plan(self.x.ravel()),
         ]
-        self.distinct_weight_rows = len({tuple(row) for row in self.w.T.tolist()})
-        self.terms = np.empty((n + 1, len(outs)))
-        self.V: Any = None  # the engine's array of values, set by NumpyEngine
-        self.matrix = self._matrix_plan(parents, outs)
-        self.used_matrix = False
+        self.terms = np.empty((n + 1, len(self.out)))
+        self.rows_planned = True
 
     def _matrix_plan(
         self, parents: list[tuple[int, ...]], outs: list[int]
@@ -221,6 +230,8 @@ class _WeightedSums:
                 V[plan["out"]] = np.where(z <= 0, 0.0, z) if self.relu else z
                 return
         self.used_matrix = False
+        if not self.rows_planned:
+            self._plan_rows()
         W, X = V[self.w], V[self.x]
         self.W, self.X = W, X
         terms = self.terms
