@@ -20,7 +20,15 @@ T = TypeVar("T")
 
 GRAPH_SEED = 0
 WORKLOADS = {
-    "moons": ("micrograd", "gradengine", "torch", "numpy", "torch-scalar"),
+    "moons": (
+        "micrograd",
+        "gradengine",
+        "compiled-python",
+        "compiled-numpy",
+        "torch",
+        "numpy",
+        "torch-scalar",
+    ),
     "graph": ("micrograd", "gradengine"),
     "chain": ("micrograd", "gradengine"),
 }
@@ -73,6 +81,19 @@ def moons_part(engine: str, sizes: Sizes) -> dict[str, Any]:
 
     X, y = moons.moons(sizes.moons_samples)
     steps = sizes.moons_steps
+    if engine.startswith("compiled-"):
+        import compiled_bench
+
+        from gradengine import MLP
+
+        weights = moons.initial_weights(moons.seeded_model(MLP))
+        backend = engine.removeprefix("compiled-")
+        done = [compiled_bench.moons_compiled(backend, X, y, steps) for _ in range(sizes.repeats)]
+        return {
+            "weights": weights,
+            "runs": [asdict(run) for run, _ in done],
+            "setup_seconds": [setup for _, setup in done],
+        }
     if engine in ("micrograd", "gradengine"):
         Value, MLP = scalar_engine(engine)
         weights = moons.initial_weights(moons.seeded_model(MLP))

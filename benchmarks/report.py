@@ -30,6 +30,9 @@ class Row:
     memory_vs_micrograd: float | None = None
     rss_bytes_per_node: float | None = None  # peak resident memory gained, fresh interpreter
     rss_vs_micrograd: float | None = None
+    ms_mean: float | None = None
+    vs_torch: float | None = None  # this median / PyTorch batched float64's (time, lower wins)
+    setup_seconds: float | None = None  # compiled mode: recording + compiling, once
 
 
 def fmt_ms(ms: float) -> str:
@@ -45,8 +48,15 @@ def sci(x: float) -> str:
     return "0" if x == 0 else f"{x:.1e}"
 
 
-MOONS_COLUMNS = ["engine", "ms/step min", "ms/step median", "vs micrograd"]
-MOONS_COLUMNS += ["max loss rel. diff", "steps compared", "final accuracy"]
+MOONS_COLUMNS = ["engine", "ms/step min", "ms/step median", "ms/step mean", "vs micrograd"]
+MOONS_COLUMNS += ["time vs PyTorch", "record+compile s", "max loss rel. diff", "steps compared"]
+MOONS_COLUMNS += ["final accuracy"]
+DIGITS_COLUMNS = ["epoch", "engine", "ms min", "ms median", "ms mean", "vs eager"]
+DIGITS_COLUMNS += ["time vs PyTorch", "record+compile s", "max loss rel. diff"]
+SCALING_COLUMNS = ["samples", "hidden", "eager ms/step", "eager peak MB", "compiled ms/step"]
+SCALING_COLUMNS += ["record+compile s", "compiled peak MB", "PyTorch ms/step", "PyTorch peak MB"]
+SCALING_COLUMNS += ["compiled time vs PyTorch"]
+TARGET_COLUMNS = ["target (issue 12)", "measured", "holds"]
 GRAPH_COLUMNS = ["workload", "engine", "ms min", "ms median", "vs micrograd", "µs/node"]
 GRAPH_COLUMNS += ["max rel. diff"]
 MEMORY_COLUMNS = ["engine", "tracemalloc peak bytes/node", "vs micrograd"]
@@ -70,7 +80,10 @@ def tables(rows: Sequence[Row], sizes: dict[str, int]) -> list[tuple[str, Table]
             row.engine,
             fmt_ms(row.ms_min),
             fmt_ms(row.ms_median),
+            fmt_opt(row.ms_mean, fmt_ms),
             f"{row.speedup:,.1f}x",
+            fmt_opt(row.vs_torch, lambda r: f"{r:.2f}x"),
+            fmt_opt(row.setup_seconds, lambda t: f"{t:.3f}"),
             fmt_opt(row.max_rel_diff, sci),
             str(row.compared),
             fmt_opt(row.final_accuracy, lambda a: f"{a:.0%}"),
@@ -117,6 +130,79 @@ def tables(rows: Sequence[Row], sizes: dict[str, int]) -> list[tuple[str, Table]
     ]
 
 
+def mb(x: float | None) -> str:
+    return fmt_opt(x, lambda b: f"{b / 2**20:,.0f}")
+
+
+def scaling_cell(cell: dict[str, Any] | None) -> tuple[str, str]:
+    """(ms per step, peak MB) of one engine in one cell, or why it was skipped."""
+    if cell is None:
+        return "-", "-"
+    if "skipped_seconds" in cell:
+        return f"skipped (est. {cell['skipped_seconds']:,.0f} s)", "-"
+    return fmt_ms(cell["ms_median"]), mb(cell["peak_rss"])
+
+
+def compiled_tables(report: dict[str, Any]) -> list[tuple[str, Table]]:
+    """(title, table) for the digits epochs, the scaling table and the targets, if measured."""
+    compiled = report.get("compiled")
+    if not compiled:
+        return []
+    sizes = compiled["sizes"]
+    digits = [
+        [
+            row["epoch"],
+            row["engine"],
+            fmt_ms(row["ms_min"]),
+            fmt_ms(row["ms_median"]),
+            fmt_ms(row["ms_mean"]),
+            f"{row['vs_eager']:,.1f}x",
+            f"{row['vs_torch']:.2f}x",
+            fmt_opt(row["setup_seconds"], lambda t: f"{t:.2f}"),
+            fmt_opt(row["max_rel_diff"], sci),
+        ]
+        for row in compiled["digits"]
+    ]
+    scaling = []
+    for cell in compiled["scaling"]:
+        engines = cell["engines"]
+        eager, compiled_cell, torch = (engines.get(e) for e in ("eager", "compiled-numpy", "torch"))
+        ratio_text = "-"
+        if compiled_cell and torch and "ms_median" in compiled_cell and "ms_median" in torch:
+            ratio_text = f"{compiled_cell['ms_median'] / torch['ms_median']:.2f}x"
+        setup = "-"
+        if compiled_cell and "setup_seconds" in compiled_cell:
+            setup = f"{compiled_cell['setup_seconds']:.2f}"
+        scaling.append(
+            [
+                f"{cell['samples']:,}",
+                str(cell["width"]),
+                *scaling_cell(eager)[:1],
+                scaling_cell(eager)[1],
+                scaling_cell(compiled_cell)[0],
+                setup,
+                scaling_cell(compiled_cell)[1],
+                *scaling_cell(torch),
+                ratio_text,
+            ]
+        )
+    targets = [
+        [t["target"], t["measured"], "yes" if t["holds"] else "no"] for t in compiled["targets"]
+    ]
+    return [
+        (
+            f"digits, one epoch ({sizes['digits_samples']:,} samples, MLP(64, [32, 10]), "
+            f"softmax cross-entropy, SGD)",
+            (DIGITS_COLUMNS, digits),
+        ),
+        (
+            "scaling, moons step with a 2 -> H -> H -> 1 MLP (ms per step, peak RSS per process)",
+            (SCALING_COLUMNS, scaling),
+        ),
+        ("targets", (TARGET_COLUMNS, targets)),
+    ]
+
+
 def text_table(header: list[str], cells: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *cells]) for i in range(len(header))]
     lines = [header, ["-" * w for w in widths], *cells]
@@ -135,7 +221,7 @@ def machine_line(report: dict[str, Any]) -> str:
 
 def text_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
     parts = [f"machine: {machine_line(report)}"]
-    for title, (header, cells) in tables(rows, report["sizes"]):
+    for title, (header, cells) in tables(rows, report["sizes"]) + compiled_tables(report):
         parts.append(f"{title}:\n{text_table(header, cells)}")
     return "\n\n".join(parts)
 
@@ -144,12 +230,14 @@ def markdown_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
     """The README's speed section, generated from one run."""
     s = report["sizes"]
     (_, moons), (_, graphs), (_, memory) = tables(rows, s)
+    compiled = compiled_markdown(report)
     return f"""## Speed
 
 One run of `{report["command"]}` on {machine_line(report)}.
-Every ratio compares an engine with micrograd 0.1.0 in that same run, so it holds on a faster
-or busier machine even though the milliseconds do not. Each engine runs each workload in a
-fresh interpreter that imports only what it needs.
+Every ratio compares an engine with micrograd 0.1.0 (or PyTorch) in that same run, so it holds on
+a faster or busier machine even though the milliseconds do not. Each engine runs each workload in
+a fresh interpreter that imports only what it needs, with one BLAS and OpenMP thread (NumPy and
+PyTorch alike: on shared cores a second thread mostly waits for the first).
 
 **micrograd's moons demo**: {s["moons_samples"]} samples, `MLP(2, [16, 16, 1])`, SVM max-margin
 loss + 1e-4 L2, SGD for {s["moons_steps"]} steps; the demo's code unchanged with each engine's
@@ -157,7 +245,10 @@ loss + 1e-4 L2, SGD for {s["moons_steps"]} steps; the demo's code unchanged with
 step, min and median over every timed step ({s["repeats"]} runs of every step for the fast
 engines; micrograd's one run, which also gives the reference losses; PyTorch with one 0-d
 tensor per scalar for its first {s["torch_scalar_steps"]} step(s) only). "max loss rel. diff"
-is the largest relative difference from micrograd's loss over the steps compared.
+is the largest relative difference from micrograd's loss over the steps compared. The compiled
+rows record the demo's loss once (`compile_graph`, "record+compile s": building the graph and
+compiling it, the fastest of the runs) and replay it every step with the new weights; "time vs
+PyTorch" is the engine's median step over PyTorch batched float64's.
 
 {markdown_table(*moons)}
 
@@ -178,7 +269,7 @@ measures a {s["tracemalloc_nodes"]:,}-node chain; the peak resident set size eac
 a fresh interpreter covers the full {s["chain_nodes"]:,} nodes.
 
 {markdown_table(*memory)}
-
+{compiled}
 To reproduce (the benchmark dependencies are an optional extra; the engine needs none):
 
 ```bash
@@ -186,6 +277,41 @@ pip install ".[bench]"
 python benchmarks/run.py                      # this table, a few minutes; --quick for seconds
 python benchmarks/run.py --readme README.md   # rewrite this section from a fresh run
 ```
+"""
+
+
+def compiled_markdown(report: dict[str, Any]) -> str:
+    """The speed section's part on compiled mode: digits, scaling and the issue's targets."""
+    found = compiled_tables(report)
+    if not found:
+        return ""
+    (_, digits), (_, scaling), (_, targets) = found
+    c = report["compiled"]["sizes"]
+    limit = c["scaling_limit_seconds"]
+    return f"""
+**Compiled mode on scikit-learn's digits**: the first {c["digits_samples"]:,} of them, 64 -> 32
+-> 10 (`MLP(64, [32, 10])`, ReLU hidden layer), mean softmax cross-entropy, SGD at lr 0.5; one
+epoch of minibatches of {c["digits_batch"]} (the last partial one left out) and one full-batch
+epoch (one step over every sample), min, median and mean of {c["digits_epochs"]} epochs, all
+engines from the same weights through the same batches. Eager mode calls
+`losses.cross_entropy`; compiled mode records one minibatch with its pixels and one-hot labels
+as inputs and the loss written with `exp`, `log` and `total` (a recording's classes would be
+frozen), and the full batch with `losses.cross_entropy` itself; PyTorch batched float64 uses
+`F.cross_entropy`. "max loss rel. diff" compares each epoch's mean loss with eager mode's.
+
+{markdown_table(*digits)}
+
+**Scaling**: the moons step (max-margin loss + 1e-4 L2, SGD) with a 2 -> H -> H -> 1 MLP on N
+samples, eager vs compiled (NumPy backend) vs PyTorch batched float64: median ms per step of
+{c["scaling_steps"]} steps (eager: of up to 3), and the peak resident set size of each fresh
+process (compiled: including the graph it records once). A cell whose time, estimated from the
+engine's largest cell so far, exceeds {limit:,.0f} s is skipped.
+
+{markdown_table(*scaling)}
+
+**The targets of issue 12**, from this run:
+
+{markdown_table(*targets)}
 """
 
 

@@ -29,6 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import graphs
+from compiled_bench import (
+    DIGITS_ENGINES,
+    FULL_COMPILED,
+    QUICK_COMPILED,
+    SCALING_ENGINES,
+    CompiledSizes,
+    multiply_adds,
+    summary,
+)
 from measure import FULL, QUICK, WORKLOADS, Sizes
 from report import Row, markdown_report, replace_section, text_report, write_atomically
 
@@ -42,6 +51,12 @@ BENCH_MODULES = {
     "torch": "torch",
 }
 STARTED = time.perf_counter()
+# One BLAS and OpenMP thread in every engine's process: on two shared cores, OpenBLAS's second
+# thread made a 1797 x 32 x 64 matrix product 200x slower (it waits for a core), and PyTorch's
+# steps of small arrays erratic.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: A scaling cell estimated to need more memory than this is skipped as well.
+SCALING_MEMORY_LIMIT = 6 * 2**30
 
 
 def require_bench_extras() -> None:
@@ -75,6 +90,7 @@ def machine() -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "os": f"{platform.system()} {platform.machine()}",
         "gc": "enabled" if gc.isenabled() else "disabled",
+        "threads": "one BLAS/OpenMP thread per engine",
     }
 
 
@@ -95,6 +111,7 @@ def in_fresh_interpreter(script: str, *args: str) -> Any:
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, **ONE_THREAD},
     )
     if done.returncode != 0:
         raise RuntimeError(f"{script} {' '.join(args[:2])} failed:\n{done.stderr}")
@@ -117,6 +134,17 @@ def measure_all(sizes: Sizes) -> dict[str, dict[str, Any]]:
         rss = in_fresh_interpreter("rss.py", engine, str(sizes.chain_nodes))
         results["chain"][engine]["rss"] = rss
     return results
+
+
+def measure_digits(sizes: CompiledSizes) -> dict[str, Any]:
+    """Each engine's digits epochs, in its own interpreter."""
+    raw = {}
+    for engine in DIGITS_ENGINES:
+        progress(f"digits: {engine}")
+        raw[engine] = in_fresh_interpreter(
+            "compiled_bench.py", "digits", engine, json.dumps(asdict(sizes))
+        )
+    return raw
 
 
 # -- from measurements to rows -------------------------------------------------------------------
@@ -146,6 +174,7 @@ def ms_row(workload: str, engine: str, seconds: Sequence[float], **columns: Any)
         engine,
         ms_min=min(seconds) * 1e3,
         ms_median=statistics.median(seconds) * 1e3,
+        ms_mean=statistics.mean(seconds) * 1e3,
         timed=len(seconds),
         **columns,
     )
@@ -161,6 +190,8 @@ def moons_rows(results: dict[str, Any], sizes: Sizes, names: dict[str, str]) -> 
     titles = {
         "micrograd": f"micrograd {names['micrograd']}",
         "gradengine": f"gradengine {names['gradengine']}",
+        "compiled-python": f"gradengine {names['gradengine']} compiled, Python backend",
+        "compiled-numpy": f"gradengine {names['gradengine']} compiled, NumPy backend",
         "torch": f"PyTorch {names['torch']} batched float64",
         "numpy": f"NumPy {names['numpy']} batched, backward by hand",
         "torch-scalar": f"PyTorch {names['torch']} per-scalar 0-d tensors",
@@ -181,8 +212,12 @@ def moons_rows(results: dict[str, Any], sizes: Sizes, names: dict[str, str]) -> 
                 final_accuracy=(
                     runs[0]["accuracies"][-1] if len(losses) == sizes.moons_steps else None
                 ),
+                setup_seconds=min(result["setup_seconds"]) if "setup_seconds" in result else None,
             )
         )
+    torch = next(row for row in rows if row.engine == titles["torch"])
+    for row in rows:
+        row.vs_torch = row.ms_median / torch.ms_median
     return rows
 
 
@@ -221,6 +256,142 @@ def chain_rows(results: dict[str, Any], sizes: Sizes, names: dict[str, str]) -> 
         )
         for engine, result in results.items()
     ]
+
+
+# -- compiled mode: digits, scaling, the targets --------------------------------------------------
+
+DIGITS_KINDS = {"minibatch": "minibatches of 32", "full": "full batch"}
+
+
+def engine_title(engine: str, names: dict[str, str]) -> str:
+    return {
+        "eager": f"gradengine {names['gradengine']} eager",
+        "compiled-python": f"gradengine {names['gradengine']} compiled, Python backend",
+        "compiled-numpy": f"gradengine {names['gradengine']} compiled, NumPy backend",
+        "torch": f"PyTorch {names['torch']} batched float64",
+    }[engine]
+
+
+def digits_rows(raw: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per kind of epoch and engine: ms per epoch, ratios, losses against eager's."""
+    rows = []
+    for kind, title in DIGITS_KINDS.items():
+        eager = raw["eager"][kind]
+        eager_median = statistics.median(eager["seconds"])
+        torch_median = statistics.median(raw["torch"][kind]["seconds"])
+        for engine in DIGITS_ENGINES:
+            result = raw[engine][kind]
+            median = statistics.median(result["seconds"])
+            rows.append(
+                {
+                    "epoch": title,
+                    "engine": engine_title(engine, names),
+                    **summary(result["seconds"]),
+                    "timed": len(result["seconds"]),
+                    "vs_eager": eager_median / median,
+                    "vs_torch": median / torch_median,
+                    "setup_seconds": result["setup_seconds"] if "compiled" in engine else None,
+                    "max_rel_diff": largest_rel_diff(result["losses"], eager["losses"]),
+                    "peak_rss": raw[engine]["peak_rss"],
+                }
+            )
+    return rows
+
+
+def scaling_results(sizes: CompiledSizes) -> list[dict[str, Any]]:
+    """Every cell and engine, from the fewest multiply-adds up; a cell whose estimated time
+    (from the engine's largest cell so far, per multiply-add) or memory is too much is skipped."""
+    cells = [(n, h) for n in sizes.scaling_samples for h in sizes.scaling_widths]
+    cells.sort(key=lambda cell: multiply_adds(*cell))
+    rates: dict[str, tuple[float, float, float]] = {}  # s/step, s of setup, bytes: per MAC
+    done = []
+    for samples, width in cells:
+        macs = multiply_adds(samples, width)
+        engines: dict[str, Any] = {}
+        for engine in SCALING_ENGINES:
+            steps = min(sizes.scaling_steps, 3) if engine == "eager" else sizes.scaling_steps
+            if engine in rates:
+                per_step, per_setup, per_byte = rates[engine]
+                seconds = macs * (per_step * steps + per_setup)
+                memory = macs * per_byte
+                if seconds > sizes.scaling_limit_seconds or memory > SCALING_MEMORY_LIMIT:
+                    engines[engine] = {"skipped_seconds": seconds, "skipped_bytes": memory}
+                    continue
+            progress(f"scaling: {engine}, {samples:,} samples, hidden {width}")
+            arguments = {"samples": samples, "width": width, "steps": steps}
+            result = in_fresh_interpreter(
+                "compiled_bench.py", "scaling", engine, json.dumps(arguments)
+            )
+            median = statistics.median(result["seconds"])
+            grown = result["peak_rss"] - result["base_rss"]
+            rates[engine] = (median / macs, result["setup_seconds"] / macs, grown / macs)
+            engines[engine] = {
+                **summary(result["seconds"]),
+                "timed": len(result["seconds"]),
+                "setup_seconds": result["setup_seconds"],
+                "peak_rss": result["peak_rss"],
+                "base_rss": result["base_rss"],
+                "losses": result["losses"],
+            }
+        done.append({"samples": samples, "width": width, "multiply_adds": macs, "engines": engines})
+    done.sort(key=lambda cell: (cell["samples"], cell["width"]))
+    for cell in done:  # the engines' losses, where two or more ran, agree to rounding
+        ran = [e for e in cell["engines"].values() if "losses" in e]
+        for other in ran[1:]:
+            other["max_rel_diff"] = largest_rel_diff(other["losses"], ran[0]["losses"])
+    return done
+
+
+def targets(
+    rows: list[Row], digits: list[dict[str, Any]], scaling: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Issue 12's targets, each with what this run measured and whether it holds."""
+    moons = {row.engine.split(" compiled, ")[-1]: row for row in rows if row.workload == "moons"}
+    numpy_row, python_row = moons["NumPy backend"], moons["Python backend"]
+    found = [
+        {
+            "target": "compiled NumPy, moons step: <= 1.0x PyTorch batched float64's time "
+            "(goal 0.5x)",
+            "measured": f"{numpy_row.vs_torch:.2f}x",
+            "holds": bool(numpy_row.vs_torch is not None and numpy_row.vs_torch <= 1.0),
+        },
+        {
+            "target": "compiled pure Python, moons step: >= 500x micrograd",
+            "measured": f"{python_row.speedup:,.0f}x",
+            "holds": python_row.speedup >= 500,
+        },
+    ]
+    for row, backend in ((python_row, "Python"), (numpy_row, "NumPy")):
+        assert row.setup_seconds is not None
+        found.append(
+            {
+                "target": f"recording + compiling the moons step ({backend}): <= 0.5 s",
+                "measured": f"{row.setup_seconds:.3f} s",
+                "holds": row.setup_seconds <= 0.5,
+            }
+        )
+    for row in digits:
+        if "NumPy" in row["engine"]:
+            found.append(
+                {
+                    "target": f"digits, one epoch of {row['epoch']}, compiled (NumPy): within "
+                    "5x of PyTorch batched",
+                    "measured": f"{row['vs_torch']:.2f}x",
+                    "holds": row["vs_torch"] <= 5.0,
+                }
+            )
+    measured = sum(1 for cell in scaling for e in cell["engines"].values() if "peak_rss" in e)
+    total = sum(len(cell["engines"]) for cell in scaling)
+    found.append(
+        {
+            "target": "scaling table: samples x hidden width, eager, compiled and PyTorch side "
+            "by side, with peak memory",
+            "measured": f"{len(scaling)} cells, {measured} of {total} engine runs measured "
+            "(the rest skipped by their estimate)",
+            "holds": len(scaling) > 0 and all(len(c["engines"]) == 3 for c in scaling),
+        }
+    )
+    return found
 
 
 def compare_to_micrograd(rows: list[Row]) -> None:
@@ -275,9 +446,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Run every workload at the requested sizes: the report that --json writes."""
     require_bench_extras()
     sizes = QUICK if args.quick else FULL
+    compiled_sizes = QUICK_COMPILED if args.quick else FULL_COMPILED
     command = ["python benchmarks/run.py"] + (["--quick"] if args.quick else [])
     if args.repeats:
         sizes = Sizes(**{**asdict(sizes), "repeats": args.repeats})
+        compiled_sizes = CompiledSizes(**{**asdict(compiled_sizes), "digits_epochs": args.repeats})
         command.append(f"--repeats {args.repeats}")
     names = versions()
     results = measure_all(sizes)
@@ -289,12 +462,20 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         values = [v for v in asdict(row).values() if isinstance(v, float)]
         if not all(math.isfinite(v) for v in values):
             raise RuntimeError(f"a measurement is not finite: {row}")
+    digits = digits_rows(measure_digits(compiled_sizes), names)
+    scaling = scaling_results(compiled_sizes)
     return {
         "command": " ".join(command),
         "machine": machine(),
         "versions": names,
         "sizes": asdict(sizes),
         "rows": [asdict(row) for row in rows],
+        "compiled": {
+            "sizes": asdict(compiled_sizes),
+            "digits": digits,
+            "scaling": scaling,
+            "targets": targets(rows, digits, scaling),
+        },
     }
 
 

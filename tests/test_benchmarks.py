@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
 EXPECTED_ENGINES = {
-    "moons": ["micrograd", "gradengine", "PyTorch", "NumPy", "PyTorch"],
+    "moons": ["micrograd", "gradengine", "gradengine", "gradengine", "PyTorch", "NumPy", "PyTorch"],
     "random graph": ["micrograd", "gradengine"],
     "chain": ["micrograd", "gradengine"],
 }
@@ -105,16 +105,80 @@ def test_speedups_are_micrograd_median_over_engine_median(quick):
 def test_gradengine_trains_exactly_like_micrograd(quick):
     _, report, _ = quick
     steps = report["sizes"]["moons_steps"]
-    micrograd, gradengine, torch_batched, numpy_batched, _ = rows_of(report, "moons")
+    micrograd, gradengine, python, numpy, torch_batched, numpy_batched, _ = rows_of(report, "moons")
     assert gradengine["compared"] == steps
     assert gradengine["max_rel_diff"] <= 1e-9
     assert gradengine["final_accuracy"] == micrograd["final_accuracy"]
     assert 0 <= micrograd["final_accuracy"] <= 1
+    # compiled Python replays eager mode bit for bit: the same losses as gradengine's
+    assert "compiled, Python backend" in python["engine"]
+    assert python["max_rel_diff"] == gradengine["max_rel_diff"]
+    assert python["final_accuracy"] == micrograd["final_accuracy"]
     # batched engines sum in another order, so only near-equality is expected of them
-    for row in (torch_batched, numpy_batched):
+    for row in (numpy, torch_batched, numpy_batched):
         assert row["compared"] == steps
         assert row["max_rel_diff"] <= 1e-6
         assert row["final_accuracy"] == micrograd["final_accuracy"]
+
+
+def test_compiled_rows_time_vs_pytorch_and_record_their_compile(quick):
+    _, report, _ = quick
+    rows = rows_of(report, "moons")
+    torch_batched = rows[4]
+    assert torch_batched["engine"].endswith("batched float64")
+    for row in rows:
+        assert row["vs_torch"] == pytest.approx(row["ms_median"] / torch_batched["ms_median"])
+        assert row["ms_min"] <= row["ms_mean"]
+        compiled = "compiled" in row["engine"]
+        assert (row["setup_seconds"] is not None) == compiled
+        if compiled:
+            assert row["setup_seconds"] > 0
+
+
+def test_digits_epochs_agree_with_eager_mode(quick):
+    _, report, _ = quick
+    digits = report["compiled"]["digits"]
+    assert [(row["epoch"], row["engine"].split()[0]) for row in digits] == [
+        (epoch, engine)
+        for epoch in ("minibatches of 32", "full batch")
+        for engine in ("gradengine", "gradengine", "gradengine", "PyTorch")
+    ]
+    for row in digits:
+        assert 0 < row["ms_min"] <= row["ms_median"]
+        assert row["timed"] == report["compiled"]["sizes"]["digits_epochs"]
+        assert row["max_rel_diff"] <= 1e-9  # every engine's mean losses, epoch after epoch
+        assert (row["setup_seconds"] is not None) == ("compiled" in row["engine"])
+        if row["engine"].startswith("PyTorch"):
+            assert row["vs_torch"] == 1.0
+
+
+def test_scaling_cells_are_measured_or_skipped_with_an_estimate(quick):
+    stdout, report, readme = quick
+    sizes = report["compiled"]["sizes"]
+    cells = report["compiled"]["scaling"]
+    assert len(cells) == len(sizes["scaling_samples"]) * len(sizes["scaling_widths"])
+    first, *rest = cells
+    for cell in cells:
+        assert sorted(cell["engines"]) == ["compiled-numpy", "eager", "torch"]
+    for engine in first["engines"].values():  # the smallest cell always runs
+        assert engine["ms_median"] > 0
+        assert engine["peak_rss"] > engine["base_rss"] > 0
+        assert engine.get("max_rel_diff", 0.0) <= 1e-9
+    # --quick's limit is 0 s: every later cell is skipped, naming its estimate
+    for cell in rest:
+        for engine in cell["engines"].values():
+            assert engine["skipped_seconds"] >= 0
+    assert "skipped (est." in stdout and "skipped (est." in readme
+
+
+def test_targets_are_reported(quick):
+    stdout, report, readme = quick
+    found = report["compiled"]["targets"]
+    assert len(found) == 7
+    for target in found:
+        assert isinstance(target["holds"], bool)
+        assert target["target"] in stdout
+    assert "The targets of issue 12" in readme
 
 
 def test_per_scalar_pytorch_matches_micrograd_on_its_steps(quick):
@@ -159,7 +223,10 @@ def test_text_and_markdown_tables_list_every_row(quick):
     for row in report["rows"]:
         assert row["engine"] in stdout
     table_lines = [line for line in stdout.splitlines() if line.startswith("|")]
-    assert len(table_lines) == len(report["rows"]) + 2 * 3 + 2  # 3 headers and rules, 2 memory
+    compiled = report["compiled"]
+    compiled_rows = sum(len(compiled[key]) for key in ("digits", "scaling", "targets"))
+    # 6 tables' headers and rules; the memory table repeats the 2 chain rows
+    assert len(table_lines) == len(report["rows"]) + compiled_rows + 2 * 6 + 2
     for line in table_lines:
         assert line.endswith("|")
 
