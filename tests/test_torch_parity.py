@@ -269,3 +269,21 @@ def test_division_by_a_tiny_number_gives_pytorchs_gradients(x, y):
     (vx / vy).backward()
     assert same_float(vx.grad, tx.grad.item())
     assert vy.grad == pytest.approx(ty.grad.item(), rel=1e-15)  # -1e200 for 1e-200 / 1e-200
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 1e-300, -1e-300, 1e300, math.inf, -math.inf, math.nan]
+
+
+@pytest.mark.parametrize("x", SPECIAL)
+def test_quotients_at_signed_zeros_and_infinities_match_pytorch_bit_for_bit(x):
+    for y in SPECIAL:
+        tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        ty = torch.tensor(y, dtype=torch.float64, requires_grad=True)
+        t_out = tx / ty
+        t_out.backward()
+        vx, vy = Value(x), Value(y)
+        out = vx / vy
+        out.backward()
+        assert same_float(out.data, t_out.item()), (x, y)
+        assert same_float(vx.grad, tx.grad.item()), (x, y, "d/dx")
+        assert same_float(vy.grad, ty.grad.item()), (x, y, "d/dy")
