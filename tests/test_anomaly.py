@@ -187,3 +187,11 @@ def test_a_training_step_that_meets_a_non_finite_gradient_says_so() -> None:
     with pytest.raises(FloatingPointError, match="non-finite gradient"):
         optimizer.step()
     assert [p.data for p in model.parameters()] == before
+
+
+def test_a_backward_anomaly_leaves_every_leaf_as_it_was() -> None:
+    x, w = Value(2.0), Value(3.0)
+    x.grad, w.grad = 5.0, -1.0
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="sends the gradient"):
+        (((x - 2.0) ** 0.5) * w + x).backward()  # d√u/du at u = 0 is inf
+    assert (x.grad, w.grad) == (5.0, -1.0)

@@ -5,7 +5,7 @@ Outside ``detect_anomaly()`` every operation follows IEEE-754 (``1 / Value(0)`` 
 ``FloatingPointError`` at the first operation whose result is non-finite although all of its
 inputs are finite; ``backward()`` raises at the first gradient contribution
 ``upstream grad * local derivative`` that is not finite, naming the node's operation, the
-parent, and both factors (the grads are then as IEEE-754 computed them).
+parent, and both factors; every leaf then holds the grad it held before the call.
 
 Anomaly mode belongs to the thread (more exactly, the context) that entered it: another thread
 computing at the same time is not checked, and ``Value(1) / 0`` there stays inf.
@@ -64,15 +64,27 @@ def _checked_node(
 
 
 def _checked_backward(self: Value) -> None:
-    """Value.backward, then FloatingPointError at the first non-finite gradient it computed."""
+    """Value.backward, then FloatingPointError at the first non-finite gradient it computed.
+
+    As after any failed backward(), every leaf then holds the grad it held before the call.
+    """
     if not _depth.get():
         _run_backward(self)
         return
     order = topological_order(self)
-    held_non_finite = {
-        id(node) for node in order if not node._parents and not math.isfinite(node.grad)
-    }
+    leaves = [node for node in order if not node._parents]
+    held = [leaf.grad for leaf in leaves]
     _run_backward(self)
+    non_finite = {id(leaf) for leaf, grad in zip(leaves, held) if not math.isfinite(grad)}
+    problem = _first_anomaly(order, non_finite)
+    if problem is not None:
+        for leaf, grad in zip(leaves, held, strict=True):
+            leaf.grad = grad
+        raise FloatingPointError(problem)
+
+
+def _first_anomaly(order: list[Value], held_non_finite: set[int]) -> str | None:
+    """What went non-finite first in the backward pass just run over order, or None."""
     # The engine's own backward has run (so anomaly mode cannot change its results); now replay
     # its arithmetic in the same order, latest node first: every interior grad is final by the
     # time its node sends gradient to its parents, so each contribution is recomputed exactly.
@@ -84,17 +96,16 @@ def _checked_backward(self: Value) -> None:
                 if id(node) in held_non_finite
                 else "adding up finite contributions overflowed"
             )
-            raise FloatingPointError(
-                f"anomaly in the backward pass: the grad of {_name(node)} is {grad!r}: {cause}"
-            )
+            return f"anomaly in the backward pass: the grad of {_name(node)} is {grad!r}: {cause}"
         for parent, local_grad in zip(node._parents, node._local_grads, strict=True):
             contribution = grad * local_grad
             if not math.isfinite(contribution):
-                raise FloatingPointError(
+                return (
                     f"anomaly in the backward pass: operation {node._op!r} sends the gradient "
                     f"{contribution!r} to its parent {_name(parent)}: upstream grad {grad!r} "
                     f"* local derivative {local_grad!r}"
                 )
+    return None
 
 
 def _name(node: Value) -> str:
