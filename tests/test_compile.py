@@ -361,3 +361,22 @@ def test_matrix_product_meeting_inf_or_nan_on_a_later_run(backend: str, special:
     eager.backward()
     for g, p in zip(got, model_again.parameters(), strict=True):
         assert same(g, p.grad, backend), (g, p.grad)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_input_grads_false_leaves_the_inputs_alone(backend: str) -> None:
+    """A training loop never reads the inputs' gradients: the backward pass can stop short."""
+    model = MLP(2, [4, 1], seed=5)
+    loss, inputs = mlp_loss(model, *small_batch(1))
+    program = compile_graph(loss, model.parameters(), inputs, backend=backend)
+    program.run()
+    want = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    for x in inputs:
+        x.grad = 0.0
+    short = compile_graph(loss, model.parameters(), inputs, backend=backend, input_grads=False)
+    short.run()
+    assert [p.grad for p in model.parameters()] == want
+    assert all(x.grad == 0.0 for x in inputs)
+    with pytest.raises(TypeError, match="input_grads must be True or False"):
+        compile_graph(loss, model.parameters(), inputs, input_grads=1)  # type: ignore[arg-type]

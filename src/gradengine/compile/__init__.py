@@ -115,7 +115,11 @@ class Recording:
         inputs: Sequence[Value],
         *,
         allow_unused: bool = False,
+        input_grads: bool = True,
     ) -> None:
+        if not isinstance(input_grads, bool):
+            raise TypeError(f"input_grads must be True or False, got {type_name(input_grads)}")
+        self.input_grads = input_grads
         if not isinstance(loss, Value):
             raise TypeError(f"compile_graph: loss must be a Value, got {type_name(loss)}")
         self.parameters = _leaf_list(parameters, "parameters")
@@ -169,7 +173,8 @@ class Recording:
                             "loss: is the parameter list the model's? Pass allow_unused=True "
                             "if it is meant to get no gradient"
                         )
-        needs = [kind in (PARAMETER, INPUT) for kind in self.kinds]
+        wanted = (PARAMETER, INPUT) if input_grads else (PARAMETER,)
+        needs = [kind in wanted for kind in self.kinds]
         needed = needs.__getitem__
         for i, ps in enumerate(self.parents):
             if ps and any(map(needed, ps)):
@@ -286,19 +291,22 @@ def compile_graph(
     *,
     backend: str = "auto",
     allow_unused: bool = False,
+    input_grads: bool = True,
 ) -> Program:
     """Record the graph under ``loss`` once; the Program replays it (``program.run(inputs)``).
 
     ``parameters`` are the leaves that receive gradients and are read afresh on every run (their
-    current ``.data``); ``inputs`` the leaves whose values each run takes from its argument.
-    Every other leaf is a constant. backend: "auto" (NumPy if installed), "python" or "numpy".
+    current ``.data``); ``inputs`` the leaves whose values each run takes from its argument, and
+    whose ``.grad`` each run adds to as well, unless ``input_grads=False`` (a training loop that
+    never reads them: the backward pass then stops at the parameters). Every other leaf is a
+    constant. backend: "auto" (NumPy if installed), "python" or "numpy".
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     # The graph makes no reference cycles, nor does compiling it: left on, the cyclic collector
     # would walk every node of the graph again and again (digits, full batch: 2x slower).
     with paused_gc():
-        return _compile(loss, parameters, inputs, backend, allow_unused)
+        return _compile(loss, parameters, inputs, backend, allow_unused, input_grads)
 
 
 def _compile(
@@ -307,8 +315,11 @@ def _compile(
     inputs: Sequence[Value] | None,
     backend: str,
     allow_unused: bool,
+    input_grads: bool,
 ) -> Program:
-    recording = Recording(loss, parameters, inputs or [], allow_unused=allow_unused)
+    recording = Recording(
+        loss, parameters, inputs or [], allow_unused=allow_unused, input_grads=input_grads
+    )
     if backend == "auto":
         backend = "numpy" if _numpy_available() else "python"
     engine: Any

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import accumulate, pairwise
-from operator import add, itemgetter, mul, neg, sub
+from operator import add, attrgetter, itemgetter, mul, neg, sub
 from typing import Any
 
 from gradengine import ieee
@@ -236,6 +236,7 @@ class _Program:
             sigmoid=ieee.sigmoid,
             tanh=math.tanh,
             isfinite=math.isfinite,
+            data=attrgetter("data"),
             sumlr=v._sum_left_to_right,
             NotFinite=NotFinite,
         )
@@ -243,7 +244,7 @@ class _Program:
         lines.append("V = T[:]")
         n_params = len(leaves[PARAMETER])
         if n_params:
-            lines.append(f"V[0:{n_params}] = [p.data for p in PU]")
+            lines.append(f"V[0:{n_params}] = map(data, PU)")
         if leaves[INPUT]:
             slots = [rec.slots[i] for i in leaves[INPUT]]
             gathered = src.gather("X", slots, len(rec.inputs))
@@ -422,7 +423,7 @@ class _Program:
                 folds.append((f"g{k}", targets))
         if self.param_nodes:
             folds.append(("gP", self.param_nodes))
-        if self.input_nodes:
+        if self.input_nodes and rec.input_grads:
             folds.append(("gI", self.input_nodes))
         planned = {name: self._plan_fold(targets) for name, targets in folds}
         lines = self.src.lines
@@ -435,7 +436,7 @@ class _Program:
             self._emit_fold("gP", planned["gP"])
             lines.append("for p, g in zip(PU, gP):")
             lines.append("    p.grad += g")
-        if self.input_nodes:
+        if "gI" in planned:
             self._emit_fold("gI", planned["gI"])
             lines.append("for x, g in zip(IU, gI):")
             lines.append("    x.grad += g")
@@ -709,10 +710,20 @@ class _Program:
             lines.append(f"WC{k} = [Wf{k}[j::{n}] for j in range({n})]")
         if "XD" in used:
             # d/dx[s, j] = gz[s, 0] w[0, j] + gz[s, 1] w[1, j] + ..., every sample in one loop
-            sums = [" + ".join(f"_g{r} * w{k}_{r * n + j}" for r in range(R)) for j in range(n)]
             lines.append(f"XD{k} = []")
             lines.append(f"for {_names('_g', R)}, in zip(*[iter(gz{k})] * {R}):")
-            lines.append(f"    XD{k} += ({', '.join(sums)},)")
+            if group.op is v.RELU_WEIGHTED_SUM:
+                # An inactive neuron's gz is 0.0, and adding 0.0 * w (finite: checked above) to
+                # a sum leaves it as it is: its row is skipped (ReLU layers: half the work).
+                lines.append(f"    {' = '.join(f'_d{j}' for j in range(n))} = -0.0")
+                for r in range(R):
+                    lines.append(f"    if _g{r}:")
+                    for j in range(n):
+                        lines.append(f"        _d{j} += _g{r} * w{k}_{r * n + j}")
+                lines.append(f"    XD{k} += ({_names('_d', n)},)")
+            else:
+                sums = [" + ".join(f"_g{r} * w{k}_{r * n + j}" for r in range(R)) for j in range(n)]
+                lines.append(f"    XD{k} += ({', '.join(sums)},)")
 
     def _emit_weight_loop(self, acc: str, k: int, per: list[Any], start: str | None) -> None:
         """acc[t] += gz[s, r] x[s, j] for (r, j) = per[t], sample after sample (one loop)."""
@@ -728,8 +739,17 @@ class _Program:
             f"for ({_names('_g', R)},), ({_names('_x', n)},) in zip(zip(*[iter(gz{k})] * {R}), "
             f"Xr{k}):"
         )
-        for name, (r, j) in zip(names, per, strict=True):
-            lines.append(f"    {name} += _g{r} * _x{j}")
+        if self.groups[k].op is v.RELU_WEIGHTED_SUM:
+            # as for the inputs: an inactive neuron (gz = 0.0, x finite) adds nothing
+            rows: dict[int, list[str]] = {}
+            for name, (r, j) in zip(names, per, strict=True):
+                rows.setdefault(r, []).append(f"        {name} += _g{r} * _x{j}")
+            for r, statements in rows.items():
+                lines.append(f"    if _g{r}:")
+                lines += statements
+        else:
+            for name, (r, j) in zip(names, per, strict=True):
+                lines.append(f"    {name} += _g{r} * _x{j}")
         lines.append(f"{acc} = [{', '.join(names)}]")
 
     def _weighted_contributions(self, k: int, group: Group, used: set[str]) -> None:

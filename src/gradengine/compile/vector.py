@@ -20,6 +20,7 @@ node's contributions in another order. Row sums and chains add in eager mode's o
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 try:
@@ -36,6 +37,8 @@ from gradengine.compile import CONSTANT, INPUT, PARAMETER, Recording
 from gradengine.compile.cross_entropy import CrossEntropy
 from gradengine.compile.plan import CHAIN, LINEAR_WEIGHTED_SUMS, matrix_plan
 from gradengine.compile.plan import groups as plan_groups
+
+_DATA = attrgetter("data")
 
 
 class NUMPY_M:
@@ -123,6 +126,11 @@ class _Elementwise:
         self.plans = [_scatter_plan(col) for col in self.cols]
         self.scalar = False  # True: the operation runs with floats, node by node
         self.locals: list[Any] = []
+        self.wanted = [True] * len(self.cols)
+
+    def keep_needed(self, needs: Any) -> None:
+        """Send gradient only to the parents that need one (not to constants)."""
+        self.wanted = [bool(needs[col].any()) for col in self.cols]
 
     def check(self, data: Any) -> None:
         """Fall back to floats, node by node, if the operation does not work on arrays."""
@@ -156,7 +164,9 @@ class _Elementwise:
 
     def backward(self, G: Any) -> None:
         g = G[self.out]
-        for plan, local in zip(self.plans, self.locals, strict=True):
+        for plan, local, wanted in zip(self.plans, self.locals, self.wanted, strict=True):
+            if not wanted:
+                continue
             if isinstance(local, float) and local == 1.0:
                 _scatter(G, plan, g)
             else:
@@ -181,8 +191,18 @@ class _WeightedSums:
         self.matrix = self._matrix_plan(parents, outs)
         self.used_matrix = False
         self.rows_planned = False
+        self.wanted = [True, True, True]  # bias, weights, inputs: any of them needs a gradient
         if self.matrix is None:
             self._plan_rows()
+
+    def keep_needed(self, needs: Any) -> None:
+        columns = np.array(self.parents, dtype=np.intp)
+        n = self.n
+        self.wanted = [
+            bool(needs[columns[:, 0]].any()),
+            bool(needs[columns[:, 1 : n + 1]].any()),
+            bool(needs[columns[:, n + 1 :]].any()),
+        ]
 
     def _plan_rows(self) -> None:
         """Index arrays for the row sums (for a matrix product, made when inf or nan first
@@ -247,9 +267,13 @@ class _WeightedSums:
             gz = G[plan["out"]]
             if self.relu:
                 gz = np.where(self.V[plan["out"]] <= 0, gz * 0.0, gz)
-            _scatter(G, plan["plans"][0], gz.sum(axis=0))
-            _scatter(G, plan["plans"][1], (gz.T @ self.Xm).ravel())
-            _scatter(G, plan["plans"][2], (gz @ self.Wm).ravel())
+            wanted = self.wanted
+            if wanted[0]:
+                _scatter(G, plan["plans"][0], gz.sum(axis=0))
+            if wanted[1]:
+                _scatter(G, plan["plans"][1], (gz.T @ self.Xm).ravel())
+            if wanted[2]:
+                _scatter(G, plan["plans"][2], (gz @ self.Wm).ravel())
             return
         g = G[self.out]
         gb, gw, gx = g, g * self.X, g * self.W
@@ -260,9 +284,9 @@ class _WeightedSums:
             gb = np.where(active, g, zero)
             gw = np.where(active, gw, zero)
             gx = np.where(active, gx, zero)
-        _scatter(G, self.plans[0], gb)
-        _scatter(G, self.plans[1], gw.ravel())
-        _scatter(G, self.plans[2], gx.ravel())
+        for k, contributions in enumerate((gb, gw, gx)):
+            if self.wanted[k]:
+                _scatter(G, self.plans[k], contributions.ravel())
 
     def describe(self) -> str:
         k, n = len(self.out), self.n
@@ -315,6 +339,38 @@ class _CrossEntropy:
         )
 
 
+class _Total:
+    """k totals x1 + ... + xa of a inputs each: one gather, left-to-right sums, one scatter."""
+
+    def __init__(self, op: v.Operation, outs: list[int], parents: list[tuple[int, ...]]) -> None:
+        self.op = op
+        self.out = np.array(outs)
+        self.index = np.array(parents, dtype=np.intp)  # k x a
+        self.arity = self.index.shape[1]
+        self._targets(np.ones(self.index.size, dtype=bool))
+
+    def _targets(self, keep: Any) -> None:
+        self.keep = None if keep.all() else keep
+        self.plan = _scatter_plan(self.index.ravel()[keep]) if keep.any() else None
+
+    def keep_needed(self, needs: Any) -> None:
+        self._targets(needs[self.index.ravel()])
+
+    def forward(self, V: Any, want_grads: bool) -> None:
+        # the running sum along each row, so that every row adds left to right, as total() does
+        V[self.out] = np.add.accumulate(V[self.index], axis=1)[:, -1]
+
+    def backward(self, G: Any) -> None:
+        if self.plan is None:
+            return
+        contributions = np.repeat(G[self.out], self.arity)  # d/dx_j = 1: grad itself
+        _scatter(G, self.plan, contributions if self.keep is None else contributions[self.keep])
+
+    def describe(self) -> str:
+        k, a = self.index.shape
+        return f"sum x{k} ({a} inputs each): rows of X[{k}x{a}] summed, one array op"
+
+
 class _SumChain:
     """s + t1 + t2 + ... + tk as k additions, each used only by the next: one cumulative sum."""
 
@@ -323,8 +379,15 @@ class _SumChain:
         self.last = nodes[-1]
         self.start = start
         self.terms = np.array(terms)
-        self.plan = _scatter_plan(np.array([start, *terms]))
+        self.targets = np.array([start, *terms], dtype=np.intp)
+        self.keep: Any = None
+        self.plan: Any = _scatter_plan(self.targets)
         self.buffer = np.empty(len(terms) + 1)
+
+    def keep_needed(self, needs: Any) -> None:
+        keep = needs[self.targets]
+        self.keep = int(keep.sum())
+        self.plan = _scatter_plan(self.targets[keep]) if self.keep else None
 
     def forward(self, V: Any, want_grads: bool) -> None:
         buffer = self.buffer
@@ -333,7 +396,9 @@ class _SumChain:
         V[self.out] = np.add.accumulate(buffer)[1:]
 
     def backward(self, G: Any) -> None:
-        _scatter(G, self.plan, np.full(len(self.terms) + 1, G[self.last]))
+        if self.plan is not None:
+            count = len(self.targets) if self.keep is None else self.keep
+            _scatter(G, self.plan, np.full(count, G[self.last]))
 
     def describe(self) -> str:
         k = len(self.terms)
@@ -357,6 +422,8 @@ class NumpyEngine:
                 step = _WeightedSums(group.op, group.members, group.parents)
             elif isinstance(group.op, CrossEntropy):  # one node per group: each its own op
                 step = _CrossEntropy(group.op, group.members[0], group.parents[0])
+            elif group.op is v.TOTAL:
+                step = _Total(group.op, group.members, group.parents)
             else:
                 step = _Elementwise(group.op, group.members, group.parents)
                 with np.errstate(all="ignore"):
@@ -364,6 +431,12 @@ class NumpyEngine:
             pending.append((group.level, step))
         self.steps = [step for _, step in pending]
         self.levels = [lv for lv, _ in pending]
+        needs = np.array(rec.needs_grad, dtype=bool)
+        for step in self.steps:
+            if hasattr(step, "keep_needed"):
+                step.keep_needed(needs)
+        # backward only through the steps whose nodes need a gradient
+        self.backward_steps = [step for step in reversed(self.steps) if needs[step.out].any()]
         self.V = np.array(data)
         for step in self.steps:
             step.V = self.V
@@ -376,13 +449,15 @@ class NumpyEngine:
         )
         self.input_slots = np.array([rec.slots[i] for i in self.input_nodes], dtype=np.intp)
         self.used_params = [rec.parameters[k] for k in self.param_slots]
-        self.used_inputs = [rec.inputs[k] for k in self.input_slots.tolist()]
+        self.used_inputs = (
+            [rec.inputs[k] for k in self.input_slots.tolist()] if rec.input_grads else []
+        )
         const_nodes = [i for i, kind in enumerate(rec.kinds) if kind == CONSTANT]
         self.V[const_nodes] = [rec.constants[rec.slots[i]] for i in const_nodes]
 
     def _load(self, values: Any) -> None:
         V = self.V
-        V[self.param_nodes] = [p.data for p in self.used_params]
+        V[self.param_nodes] = list(map(_DATA, self.used_params))
         if len(self.input_nodes):
             V[self.input_nodes] = np.asarray(values, dtype=np.float64)[self.input_slots]
 
@@ -407,12 +482,13 @@ class NumpyEngine:
             step.forward(V, True)
         G = np.zeros(len(V))
         G[self.rec.root] = 1.0
-        for step in reversed(self.steps):
+        for step in self.backward_steps:
             step.backward(G)
         for p, g in zip(self.used_params, G[self.param_nodes].tolist(), strict=True):
             p.grad += g
-        for x, g in zip(self.used_inputs, G[self.input_nodes].tolist(), strict=True):
-            x.grad += g
+        if self.used_inputs:
+            for x, g in zip(self.used_inputs, G[self.input_nodes].tolist(), strict=True):
+                x.grad += g
         return float(V[self.rec.root])
 
     def describe(self) -> list[str]:
