@@ -13,8 +13,9 @@ moons step in compiled mode is measure.py's (``moons_compiled`` below trains it)
   out), and one full-batch epoch (one step over every sample). Eager mode calls
   ``losses.cross_entropy`` with each batch's classes. Compiled mode records one minibatch with
   its inputs and one-hot targets as input leaves and the loss written with Value operations
-  (exp, log, total), since a recording's classes would be frozen; the full batch, whose classes
-  never change, records ``losses.cross_entropy`` itself. PyTorch: float64 tensors, F.cross_entropy.
+  (exp, log, total), since a recording's classes would be frozen, and no gradients for its
+  inputs (``input_grads=False``); the full batch, whose classes never change, records
+  ``losses.cross_entropy`` itself. PyTorch: float64 tensors, F.cross_entropy.
 - scaling: the moons demo's step (SVM max-margin loss + 1e-4 L2) with a 2 -> H -> H -> 1 MLP on
   N samples, ms per step and peak memory.
 """
@@ -22,6 +23,7 @@ moons step in compiled mode is measure.py's (``moons_compiled`` below trains it)
 from __future__ import annotations
 
 import json
+import operator
 import random
 import statistics
 import sys
@@ -69,13 +71,23 @@ def summary(seconds: Sequence[float]) -> dict[str, float]:
 # -- the moons step, compiled (measure.py's moons workload) ----------------------------------------
 
 
-def float_accuracy(model: Any, X: Any, y: Any) -> float:
-    """The demo's accuracy from the weights' .data, computed with floats (no graph)."""
+def float_accuracy(model: Any, weights: list[float], X: Any, y: Any) -> float:
+    """The demo's accuracy with these weights (model.parameters() order), in floats (ReLU
+    hidden layers, linear output, as the demo's)."""
+    values = iter(weights)
+    layers = []
+    for layer in model.layers:
+        rows = []
+        for neuron in layer.neurons:
+            w = [next(values) for _ in neuron.w]
+            rows.append((w, next(values)))
+        layers.append(rows)
     right = 0
     for xrow, yi in zip(X.tolist(), y.tolist(), strict=True):
         h = xrow
-        for layer in model.layers:
-            h = [n([float(x) for x in h]).data for n in layer.neurons]  # type: ignore[union-attr]
+        for k, layer in enumerate(layers):
+            z = [sum(map(operator.mul, w, h), b) for w, b in layer]
+            h = z if k == len(layers) - 1 else [0.0 if v <= 0 else v for v in z]
         right += (yi > 0) == (h[0] > 0)
     return right / len(y)
 
@@ -94,8 +106,9 @@ def moons_compiled(backend: str, X: Any, y: Any, steps: int) -> tuple[Any, float
     del loss
     parameters = model.parameters()
     run = moons.Run()
-    for k in range(steps):
-        accuracy = float_accuracy(model, X, y)  # untimed: of the weights before this step
+    before = []  # each step's accuracy is of the weights before it: computed after the loop,
+    for k in range(steps):  # so that no work between timed steps leaves the caches cold
+        before.append([p.data for p in parameters])
         start = time.perf_counter()
         for p in parameters:
             p.grad = 0.0
@@ -105,7 +118,7 @@ def moons_compiled(backend: str, X: Any, y: Any, steps: int) -> tuple[Any, float
             p.data -= learning_rate * p.grad
         run.step_seconds.append(time.perf_counter() - start)
         run.losses.append(out)
-        run.accuracies.append(accuracy)
+    run.accuracies = [float_accuracy(model, weights, X, y) for weights in before]
     return run, setup
 
 
@@ -184,7 +197,8 @@ def digits_scalar(engine: str, sizes: CompiledSizes) -> dict[str, Any]:
     ts = [[Value(0.0) for _ in range(10)] for _ in range(B)]
     loss = onehot_loss(model, xs, ts)
     inputs = [v for row in xs + ts for v in row]
-    program = compile_graph(loss, parameters, inputs, backend=backend)
+    # the inputs' gradients are never read (PyTorch computes none either)
+    program = compile_graph(loss, parameters, inputs, backend=backend, input_grads=False)
     setup = time.perf_counter() - start
     del loss, xs, ts, inputs
     feeds = [

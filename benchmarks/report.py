@@ -247,8 +247,9 @@ engines; micrograd's one run, which also gives the reference losses; PyTorch wit
 tensor per scalar for its first {s["torch_scalar_steps"]} step(s) only). "max loss rel. diff"
 is the largest relative difference from micrograd's loss over the steps compared. The compiled
 rows record the demo's loss once (`compile_graph`, "record+compile s": building the graph and
-compiling it, the fastest of the runs) and replay it every step with the new weights; "time vs
-PyTorch" is the engine's median step over PyTorch batched float64's.
+compiling it, the fastest of the runs) and replay it every step with the new weights (their
+accuracy, which the replay does not compute, is computed after the run from each step's
+weights, untimed); "time vs PyTorch" is the engine's median step over PyTorch batched float64's.
 
 {markdown_table(*moons)}
 
@@ -295,8 +296,9 @@ epoch of minibatches of {c["digits_batch"]} (the last partial one left out) and 
 epoch (one step over every sample), min, median and mean of {c["digits_epochs"]} epochs, all
 engines from the same weights through the same batches. Eager mode calls
 `losses.cross_entropy`; compiled mode records one minibatch with its pixels and one-hot labels
-as inputs and the loss written with `exp`, `log` and `total` (a recording's classes would be
-frozen), and the full batch with `losses.cross_entropy` itself; PyTorch batched float64 uses
+as inputs (`input_grads=False`: their gradients are never read) and the loss written with `exp`,
+`log` and `total` (a recording's classes would be frozen), and the full batch with
+`losses.cross_entropy` itself; PyTorch batched float64 uses
 `F.cross_entropy`. "max loss rel. diff" compares each epoch's mean loss with eager mode's.
 
 {markdown_table(*digits)}
