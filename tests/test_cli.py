@@ -4,7 +4,9 @@ import dataclasses
 import importlib
 import json
 import math
+import re
 import runpy
+import shlex
 import shutil
 import signal
 import subprocess
@@ -12,18 +14,18 @@ import sys
 import time
 import tracemalloc
 import types
+from pathlib import Path
 
 import pytest
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
 
+import gradengine
 from gradengine import train
-from gradengine.cli.main import RUN_FILES, _write_json, main
+from gradengine.cli import app, plots
+from gradengine.cli.app import RUN_FILES, _write_json, main
 from gradengine.nn import MLP
-
-# gradengine.cli exports the function main, which hides the module of the same name
-cli_main = importlib.import_module("gradengine.cli.main")
 
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "5", "--seed", "3"]
 
@@ -60,6 +62,9 @@ def test_train_as_a_subprocess_writes_four_well_formed_files(tmp_path):
         "steps": 5,
         "seed": 3,
         "test_fraction": 0.25,
+        "activation": "relu",
+        "classes": 2,
+        "engine": "eager",
     }
     assert report["data"] == {"n_train": 30, "n_test": 10, "n_classes": 2}
     assert [s["step"] for s in report["steps"]] == [0, 1, 2, 3, 4]
@@ -167,7 +172,12 @@ def test_without_the_train_extra_the_command_says_what_to_install(
 ):
     monkeypatch.setitem(sys.modules, missing, None)
     assert main(["train", *SMALL, "--out", str(tmp_path / "out")]) == 1
-    assert 'pip install "gradengine[train]"' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # gradengine is on no package index: the hint names the packages, and the extra in a clone
+    assert (
+        'pip install matplotlib tqdm (or, in a clone of gradengine: pip install ".[train]")' in err
+    )
+    assert "gradengine[train]" not in err
     assert not (tmp_path / "out").exists()
 
 
@@ -243,7 +253,8 @@ def test_a_run_whose_loss_overflows_still_writes_a_strict_json_report(
     text = (tmp_path / "report.json").read_text()
     report = json.loads(text, parse_constant=lambda name: pytest.fail(f"bare {name}"))
     assert report["steps"][-1]["loss"] == "inf"
-    assert "overflowed" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "warning: the loss overflowed" in captured.err and "overflowed" not in captured.out
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(RUN_FILES)
 
 
@@ -353,19 +364,19 @@ def test_a_run_too_big_for_any_machine_is_a_usage_error(args, fragments, tmp_pat
 def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estimate(
     tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setattr(cli_main, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(app, "available_memory", lambda: 8 * 10**9)
     args = ["train", "--hidden", "1024,1024", "--samples", "1000", "--out", str(tmp_path / "o")]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "GB of memory (estimated)" in err and "8.0 GB available" in err
     assert not (tmp_path / "o").exists()
     # the same settings with what the small run needs fit
-    assert cli_main.estimate(cli_main.DEMO, 1).bytes < 10**8
+    assert app.estimate(app.DEMO, 1).bytes < 10**8
 
 
 def test_the_memory_estimate_is_within_half_again_of_a_measurement():
     """BYTES_PER_EDGE and BYTES_PER_NODE against tracemalloc on one step of a small run."""
-    settings = cli_main.Settings("moons", 100, [24, 24], "adam", 0.05, 1, 0, 0.2)
+    settings = app.Settings("moons", 100, [24, 24], "adam", 0.05, 1, 0, 0.2)
     dataset = train.load_dataset("moons", 100, test_size=0.2, seed=0)
     mlp = MLP(2, [24, 24, 1], seed=0)
     optimizer = train.make_optimizer("adam", mlp, 0.05)
@@ -375,7 +386,7 @@ def test_the_memory_estimate_is_within_half_again_of_a_measurement():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    estimated = cli_main.estimate(settings, 1).bytes
+    estimated = app.estimate(settings, 1).bytes
     assert peak / 1.5 < estimated < 1.5 * peak, (estimated, peak)
 
 
@@ -438,3 +449,276 @@ def test_an_interrupt_before_the_first_file_removes_the_folder_the_run_made(
     existing.mkdir()  # a folder the user made stays, even empty
     assert main(["train", *SMALL, "--out", str(existing)]) == 130
     assert existing.is_dir() and list(existing.iterdir()) == []
+
+
+# -- the module and the function main ---------------------------------------------------------
+
+
+def test_gradengine_cli_main_is_the_function_and_its_module_is_app():
+    import gradengine.cli
+
+    assert gradengine.cli.main is app.main
+    assert not isinstance(gradengine.cli.main, types.ModuleType)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("gradengine.cli.main")  # no module hides behind the function
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    assert 'gradengine = "gradengine.cli:main"' in pyproject  # the script entry point
+
+
+# -- --version ------------------------------------------------------------------------------------
+
+
+def test_version_prints_the_package_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"gradengine {gradengine.__version__}\n"
+
+
+def test_version_as_a_subprocess():
+    command = [sys.executable, "-m", "gradengine", "--version"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "gradengine 0.1.0\n", "")
+
+
+# -- --engine -------------------------------------------------------------------------------------
+
+
+def test_a_compiled_run_reports_eager_mode_s_losses(tmp_path, capsys):
+    assert main(["train", *SMALL, "--out", str(tmp_path / "eager")]) == 0
+    capsys.readouterr()
+    assert main(["train", *SMALL, "--engine", "compiled", "--out", str(tmp_path / "c")]) == 0
+    captured = capsys.readouterr()
+    assert "5 steps, compiled\n" in captured.out
+    assert "s compiling, " in captured.out  # the one-off recording, named in the timings
+    assert "training: 100%" in captured.err  # the progress bar
+    eager = json.loads((tmp_path / "eager" / "report.json").read_text())
+    compiled = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert compiled["settings"]["engine"] == compiled["engine"] == "compiled"
+    assert eager["settings"]["engine"] == eager["engine"] == "eager"
+    assert compiled["timings"]["compile_seconds"] > 0 == eager["timings"]["compile_seconds"]
+    for a, b in zip(compiled["steps"], eager["steps"], strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-12, abs=0)
+        assert (a["train_accuracy"], a["test_accuracy"]) == (
+            b["train_accuracy"],
+            b["test_accuracy"],
+        )
+    assert compiled["final_test_accuracy"] == eager["final_test_accuracy"]
+
+
+def test_a_compiled_run_of_many_classes_as_a_subprocess(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gradengine", "train", "--dataset", "spiral"]
+    command += ["--classes", "3", "--engine", "compiled", *SMALL, "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("spiral: 32 training and 8 test points, 3 classes\n")
+    report = json.loads((out / "report.json").read_text())
+    assert report["model"]["sizes"] == [2, 4, 3] and report["loss"] == "cross_entropy"
+
+
+def test_the_compiled_engine_estimates_more_memory_than_the_eager_one():
+    eager = app.estimate(app.DEMO, 1).bytes
+    compiled = app.estimate(dataclasses.replace(app.DEMO, engine="compiled"), 1).bytes
+    # every point's graph, training and test, kept with its program for the whole run
+    assert compiled == math.ceil(app.COMPILED_MEMORY_FACTOR * 200 / 160 * eager)
+
+
+# -- --activation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
+def test_the_hidden_activation_is_the_one_asked_for(activation, tmp_path, capsys):
+    args = ["train", *SMALL, "--hidden", "4,3", "--activation", activation]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert f"MLP(2 -> 4 {activation} -> 3 {activation} -> 1 linear, 31 parameters)" in printed
+    model = MLP.load(tmp_path / "model.json")
+    assert model.activation == activation
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["settings"]["activation"] == activation
+    # the saved model is the trained one: it reproduces the reported accuracy
+    dataset = train.load_dataset("moons", 40, test_size=0.2, seed=3)
+    accuracy = sum(p == t for p, t in zip(train.predict(model, dataset.X_train), dataset.y_train))
+    assert report["final_train_accuracy"] == accuracy / len(dataset.y_train)
+
+
+def test_an_unknown_activation_is_a_usage_error(tmp_path, capsys):
+    assert main(["train", "--activation", "gelu", "--out", str(tmp_path / "o")]) == 2
+    assert "argument --activation" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+# -- --classes ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dataset", "k"), [("spiral", 3), ("blobs", 4), ("blobs", 2)])
+def test_blobs_and_spiral_train_on_the_number_of_classes_asked_for(dataset, k, tmp_path, capsys):
+    args = ["train", "--dataset", dataset, "--classes", str(k), *SMALL, "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert f", {k} classes\n" in capsys.readouterr().out
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["settings"]["classes"] == report["data"]["n_classes"] == k
+    assert report["model"]["sizes"][-1] == (1 if k == 2 else k)
+    assert report["loss"] == ("hinge" if k == 2 else "cross_entropy")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--dataset", "moons", "--classes", "3"], "moons has 2 classes; --classes applies to"),
+        (["--dataset", "spiral", "--classes", "1"], "expected at least 2 and at most 7, got 1"),
+        (["--dataset", "blobs", "--classes", "8"], "at most 7, got 8"),
+        (["--dataset", "spiral", "--classes", "three"], "expected an integer, got 'three'"),
+    ],
+)
+def test_classes_that_cannot_be_made_are_a_usage_error(args, fragment, tmp_path, capsys):
+    assert main(["train", *args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "argument --classes" in err and fragment in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_every_class_has_a_color_of_its_own_in_the_pictures():
+    assert len(set(plots.CLASS_COLORS)) == app.MAX_CLASSES
+
+
+def test_two_classes_of_a_two_class_dataset_are_allowed(tmp_path, capsys):
+    assert (
+        main(["train", "--dataset", "xor", "--classes", "2", *SMALL, "--out", str(tmp_path)]) == 0
+    )
+    assert json.loads((tmp_path / "report.json").read_text())["data"]["n_classes"] == 2
+
+
+# -- --quiet --------------------------------------------------------------------------------------
+
+
+def test_quiet_prints_nothing_and_still_writes_every_file(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "gradengine", "train", *SMALL, "--quiet", "--out", str(out)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")  # no bar either
+    assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
+    assert json.loads((out / "report.json").read_text())["settings"]["steps"] == 5
+
+
+def test_quiet_still_reports_errors_on_stderr(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("")
+    assert main(["train", *SMALL, "--quiet", "--out", str(blocker)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "argument --out" in captured.err
+    args = ["train", *SMALL, "--optimizer", "sgd", "--lr", "1e300", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 1
+    assert "diverged at step" in capsys.readouterr().err
+
+
+def test_demo_takes_quiet_and_engine_too(tmp_path, monkeypatch, capsys):
+    seen = {}
+    real_fit = train.fit
+
+    def short_fit(*args, **kwargs):
+        seen.update(kwargs)
+        return real_fit(*args, **{**kwargs, "steps": 2})
+
+    monkeypatch.setattr(train, "fit", short_fit)
+    assert main(["demo", "--quiet", "--engine", "compiled", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert seen["engine"] == "compiled"
+    assert json.loads((tmp_path / "report.json").read_text())["settings"]["engine"] == "compiled"
+
+
+# -- timings, plurals and what to try next ------------------------------------------------------
+
+TIMINGS = re.compile(
+    r"^training (\d+\.\d) s \((?:(\d+\.\d) s compiling, )?(\d+) ms per step\), "
+    r"pictures (\d+\.\d) s, total (\d+\.\d) s$",
+    re.MULTILINE,
+)
+
+
+def test_the_timings_count_the_wall_clock_from_the_start_of_the_command(
+    tmp_path, monkeypatch, capsys
+):
+    real_fit, real_plot = train.fit, plots.plot_curves
+
+    def slow_fit(*args, **kwargs):  # time that no step measures: training still counts it
+        history = real_fit(*args, **kwargs)
+        time.sleep(0.6)
+        return history
+
+    def slow_plot(*args, **kwargs):
+        time.sleep(0.4)
+        return real_plot(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", slow_fit)
+    monkeypatch.setattr(plots, "plot_curves", slow_plot)
+    started = time.perf_counter()
+    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 0
+    wall = time.perf_counter() - started
+    match = TIMINGS.search(capsys.readouterr().out)
+    assert match, "no timings line"
+    training, _, per_step, pictures, total = match.groups()
+    training, pictures, total = float(training), float(pictures), float(total)
+    assert training >= 0.6 and pictures >= 0.4
+    assert total >= training + pictures - 1e-9  # as printed, never less than its parts
+    assert wall - 0.15 <= total <= wall + 0.05  # from main()'s start to its last line
+    assert abs(int(per_step) - 1000 * training / 5) <= 11  # training is rounded to 0.05 s
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["timings"]["training_wall_seconds"] >= 0.6 + report["timings"]["train_seconds"]
+    assert report["timings"]["plot_seconds"] >= 0.4
+    assert report["timings"]["total_seconds"] <= wall
+
+
+def test_the_printed_total_is_never_below_its_rounded_parts(monkeypatch):
+    monkeypatch.setattr(app.time, "perf_counter", lambda: 100.12)
+    # 0.06 s and 0.06 s round to 0.1 and 0.1: the 0.12 s total is shown as 0.2, not 0.1
+    text = app._timings_text(0.06, 0.0, 1, 0.06, started=100.0)
+    assert text == "training 0.1 s (60 ms per step), pictures 0.1 s, total 0.2 s"
+    text = app._timings_text(2.0, 0.5, 10, 1.0, started=96.0)
+    assert text == "training 2.0 s (0.5 s compiling, 150 ms per step), pictures 1.0 s, total 4.1 s"
+
+
+def test_one_step_one_point_and_one_class_are_singular(tmp_path, capsys):
+    # 41 points with a test fraction of 0.01: 40 training points and 1 test point
+    args = ["train", "--samples", "41", "--test-fraction", "0.01", "--steps", "1", "--hidden", "3"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "moons: 40 training points and 1 test point, 2 classes\n" in printed
+    assert ", 1 step\n" in printed
+    assert "(40 points)" in printed and "(1 point)" in printed
+    for wrong in ("1 steps", "1 points", "1 test points", "1 classes"):
+        assert wrong not in printed
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "nouns", "expected"),
+    [
+        (1, "point", None, "1 point"),
+        (0, "point", None, "0 points"),
+        (2, "step", None, "2 steps"),
+        (1, "class", "classes", "1 class"),
+        (3, "class", "classes", "3 classes"),
+    ],
+)
+def test_plural(count, noun, nouns, expected):
+    assert app.plural(count, noun, nouns) == expected
+
+
+def test_demo_ends_with_what_to_try_next_and_both_suggestions_run(tmp_path, monkeypatch, capsys):
+    real_fit = train.fit
+    monkeypatch.setattr(train, "fit", lambda *a, **k: real_fit(*a, **{**k, "steps": 1}))
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last == app.NEXT
+    commands = [part.split(": ", 1)[-1] for part in last.removeprefix("next: ").split("; ")]
+    assert [shlex.split(c)[:2] for c in commands] == [
+        ["gradengine", "train"],
+        ["gradengine", "graph"],
+    ]
+    train_args = shlex.split(commands[0])[1:]
+    assert app.build_parser().parse_args(train_args).classes == 3
+    graph_args = shlex.split(commands[1])[1:]
+    assert main([*graph_args, "--out", str(tmp_path / "graph")]) == 0
+    assert (tmp_path / "graph" / "graph.html").is_file()
+    # a train run does not suggest itself
+    assert main(["train", *SMALL, "--out", str(tmp_path / "t")]) == 0
+    assert "next:" not in capsys.readouterr().out

@@ -25,7 +25,7 @@ import pytest
 from gradengine import MLP, Layer, Neuron, Value, total, weighted_sum
 
 # Our own modules are imported outright: a broken one must fail this file, not shrink it.
-# (By module path: gradengine.gradcheck and gradengine.cli.main are also function names.)
+# (By module path: gradengine.gradcheck is also a function's name.)
 optim, losses, data, serialize, cli, gradcheck_module, viz = (
     importlib.import_module(f"gradengine.{name}")
     for name in ("optim", "losses", "data", "serialize", "cli", "gradcheck", "viz")

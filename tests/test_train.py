@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from gradengine import train
-from gradengine.nn import MLP
+from gradengine import gradcheck, losses, train
+from gradengine.nn import MLP, Neuron
 from gradengine.optim import SGD, Adam
+from gradengine.value import Value
 
 ALPHA = 1e-4
 
@@ -318,3 +319,199 @@ def accuracy(predicted: list[int], labels: list[int]) -> float:
 def test_the_step_record_docstring_says_both_accuracies_are_before_the_update():
     doc = train.StepRecord.__doc__ or ""
     assert "both accuracies" in doc and "before" in doc
+
+
+# -- the number of classes of blobs and spiral -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "k"), [("spiral", 3), ("spiral", 5), ("blobs", 2), ("blobs", 4)])
+def test_blobs_and_spiral_have_the_number_of_classes_asked_for(name, k):
+    dataset = train.load_dataset(name, 60, test_size=0.25, seed=2, n_classes=k)
+    assert dataset.n_classes == k
+    assert set(dataset.y_train + dataset.y_test) == set(range(k))
+
+
+def test_by_default_blobs_has_three_classes_and_the_others_two():
+    for name in train.DATASETS:
+        dataset = train.load_dataset(name, 60, seed=2)
+        assert dataset.n_classes == train.default_classes(name) == (3 if name == "blobs" else 2)
+        assert set(dataset.y_train + dataset.y_test) == set(range(dataset.n_classes))
+
+
+@pytest.mark.parametrize(
+    ("name", "k", "message"),
+    [
+        ("moons", 3, "moons has two classes; n_classes applies to blobs and spiral"),
+        ("spiral", 1, "n_classes must be at least 2, got 1"),
+        ("blobs", 0, "n_classes"),
+    ],
+)
+def test_a_number_of_classes_that_cannot_be_made_is_refused(name, k, message):
+    with pytest.raises(ValueError, match=message):
+        train.load_dataset(name, 60, n_classes=k)
+
+
+# -- compiled mode: the same records as eager mode ---------------------------------------------
+
+
+def _fit(engine, name, steps=4, backend="python", classes=None, activation="relu", **kwargs):
+    """fit of a fixed model on a fixed dataset; (history, parameters' data, parameters' grads)"""
+    dataset = train.load_dataset(name, 60, test_size=0.25, seed=7, n_classes=classes)
+    width = 1 if kwargs.get("loss_name") == "bce" else train.n_outputs(dataset.n_classes)
+    mlp = MLP(2, [6, 5, width], seed=7, activation=activation)
+    optimizer = Adam(mlp.parameters(), lr=0.05)
+    history = train.fit(
+        mlp, dataset, optimizer, steps=steps, engine=engine, backend=backend, seed=3, **kwargs
+    )
+    return history, [p.data for p in mlp.parameters()], [p.grad for p in mlp.parameters()]
+
+
+def _records(history):
+    return [(r.loss, r.train_accuracy, r.test_accuracy, r.lr) for r in history.steps]
+
+
+PARITY = [
+    pytest.param("moons", {}, id="moons-hinge"),
+    pytest.param("moons", {"batch_size": 9}, id="moons-hinge-minibatches"),
+    pytest.param("moons", {"activation": "tanh"}, id="moons-hinge-tanh"),
+    pytest.param("blobs", {}, id="blobs-cross_entropy"),
+    pytest.param("blobs", {"batch_size": 9, "activation": "sigmoid"}, id="blobs-minibatches"),
+    pytest.param("spiral", {"classes": 4}, id="spiral-4-classes"),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PARITY)
+def test_compiled_python_backend_gives_eager_mode_s_records_bit_for_bit(name, kwargs):
+    eager, eager_params, eager_grads = _fit("eager", name, **kwargs)
+    compiled, params, grads = _fit("compiled", name, **kwargs)
+    assert compiled.engine == "compiled" and eager.engine == "eager"
+    assert _records(compiled) == _records(eager)
+    assert params == eager_params  # the optimizer saw the very same gradients every step
+    assert grads == eager_grads
+    assert compiled.final_train_accuracy == eager.final_train_accuracy
+    assert compiled.final_test_accuracy == eager.final_test_accuracy
+    assert len({r.loss for r in eager.steps}) == len(eager.steps)  # the loss did move
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PARITY)
+def test_compiled_numpy_backend_gives_eager_mode_s_losses_to_1e_12(name, kwargs):
+    pytest.importorskip("numpy")
+    eager, eager_params, _ = _fit("eager", name, **kwargs)
+    compiled, params, _ = _fit("compiled", name, backend="numpy", **kwargs)
+    for a, b in zip(compiled.steps, eager.steps, strict=True):
+        assert a.loss == pytest.approx(b.loss, rel=1e-12, abs=0)
+        assert (a.train_accuracy, a.test_accuracy) == (b.train_accuracy, b.test_accuracy)
+    assert params == pytest.approx(eager_params, rel=1e-12, abs=1e-15)
+
+
+def test_compiled_bce_gives_eager_mode_s_losses_to_1e_12():
+    eager, eager_params, _ = _fit("eager", "moons", loss_name="bce", batch_size=9)
+    compiled, params, _ = _fit("compiled", "moons", loss_name="bce", batch_size=9)
+    for a, b in zip(compiled.steps, eager.steps, strict=True):
+        assert a.loss == pytest.approx(b.loss, rel=1e-12, abs=0)
+    assert params == pytest.approx(eager_params, rel=1e-12, abs=1e-15)
+
+
+def test_compiled_mode_times_its_compilation_apart_from_the_steps():
+    history, _, _ = _fit("compiled", "moons", steps=2)
+    assert history.compile_seconds > 0
+    report = json.loads(json.dumps(history.as_dict(), allow_nan=False))
+    assert report["engine"] == "compiled"
+    assert report["timings"]["compile_seconds"] == history.compile_seconds
+    assert all(record.seconds > 0 and record.eval_seconds > 0 for record in history.steps)
+    eager, _, _ = _fit("eager", "moons", steps=1)
+    assert eager.compile_seconds == 0 and eager.as_dict()["engine"] == "eager"
+
+
+def test_compiled_mode_without_a_test_set_reports_no_test_accuracy():
+    mlp = MLP(2, [4, 1], seed=0)
+    train_only = train.Dataset("tiny", X_TINY, Y_TINY, [], [], n_classes=2)
+    history = train.fit(mlp, train_only, Adam(mlp.parameters()), steps=2, engine="compiled")
+    assert [r.test_accuracy for r in history.steps] == [None, None]
+    assert history.final_test_accuracy is None
+
+
+class LectureNeuron(Neuron):
+    """The lecture's tanh neuron: its node's derivative hidden in a _backward closure."""
+
+    def __call__(self, x):
+        act = self.b + sum(wi * xi for wi, xi in zip(self.w, x))
+        t = math.tanh(act.data)
+        out = Value(t, (act,), "tanh")
+
+        def _backward():
+            act.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+
+def test_a_model_compiled_mode_cannot_replay_is_refused_before_the_first_step():
+    mlp = MLP(2, [3, 1], seed=0)
+    mlp.layers[0].neurons[1] = LectureNeuron(2)
+    before = [p.data for p in mlp.parameters()]
+    seen = []
+    with pytest.raises(ValueError, match="engine='compiled' cannot replay this model") as info:
+        train.fit(
+            mlp, TINY, Adam(mlp.parameters()), steps=3, callback=seen.append, engine="compiled"
+        )
+    assert "lecture's way" in str(info.value) and "engine='eager'" in str(info.value)
+    assert seen == [] and [p.data for p in mlp.parameters()] == before
+    # eager mode trains the same model
+    history = train.fit(mlp, TINY, Adam(mlp.parameters()), steps=3, engine="eager")
+    assert len(history.steps) == 3
+
+
+def test_labels_outside_the_classes_are_refused_in_compiled_mode_before_any_step():
+    bad = train.Dataset("bad", X_TINY[:5], [0, 1, 2, 1, 0], [], [], n_classes=2)
+    mlp = MLP(2, [4, 1], seed=0)
+    with pytest.raises(ValueError, match=r"dataset.y_train\[2\] must be a class in 0..1, got 2"):
+        train.fit(mlp, bad, Adam(mlp.parameters()), steps=1, engine="compiled")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"engine": "jit"}, "engine must be 'eager' or 'compiled', got 'jit'"),
+        ({"engine": "compiled", "backend": "cuda"}, "backend must be one of auto, python, numpy"),
+    ],
+)
+def test_an_unknown_engine_or_backend_is_refused(kwargs, message):
+    mlp = MLP(2, [4, 1], seed=0)
+    with pytest.raises(ValueError, match=message):
+        train.fit(mlp, TINY, Adam(mlp.parameters()), steps=1, **kwargs)
+
+
+# The two losses compiled mode writes with their labels as inputs: their derivatives (labels
+# included) against central differences, and their values against gradengine.losses's.
+LABELLED_LOSSES = [
+    ("hinge", train._HINGE_OF_LABELS, [0.3, -1.7, 0.9, 2.5, 1.0, 1.0, -1.0, -1.0]),
+    (
+        "cross_entropy",
+        train._cross_entropy_of_targets(3),
+        [0.2, -1.1, 2.0, 3.0, 0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ),
+    ("cross_entropy, soft targets", train._cross_entropy_of_targets(2), [0.4, -2.0, 0.3, 0.7]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "op", "inputs"), LABELLED_LOSSES, ids=[r[0] for r in LABELLED_LOSSES]
+)
+def test_the_labelled_losses_derivatives_match_central_differences(name, op, inputs):
+    assert gradcheck(op, inputs).ok
+
+
+def test_the_labelled_losses_compute_what_gradengine_losses_compute_bit_for_bit():
+    scores, labels = [Value(s) for s in (0.3, -1.7, 0.9, 2.5)], [1, 1, 0, 0]
+    want = losses.hinge(scores, [2 * c - 1 for c in labels])
+    got = train._HINGE_OF_LABELS(*scores, *[2.0 * c - 1.0 for c in labels])
+    assert got.data == want.data and got._local_grads[:4] == want._local_grads
+    logits, classes = (
+        [[Value(z) for z in row] for row in ((0.2, -1.1, 2.0), (3.0, 0.5, -0.5))],
+        [2, 0],
+    )
+    want = losses.cross_entropy(logits, classes)
+    onehot = [1.0 if j == c else 0.0 for c in classes for j in range(3)]
+    got = train._cross_entropy_of_targets(3)(*logits[0], *logits[1], *onehot)
+    assert got.data == want.data and got._local_grads[:6] == want._local_grads

@@ -1,6 +1,6 @@
 """Move an MLP to PyTorch and back: Linear layers with ReLU (or Tanh, Sigmoid) between, in float64.
 
-Needs the optional extra: pip install "gradengine[torch]".
+Needs torch: pip install torch==2.13.0 (or, in a clone of gradengine: pip install ".[torch]").
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from gradengine.serialize import FORMAT, VERSION, mlp_to_dict, neuron_kind
 if TYPE_CHECKING:
     import torch
 
-INSTALL_HINT = 'the PyTorch bridge needs torch: pip install "gradengine[torch]"'
+INSTALL_HINT = (
+    "the PyTorch bridge needs torch: pip install torch==2.13.0 "
+    '(or, in a clone of gradengine: pip install ".[torch]")'
+)
 
 
 def _require_torch() -> None:

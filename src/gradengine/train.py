@@ -2,28 +2,37 @@
 
 One step: forward every training point, loss = data loss + L2 penalty, backward, update.
 Two classes use one output (its sign is the class); k > 2 classes use k outputs (the argmax).
+``fit(..., engine="compiled")`` records one step's graph once and replays it every step
+(gradengine.compile): the same records, many times faster.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import reduce
+from operator import add
 from typing import Any
 
 from gradengine import data, losses
 from gradengine.checks import check_size, type_name
+from gradengine.compile import BACKENDS, Program, compile_graph
 from gradengine.nn import MLP
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
-from gradengine.value import Value
+from gradengine.value import Operation, Value, total
 
 Points = Sequence[Sequence[float]]
 Labels = Sequence[int]
 
 DATASETS = ("moons", "circles", "blobs", "xor", "spiral")
+#: The datasets whose number of classes can be chosen (load_dataset's n_classes).
+MULTICLASS_DATASETS = ("blobs", "spiral")
 LOSSES = ("hinge", "bce", "cross_entropy")
+ENGINES = ("eager", "compiled")
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,8 @@ class StepRecord:
     train_accuracy: float
     test_accuracy: float | None
     lr: float
-    seconds: float  # forward + backward + update
-    eval_seconds: float  # the test-set forward pass
+    seconds: float  # forward + backward + update (compiled: the replay + update)
+    eval_seconds: float  # the test-set forward pass (compiled: its replay)
 
 
 @dataclass
@@ -60,6 +69,8 @@ class History:
     steps: list[StepRecord] = field(default_factory=list)
     final_train_accuracy: float = math.nan
     final_test_accuracy: float | None = None
+    engine: str = "eager"
+    compile_seconds: float = 0.0  # recording and compiling, once, before the first step
 
     @property
     def train_seconds(self) -> float:
@@ -71,9 +82,11 @@ class History:
         seconds = [record.seconds for record in self.steps]
         return {
             "loss": self.loss_name,
+            "engine": self.engine,
             "final_train_accuracy": self.final_train_accuracy,
             "final_test_accuracy": self.final_test_accuracy,
             "timings": {
+                "compile_seconds": self.compile_seconds,
                 "train_seconds": self.train_seconds,
                 "eval_seconds": sum(record.eval_seconds for record in self.steps),
                 "mean_step_seconds": self.train_seconds / len(seconds) if seconds else None,
@@ -83,25 +96,48 @@ class History:
         }
 
 
+def default_classes(name: str) -> int:
+    """The number of classes load_dataset gives the named dataset unless told: 3 blobs, else 2."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
+    return 3 if name == "blobs" else 2
+
+
 def load_dataset(
-    name: str, n_samples: int, *, test_size: float = 0.25, seed: int | None = None
+    name: str,
+    n_samples: int,
+    *,
+    test_size: float = 0.25,
+    seed: int | None = None,
+    n_classes: int | None = None,
 ) -> Dataset:
-    """The named dataset at the noise level this module trains it at, split train/test."""
+    """The named dataset at the noise level this module trains it at, split train/test.
+
+    n_classes (blobs and spiral only; default_classes(name) if None) is the number of blobs or
+    spiral arms; the other datasets have two classes.
+    """
+    classes = default_classes(name)
+    if n_classes is not None:
+        classes = check_size(n_classes, "n_classes")
+        if classes < 2:
+            raise ValueError(f"n_classes must be at least 2, got {classes}")
+        if name not in MULTICLASS_DATASETS and classes != 2:
+            raise ValueError(
+                f"{name} has two classes; n_classes applies to {' and '.join(MULTICLASS_DATASETS)}"
+                f", got n_classes={classes}"
+            )
     if name == "moons":
         X, y = data.make_moons(n_samples, noise=0.1, random_state=seed)
     elif name == "circles":
         X, y = data.make_circles(n_samples, noise=0.08, factor=0.5, random_state=seed)
     elif name == "blobs":
-        X, y = data.make_blobs(n_samples, centers=3, random_state=seed)
+        X, y = data.make_blobs(n_samples, centers=classes, random_state=seed)
     elif name == "xor":
         X, y = data.make_xor(n_samples, noise=0.1, random_state=seed)
-    elif name == "spiral":
-        X, y = data.make_spiral(n_samples, noise=0.05, random_state=seed)
     else:
-        raise ValueError(f"unknown dataset {name!r}; expected one of: {', '.join(DATASETS)}")
+        X, y = data.make_spiral(n_samples, n_classes=classes, noise=0.05, random_state=seed)
     X_tr, X_te, y_tr, y_te = data.train_test_split(X, y, test_size=test_size, random_state=seed)
-    n_classes = max(y) + 1
-    return Dataset(name, X_tr, y_tr, X_te, y_te, n_classes)
+    return Dataset(name, X_tr, y_tr, X_te, y_te, classes)
 
 
 def n_outputs(n_classes: int) -> int:
@@ -117,11 +153,16 @@ def predict(mlp: MLP, X: Points) -> list[int]:
 
 def classes(outputs: Sequence[Sequence[Value]]) -> list[int]:
     """The class each row of outputs stands for: sign of a single score, else the argmax."""
-    if not outputs:
+    return classes_of_scores([[v.data for v in row] for row in outputs])
+
+
+def classes_of_scores(scores: Sequence[Sequence[float]]) -> list[int]:
+    """classes() of rows of numbers: 1 if a single score > 0 (else 0), else the argmax."""
+    if not scores:
         return []
-    if len(outputs[0]) == 1:
-        return [1 if row[0].data > 0 else 0 for row in outputs]
-    return [_argmax([v.data for v in row]) for row in outputs]
+    if len(scores[0]) == 1:
+        return [1 if row[0] > 0 else 0 for row in scores]
+    return [_argmax(list(row)) for row in scores]
 
 
 def _argmax(scores: list[float]) -> int:
@@ -161,12 +202,21 @@ def fit(
     batch_size: int | None = None,
     seed: int | None = None,
     callback: Callable[[StepRecord], None] | None = None,
+    engine: str = "eager",
+    backend: str = "auto",
 ) -> History:
     """Train for `steps` steps; loss = data loss + alpha Σ p², lr decays linearly to lr·end_factor.
 
     loss_name defaults to "hinge" for two classes and "cross_entropy" for more. batch_size=None
     uses every training point in every step; otherwise each step draws a minibatch (seeded).
     callback, if given, receives each step's record as soon as it is measured.
+
+    engine="compiled" records the graph of one batch's loss and of the test set's scores once,
+    before the first step (gradengine.compile, with backend "auto", "python" or "numpy"), and
+    replays them every step: the same records, the python backend's bit for bit, NumPy's to
+    rounding. A model it cannot replay (a node made the lecture's way, an operation that cannot
+    recompute itself from floats) is a ValueError before any step. As with any tracing compiler,
+    Python control flow that read .data while a custom module built its graph is frozen.
     """
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP, got {type_name(mlp)}")
@@ -176,6 +226,10 @@ def fit(
             f"got {type_name(dataset)}"
         )
     steps = check_size(steps, "steps")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be 'eager' or 'compiled', got {engine!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     n_train = len(dataset.X_train)
     if n_train == 0:
         raise ValueError("dataset.X_train is empty: there is nothing to train on")
@@ -201,7 +255,12 @@ def fit(
     rng = random.Random(seed)
     schedule = LinearSchedule(optimizer, total_steps=steps, end_factor=lr_end_factor)
     parameters = mlp.parameters()
-    history = History(loss_name)
+    history = History(loss_name, engine=engine)
+    replay: _Replay | None = None
+    if engine == "compiled":
+        start = time.perf_counter()
+        replay = _Replay(mlp, dataset, loss_name, alpha, batch_size or n_train, backend)
+        history.compile_seconds = time.perf_counter() - start
 
     for step in range(steps):
         start = time.perf_counter()
@@ -210,17 +269,25 @@ def fit(
         else:
             batch = rng.sample(range(n_train), batch_size)
             X, y = [dataset.X_train[i] for i in batch], [dataset.y_train[i] for i in batch]
-        outputs = [mlp.forward(x) for x in X]
-        loss = data_loss(outputs, y, loss_name) + losses.l2(parameters, alpha=alpha)
-        optimizer.zero_grad()
-        loss.backward()
-        seconds = time.perf_counter() - start
-
         # Both accuracies are of the parameters this step's loss was computed with, so the test
         # set is evaluated before the update (and timed on its own).
-        train_accuracy = data.accuracy(classes(outputs), y)
-        start = time.perf_counter()
-        test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+        if replay is None:
+            outputs = [mlp.forward(x) for x in X]
+            loss = data_loss(outputs, y, loss_name) + losses.l2(parameters, alpha=alpha)
+            optimizer.zero_grad()
+            loss.backward()
+            loss_value = loss.data
+            seconds = time.perf_counter() - start
+            train_accuracy = data.accuracy(classes(outputs), y)
+            start = time.perf_counter()
+            test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+        else:
+            optimizer.zero_grad()
+            loss_value, train_classes = replay.loss(X, y)
+            seconds = time.perf_counter() - start
+            train_accuracy = data.accuracy(train_classes, y)
+            start = time.perf_counter()
+            test_accuracy = replay.test_accuracy()
         eval_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -230,7 +297,7 @@ def fit(
         seconds += time.perf_counter() - start
 
         record = StepRecord(
-            step, loss.data, train_accuracy, test_accuracy, lr, seconds, eval_seconds
+            step, loss_value, train_accuracy, test_accuracy, lr, seconds, eval_seconds
         )
         history.steps.append(record)
         if callback is not None:
@@ -239,6 +306,176 @@ def fit(
     history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
     history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
     return history
+
+
+# -- compiled mode --------------------------------------------------------------------------------
+
+
+class _Replay:
+    """fit's compiled mode: a program for the loss of one batch, one for the test set's scores.
+
+    Labels are inputs of the loss program, as the points are, so that every minibatch replays
+    the one recording: hinge and cross_entropy are written below as operations of their labels
+    (the same arithmetic as gradengine.losses, which takes them as plain numbers), bce takes
+    them as Values already. A replay keeps no interior values, so the scores come back as
+    gradients: each score s gets a probe p, a leaf that is always 0, added to the graph as p * s.
+    That changes neither the loss nor any other gradient, and d(loss)/dp = s.
+    """
+
+    def __init__(
+        self, mlp: MLP, dataset: Dataset, loss_name: str, alpha: float, batch: int, backend: str
+    ) -> None:
+        self.loss_name = loss_name
+        self.width = 1 if loss_name in ("hinge", "bce") else dataset.n_classes
+        for what, ys in (("y_train", dataset.y_train), ("y_test", dataset.y_test)):
+            for i, c in enumerate(ys):
+                if c not in range(dataset.n_classes):
+                    raise ValueError(
+                        f"dataset.{what}[{i}] must be a class in 0..{dataset.n_classes - 1}, "
+                        f"got {c!r}"
+                    )
+        # Recorded with the first points; every step replays it with its own batch.
+        xs = [[Value(a) for a in x] for x in dataset.X_train[:batch]]
+        labels = [Value(t) for t in self._label_values(dataset.y_train[:batch])]
+        scores = [mlp.forward(x) for x in xs]
+        self.probes = [Value(0.0) for _ in range(batch * self.width)]
+        loss = _loss_of_label_leaves(scores, labels, loss_name, self.width)
+        loss = loss + losses.l2(mlp.parameters(), alpha=alpha) + _readout(scores, self.probes)
+        inputs: list[Value] = [*(v for x in xs for v in x), *labels, *self.probes]
+        self.program = _compile(loss, mlp.parameters(), inputs, backend)
+        self.zeros = [0.0] * len(self.probes)
+
+        # The test program's weights are a copy's, given as inputs: the gradients it computes
+        # (all 0) land on the copy, never on the model's .grad that the optimizer reads.
+        self.y_test = dataset.y_test
+        self.parameters = mlp.parameters()
+        self.test_program: Program | None = None
+        if dataset.X_test:
+            twin = copy.deepcopy(mlp)
+            test_scores = [twin.forward(x) for x in dataset.X_test]
+            self.test_probes = [Value(0.0) for _ in range(len(dataset.X_test) * self.width)]
+            readout = _readout(test_scores, self.test_probes)
+            self.test_program = _compile(
+                readout, [], [*twin.parameters(), *self.test_probes], backend
+            )
+            self.test_zeros = [0.0] * len(self.test_probes)
+
+    def _label_values(self, y: Labels) -> list[float]:
+        """The labels as the loss reads them: ±1 (hinge), 0 or 1 (bce), one-hot rows."""
+        if self.loss_name == "hinge":
+            return [2.0 * c - 1.0 for c in y]
+        if self.loss_name == "bce":
+            return [float(c) for c in y]
+        return [1.0 if j == c else 0.0 for c in y for j in range(self.width)]
+
+    def _classes(self, probes: list[Value]) -> list[int]:
+        w = self.width
+        grads = [p.grad for p in probes]
+        return classes_of_scores([grads[i : i + w] for i in range(0, len(grads), w)])
+
+    def loss(self, X: Points, y: Labels) -> tuple[float, list[int]]:
+        """The loss of the batch (X, y), its gradients added to .grad; the batch's classes."""
+        for p in self.probes:
+            p.grad = 0.0
+        values = [a for x in X for a in x] + self._label_values(y) + self.zeros
+        result = self.program.run(values)
+        return result, self._classes(self.probes)
+
+    def test_accuracy(self) -> float | None:
+        """The accuracy of the model's current parameters on the test set, None if it is empty."""
+        if self.test_program is None:
+            return None
+        for p in self.test_probes:
+            p.grad = 0.0
+        self.test_program.run([p.data for p in self.parameters] + self.test_zeros)
+        return data.accuracy(self._classes(self.test_probes), self.y_test)
+
+
+def _compile(loss: Value, parameters: list[Value], inputs: list[Value], backend: str) -> Program:
+    """compile_graph, its refusal a ValueError saying that training has not started."""
+    try:
+        # allow_unused: a parameter outside the graph gets no gradient, as in eager mode
+        return compile_graph(loss, parameters, inputs, backend=backend, allow_unused=True)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"engine='compiled' cannot replay this model, so training has not started: {error}."
+            " Train it with engine='eager'"
+        ) from error
+
+
+def _readout(scores: list[list[Value]], probes: list[Value]) -> Value:
+    """Σ p_i s_i, 0 for probes of 0; d/dp_i = s_i"""
+    flat = [s for row in scores for s in row]
+    return total([p * s for p, s in zip(probes, flat, strict=True)])
+
+
+def _loss_of_label_leaves(
+    scores: list[list[Value]], labels: list[Value], loss_name: str, width: int
+) -> Value:
+    """data_loss with the labels as Values (±1, 0 or 1, one-hot rows: _Replay._label_values)."""
+    flat = [s for row in scores for s in row]
+    if loss_name == "hinge":
+        return _HINGE_OF_LABELS(*flat, *labels)
+    if loss_name == "bce":
+        return losses.binary_cross_entropy_with_logits(flat, labels)
+    return _cross_entropy_of_targets(width)(*flat, *labels)
+
+
+def _hinge_value(m: Any, xs: Sequence[Any]) -> Any:
+    """mean max(0, 1 - y_i s_i), the scores s_1..s_n then their labels y_1..y_n (-1 or +1)"""
+    n = len(xs) // 2
+    margins = [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)]
+    return losses._mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
+
+
+def _hinge_derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
+    """d/ds_i = -y_i / n, d/dy_i = -s_i / n where 1 - y_i s_i > 0, else 0"""
+    n = len(xs) // 2
+    scores, labels = xs[:n], xs[n:]
+    active = [m.real(1.0 - y * s) > 0 for s, y in zip(scores, labels, strict=True)]
+    d_scores = [m.where(a, -y / n, 0.0) for a, y in zip(active, labels, strict=True)]
+    return d_scores + [m.where(a, -s / n, 0.0) for a, s in zip(active, scores, strict=True)]
+
+
+_HINGE_OF_LABELS = Operation("hinge", _hinge_value, _hinge_derivatives, variadic=True)
+
+
+def _row_max(m: Any, z: Sequence[Any]) -> Any:
+    """max(z) as Python's max finds it (the first largest; a nan first stays)"""
+    return reduce(lambda a, b: m.where(m.real(b) > m.real(a), b, a), z)
+
+
+def _cross_entropy_of_targets(width: int) -> Operation:
+    """losses.cross_entropy over rows of `width` logits, the classes given as one-hot rows t."""
+
+    def rows(xs: Sequence[Any]) -> list[tuple[Sequence[Any], Sequence[Any]]]:
+        half = len(xs) // 2
+        return [(xs[i : i + width], xs[half + i : half + i + width]) for i in range(0, half, width)]
+
+    def value(m: Any, xs: Sequence[Any]) -> Any:
+        """mean over rows of ln Σ_j e^z_j - Σ_j t_j z_j, i.e. ln Σ_j e^z_j - z_c"""
+        terms = []
+        for z, t in rows(xs):
+            top = _row_max(m, z)  # as losses does: no e^(...) overflows
+            log_total = top + m.log(reduce(add, [m.exp(zj - top) for zj in z]))
+            terms.append(log_total - reduce(add, [tj * zj for tj, zj in zip(t, z, strict=True)]))
+        return losses._mean(terms)
+
+    def derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
+        """d/dz_j = (p_j - t_j) / n with p = softmax(z), d/dt_j = -z_j / n"""
+        pairs = rows(xs)
+        n = len(pairs)
+        d_logits: list[Any] = []
+        d_targets: list[Any] = []
+        for z, t in pairs:
+            top = _row_max(m, z)
+            exps = [m.exp(zj - top) for zj in z]
+            exps_total = reduce(add, exps)
+            d_logits += [(e / exps_total - tj) / n for e, tj in zip(exps, t, strict=True)]
+            d_targets += [-zj / n for zj in z]
+        return d_logits + d_targets
+
+    return Operation("cross_entropy", value, derivatives, variadic=True)
 
 
 def _accuracy_or_none(mlp: MLP, X: Points, y: Labels) -> float | None:

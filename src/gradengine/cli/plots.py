@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from gradengine.train import History
 
-INSTALL_HINT = 'pip install "gradengine[train]"'
+# gradengine is on no package index: its extras install from a clone (or a git URL).
+INSTALL_HINT = 'pip install matplotlib (or, in a clone of gradengine: pip install ".[train]")'
 MAX_RESOLUTION = 2000
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 

@@ -117,8 +117,9 @@ def draw(
         import graphviz
     except ImportError as error:
         raise ImportError(
-            'draw() needs the graphviz Python package: pip install "gradengine[viz]" '
-            "(and the Graphviz programs: apt-get install graphviz, or brew install graphviz)"
+            "draw() needs the graphviz Python package: pip install graphviz (or, in a clone of "
+            'gradengine: pip install ".[viz]"), and the Graphviz programs: apt-get install '
+            "graphviz, or brew install graphviz"
         ) from error
     try:
         image = graphviz.Source(source).pipe(format=fmt)
@@ -149,9 +150,9 @@ def draw_dot(
         import graphviz
     except ImportError as error:
         raise ImportError(
-            'draw_dot() needs the graphviz Python package: pip install ".[viz]" '
-            "(and the Graphviz programs to render it: apt-get install graphviz, or brew install "
-            "graphviz); to_dot() works without it"
+            "draw_dot() needs the graphviz Python package: pip install graphviz (or, in a clone "
+            'of gradengine: pip install ".[viz]"), and the Graphviz programs to render it: '
+            "apt-get install graphviz, or brew install graphviz; to_dot() works without it"
         ) from error
     graph = build_graph(root, limit=max_values, force=force)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
