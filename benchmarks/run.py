@@ -337,8 +337,11 @@ def scaling_results(sizes: CompiledSizes) -> list[dict[str, Any]]:
     done.sort(key=lambda cell: (cell["samples"], cell["width"]))
     for cell in done:  # the engines' losses, where two or more ran, agree to rounding
         ran = [e for e in cell["engines"].values() if "losses" in e]
-        for other in ran[1:]:
-            other["max_rel_diff"] = largest_rel_diff(other["losses"], ran[0]["losses"])
+        for other in ran[1:]:  # over the steps both ran (eager runs fewer)
+            steps = min(len(other["losses"]), len(ran[0]["losses"]))
+            other["max_rel_diff"] = largest_rel_diff(
+                other["losses"][:steps], ran[0]["losses"][:steps]
+            )
     return done
 
 
