@@ -44,7 +44,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "mkdocs",
             "build",
             "--strict",
-            "--quiet",
             "-f",
             str(ROOT / "mkdocs.yml"),
             "-d",

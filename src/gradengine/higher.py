@@ -242,7 +242,7 @@ def value_and_grad(
 
 
 def hessian(f: Callable[..., Value], xs: Sequence[float]) -> list[list[float]]:
-    """H[i][j] = ∂²f / ∂x_i ∂x_j at xs (reverse mode over reverse mode)."""
+    """H_ij = ∂²f / ∂x_i ∂x_j at xs (reverse mode over reverse mode)."""
     leaves = _leaves(xs)
     out = _scalar_output(f(*leaves))
     first = grad(out, leaves, create_graph=True, allow_unused=True)
