@@ -7,6 +7,7 @@ from gradengine.gradcheck import gradcheck
 from gradengine.higher import grad, hessian, hvp, jvp, value_and_grad
 from gradengine.nn import MLP, Layer, Module, Neuron
 from gradengine.value import Operation, Value, total, weighted_sum
+from gradengine.viz import notebook as _notebook  # noqa: F401  (Value's and MLP's displays)
 
 __all__ = [
     "MLP",

@@ -4,15 +4,15 @@ micrograd's notebooks walk a graph through ``v._prev`` and ``v._op``, and its le
 node's ``v._backward()`` by hand. gradengine keeps a node's parents and local derivatives in its
 own way (nodes.py); this mixin reads them back in micrograd's terms. ``_op`` itself is a property
 of Value, and a node made micrograd's way, ``Value(data, children, op)``, is a LectureNode.
+Its graph drawn inline in Jupyter comes from viz/notebook.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-if TYPE_CHECKING:  # value.py imports this module: Value subclasses MicrogradSurface
-    from gradengine.value import Value
+Node = TypeVar("Node", bound="MicrogradSurface")
 
 
 class MicrogradSurface:
@@ -20,13 +20,13 @@ class MicrogradSurface:
 
     __slots__ = ()
 
-    if TYPE_CHECKING:
-        _parents: tuple[Value, ...]
+    if TYPE_CHECKING:  # what Value provides
+        _parents: tuple[Any, ...]
 
         def _send_grad(self) -> None: ...
 
     @property
-    def _prev(self) -> tuple[Value, ...]:
+    def _prev(self: Node) -> tuple[Node, ...]:
         """The Values this one was computed from, each once (micrograd keeps a set of them)."""
         return tuple(dict.fromkeys(self._parents))
 
@@ -38,9 +38,3 @@ class MicrogradSurface:
         output back. It is a bound method, made when read, so no node holds a closure.
         """
         return self._send_grad
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        """Jupyter's rich display: the graph as SVG when Graphviz is installed, else text."""
-        from gradengine.viz.notebook import value_mimebundle
-
-        return value_mimebundle(self)  # type: ignore[arg-type]

@@ -236,12 +236,6 @@ class MLP(Module):
                 neuron.b.data = b
         return mlp
 
-    def _repr_markdown_(self) -> str:
-        """Jupyter's rich display: a table of the layers."""
-        from gradengine.viz.notebook import mlp_markdown
-
-        return mlp_markdown(self)
-
     def __repr__(self) -> str:
         parts = [str(len(self.layers[0].neurons[0].w))]
         for layer in self.layers:

@@ -31,13 +31,35 @@ import json
 import math
 import numbers
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from gradengine.checks import as_float, describe, type_name
 from gradengine.files import read_bounded, write_atomic
+from gradengine.value import Value
 
-if TYPE_CHECKING:  # nn.py imports this module to give MLP its save() and load()
-    from gradengine.nn import MLP
+
+# What this module reads of an MLP (nn.py imports this module to give MLP save() and load()).
+class _Neuron(Protocol):
+    @property
+    def w(self) -> Sequence[Value]: ...
+    @property
+    def b(self) -> Value: ...
+    @property
+    def nonlin(self) -> bool: ...
+
+
+class _Layer(Protocol):
+    @property
+    def neurons(self) -> Sequence[_Neuron]: ...
+
+
+class MLPLike(Protocol):
+    """An MLP as this module reads it: layers of neurons, each with weights w, bias b, nonlin."""
+
+    @property
+    def layers(self) -> Sequence[_Layer]: ...
+
 
 FORMAT = "gradengine.mlp"
 VERSION = 1
@@ -64,7 +86,7 @@ def _encode(x: object, field: str) -> float | str:
     return json_number(as_float(x, f"{field} (the parameter's data)"))
 
 
-def mlp_to_dict(mlp: MLP) -> dict[str, Any]:
+def mlp_to_dict(mlp: MLPLike) -> dict[str, Any]:
     """The MLP as plain JSON-ready data: format, version, nin, nouts, and layers of neurons."""
     if not _is_mlp(mlp):
         raise TypeError(f"expected an MLP, got {describe(mlp)}")
@@ -249,7 +271,7 @@ def _check_path(path: object) -> str:
     return os.fspath(path)
 
 
-def save_mlp(mlp: MLP, path: str | os.PathLike[str]) -> None:
+def save_mlp(mlp: MLPLike, path: str | os.PathLike[str]) -> None:
     """Write mlp to path as JSON, via a temporary file and a rename (never half-written)."""
     target = _check_path(path)
     text = _dumps(mlp_to_dict(mlp))  # any error happens here, before the disk is touched

@@ -1,18 +1,16 @@
 """How a Value and an MLP show themselves in Jupyter: the graph as SVG, or text without Graphviz.
 
-compat.py gives every Value ``_repr_mimebundle_``, which calls ``value_mimebundle`` here; nn.py
-gives MLP ``_repr_markdown_`` (``mlp_markdown``).
+Importing this module (``import gradengine`` does) gives Value its ``_repr_mimebundle_`` and MLP
+its ``_repr_markdown_``: the core and nn do not import the drawing code.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gradengine.nn import MLP
+from gradengine.value import Value
 from gradengine.viz.graph import MAX_DRAWN_VALUES
-
-if TYPE_CHECKING:
-    from gradengine.nn import MLP
-    from gradengine.value import Value
 
 
 def count_values(root: Value, limit: int) -> int:
@@ -70,3 +68,17 @@ def mlp_markdown(mlp: MLP) -> str:
         )
     total = len(mlp.parameters())
     return f"**{type(mlp).__name__}**: {mlp!r}\n\n" + "\n".join(rows) + f"\n\n{total:,} parameters"
+
+
+def _value_display(self: Value, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    """Jupyter's rich display: the graph as SVG when Graphviz is installed, else text."""
+    return value_mimebundle(self)
+
+
+def _mlp_display(self: MLP) -> str:
+    """Jupyter's rich display: a table of the layers."""
+    return mlp_markdown(self)
+
+
+Value._repr_mimebundle_ = _value_display  # type: ignore[attr-defined]
+MLP._repr_markdown_ = _mlp_display  # type: ignore[attr-defined]
