@@ -64,7 +64,7 @@ def test_train_as_a_subprocess_writes_four_well_formed_files(tmp_path):
         "test_fraction": 0.25,
         "activation": "relu",
         "classes": 2,
-        "engine": "eager",
+        "engine": "compiled",  # --engine auto: compiled, which fits
     }
     assert report["data"] == {"n_train": 30, "n_test": 10, "n_classes": 2}
     assert [s["step"] for s in report["steps"]] == [0, 1, 2, 3, 4]
@@ -483,7 +483,7 @@ def test_version_as_a_subprocess():
 
 
 def test_a_compiled_run_reports_eager_mode_s_losses(tmp_path, capsys):
-    assert main(["train", *SMALL, "--out", str(tmp_path / "eager")]) == 0
+    assert main(["train", *SMALL, "--engine", "eager", "--out", str(tmp_path / "eager")]) == 0
     capsys.readouterr()
     assert main(["train", *SMALL, "--engine", "compiled", "--out", str(tmp_path / "c")]) == 0
     captured = capsys.readouterr()
@@ -652,7 +652,7 @@ def test_the_timings_count_the_wall_clock_from_the_start_of_the_command(
     monkeypatch.setattr(train, "fit", slow_fit)
     monkeypatch.setattr(plots, "plot_curves", slow_plot)
     started = time.perf_counter()
-    assert main(["train", *SMALL, "--out", str(tmp_path)]) == 0
+    assert main(["train", *SMALL, "--engine", "eager", "--out", str(tmp_path)]) == 0
     wall = time.perf_counter() - started
     match = TIMINGS.search(capsys.readouterr().out)
     assert match, "no timings line"
@@ -680,7 +680,7 @@ def test_the_printed_total_is_never_below_its_rounded_parts(monkeypatch):
 def test_one_step_one_point_and_one_class_are_singular(tmp_path, capsys):
     # 41 points with a test fraction of 0.01: 40 training points and 1 test point
     args = ["train", "--samples", "41", "--test-fraction", "0.01", "--steps", "1", "--hidden", "3"]
-    assert main([*args, "--out", str(tmp_path)]) == 0
+    assert main([*args, "--engine", "eager", "--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "moons: 40 training points and 1 test point, 2 classes\n" in printed
     assert ", 1 step\n" in printed
@@ -722,3 +722,28 @@ def test_demo_ends_with_what_to_try_next_and_both_suggestions_run(tmp_path, monk
     # a train run does not suggest itself
     assert main(["train", *SMALL, "--out", str(tmp_path / "t")]) == 0
     assert "next:" not in capsys.readouterr().out
+
+
+def test_the_default_engine_is_compiled_when_it_fits_in_memory_and_eager_otherwise(
+    tmp_path, monkeypatch, capsys
+):
+    settings = app.Settings("moons", 2000, [64, 64], "adam", 0.05, 2, 1, 0.2, engine="eager")
+    eager_bytes = app.estimate(settings, 1).bytes
+    compiled = dataclasses.replace(settings, engine="compiled")
+    compiled_bytes = app.estimate(compiled, 1).bytes
+    assert compiled_bytes > eager_bytes
+    # memory for eager but not for compiled: the default falls back to eager
+    free = int((eager_bytes + compiled_bytes) / 2 / app.MEMORY_SHARE)
+    monkeypatch.setattr(app, "available_memory", lambda: free)
+    args = ["train", "--samples", "2000", "--hidden", "64,64", "--steps", "2", "--seed", "1"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["settings"]["engine"] == "eager"
+    # asked for explicitly, compiled is refused instead, naming the estimate
+    assert main([*args, "--engine", "compiled", "--out", str(tmp_path / "b")]) == 2
+    assert "memory (estimated)" in capsys.readouterr().err
+    # with room for it, the default is compiled
+    monkeypatch.setattr(app, "available_memory", lambda: 10 * compiled_bytes)
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
+    report = json.loads((tmp_path / "c" / "report.json").read_text())
+    assert report["settings"]["engine"] == "compiled"

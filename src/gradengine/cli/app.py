@@ -58,7 +58,7 @@ class Settings:
     test_fraction: float
     activation: str = "relu"
     classes: int = 2
-    engine: str = "eager"  # how the steps run (train.fit's engine), not what they compute
+    engine: str = "auto"  # how the steps run (train.fit's engine, or auto), not what they compute
 
 
 DEMO = Settings("moons", 200, [16, 16], "adam", 0.05, 100, 1337, 0.2)
@@ -230,10 +230,11 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
     """The flags of demo and train that change how a run goes, not what it computes."""
     command.add_argument(
         "--engine",
-        choices=ENGINES,
-        default="eager",
+        choices=("auto", *ENGINES),
+        default="auto",
         help="eager builds every step's graph anew; compiled records it once and replays it: "
-        "faster, the same numbers to rounding (default: %(default)s)",
+        "faster, the same numbers to rounding, more memory; auto: compiled when it fits in "
+        "memory, else eager (default: %(default)s)",
     )
     command.add_argument(
         "--quiet",
@@ -504,6 +505,10 @@ def run(
     from gradengine.cli import plots
     from gradengine.nn import MLP
 
+    if settings.engine == "auto":  # compiled is faster; eager needs less memory
+        compiled = dataclasses.replace(settings, engine="compiled")
+        fits = too_big(compiled, train.n_outputs(settings.classes)) is None
+        settings = compiled if fits else dataclasses.replace(settings, engine="eager")
     problem = too_big(settings, train.n_outputs(settings.classes))
     if problem:
         print(f"gradengine {command}: error: {problem}", file=sys.stderr)
