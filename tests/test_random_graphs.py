@@ -105,7 +105,8 @@ def test_strategy_covers_every_operation() -> None:
     methods = {
         name
         for name, member in inspect.getmembers(Value, inspect.isfunction)
-        if (not name.startswith("_") or name.startswith("__")) and name != "__new__"
+        if (not name.startswith("_") or name.startswith("__"))
+        and name != "__new__"
         and "Value" in str(inspect.signature(member).return_annotation)
     }
     functions = {
