@@ -76,9 +76,9 @@ def where(condition: bool, a: float, b: float) -> float:
     return a if condition else b
 
 
-def real(x: float) -> float:
-    """x itself: the number a float holds (a Value's is its data)."""
-    return x
+#: The number a float holds: x itself (a Value's is its data). float, not a function of our own:
+#: a call of a builtin is half the cost, and relu neurons ask once each (moons step: 0.1 ms).
+real = float
 
 
 def sqrt(x: float) -> float:

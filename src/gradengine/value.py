@@ -390,7 +390,7 @@ def _relu_weighted_sum_derivatives(
     m: Any, b: Any, w: Sequence[Any], x: Sequence[Any], out: Any
 ) -> tuple[Any, ...]:
     """those of weighted_sum, times 1[z > 0]: an inactive ReLU passes nothing back"""
-    if m.step(out) == 0.0:
+    if m.real(out) <= 0:  # relu's output: 0 exactly when z <= 0
         return (0.0,) * (1 + len(w) + len(x))
     return (1.0, *x, *w)
 
