@@ -91,3 +91,21 @@ def test_computation_graph_explains_each_of_its_four_cases(
     assert "ReLU" in headings[1] and "several paths" in headings[2]
     explained = [line for line in out.splitlines() if re.match(r" +d\S+ += \S+ +=", line)]
     assert len(explained) >= 8  # every gradient line says what it equals
+
+
+def test_newton_example_beats_gradient_descent(capsys: pytest.CaptureFixture[str]) -> None:
+    load("newton").main()
+    out = capsys.readouterr().out
+    counts = [int(n) for n in re.findall(r"(\d+) iterations to \|grad\| < 1e-12", out)]
+    assert len(counts) == 4 and "did not reach" not in out
+    assert counts[0] < counts[1] and counts[2] < counts[3]
+    assert "0.693147180560" in out  # ln 2
+
+
+def test_forward_vs_reverse_example_shows_each_mode_winning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    load("forward_vs_reverse").main(60)
+    out = capsys.readouterr().out
+    assert re.findall(r"(forward|reverse) mode wins", out) == ["reverse", "forward"]
+    assert all(float(e) < 1e-12 for e in re.findall(r"agree to (\S+)", out))

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import random
-import re
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -483,37 +479,6 @@ def test_a_gradient_graph_can_be_explained_and_drawn() -> None:
     text = explain(dy)
     assert text.startswith("Backward pass of") and "total 18.0" in text  # d2/dx2 x^3 = 6x
     assert to_dot(dy).startswith("digraph") and to_mermaid(dy).startswith("flowchart")
-
-
-# -- the examples ---------------------------------------------------------------------------------
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_newton_example_beats_gradient_descent(capsys: pytest.CaptureFixture[str]) -> None:
-    load("newton").main()
-    out = capsys.readouterr().out
-    counts = [int(n) for n in re.findall(r"(\d+) iterations to \|grad\| < 1e-12", out)]
-    assert len(counts) == 4 and "did not reach" not in out
-    assert counts[0] < counts[1] and counts[2] < counts[3]
-    assert "0.693147180560" in out  # ln 2
-
-
-def test_forward_vs_reverse_example_shows_each_mode_winning(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    load("forward_vs_reverse").main(60)
-    out = capsys.readouterr().out
-    assert re.findall(r"(forward|reverse) mode wins", out) == ["reverse", "forward"]
-    assert all(float(e) < 1e-12 for e in re.findall(r"agree to (\S+)", out))
 
 
 def test_worst_disagreement_with_torch_is_tiny() -> None:
