@@ -117,6 +117,7 @@ def test_the_wheel_installs_in_a_fresh_environment_where_the_command_runs(
         "install",
         "--no-deps",
         "--no-index",
+        "--ignore-installed",  # a copy of gradengine in the borrowed site-packages must not count
         "--quiet",
         wheel,
     )
