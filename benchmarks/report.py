@@ -56,7 +56,7 @@ DIGITS_COLUMNS += ["time vs PyTorch", "record+compile s", "max loss rel. diff"]
 SCALING_COLUMNS = ["samples", "hidden", "eager ms/step", "eager peak MB", "compiled ms/step"]
 SCALING_COLUMNS += ["record+compile s", "compiled peak MB", "PyTorch ms/step", "PyTorch peak MB"]
 SCALING_COLUMNS += ["compiled time vs PyTorch"]
-TARGET_COLUMNS = ["target (issue 12)", "measured", "holds"]
+TARGET_COLUMNS = ["target", "measured", "holds"]
 GRAPH_COLUMNS = ["workload", "engine", "ms min", "ms median", "vs micrograd", "µs/node"]
 GRAPH_COLUMNS += ["max rel. diff"]
 MEMORY_COLUMNS = ["engine", "tracemalloc peak bytes/node", "vs micrograd"]
@@ -243,9 +243,11 @@ PyTorch alike: on shared cores a second thread mostly waits for the first).
 loss + 1e-4 L2, SGD for {s["moons_steps"]} steps; the demo's code unchanged with each engine's
 `Value` and `MLP`, all from the same initial weights (`random.seed(1337)`). Time per training
 step, min and median over every timed step ({s["repeats"]} runs of every step for the fast
-engines; micrograd's one run, which also gives the reference losses; PyTorch with one 0-d
-tensor per scalar for its first {s["torch_scalar_steps"]} step(s) only). "max loss rel. diff"
-is the largest relative difference from micrograd's loss over the steps compared. The compiled
+engines, each run in its own interpreter, the engines taking turns run by run so that a slow
+spell of a shared machine falls on all of them; micrograd's one run, which also gives the
+reference losses; PyTorch with one 0-d tensor per scalar for its first {s["torch_scalar_steps"]}
+step(s) only). "max loss rel. diff" is the largest relative difference from micrograd's loss
+over the steps compared. The compiled
 rows record the demo's loss once (`compile_graph`, "record+compile s": building the graph and
 compiling it, the fastest of the runs) and replay it every step with the new weights (their
 accuracy, which the replay does not compute, is computed after the run from each step's
@@ -282,7 +284,7 @@ python benchmarks/run.py --readme README.md   # rewrite this section from a fres
 
 
 def compiled_markdown(report: dict[str, Any]) -> str:
-    """The speed section's part on compiled mode: digits, scaling and the issue's targets."""
+    """The speed section's part on compiled mode: digits, scaling and the targets."""
     found = compiled_tables(report)
     if not found:
         return ""
@@ -311,7 +313,7 @@ engine's largest cell so far, exceeds {limit:,.0f} s is skipped.
 
 {markdown_table(*scaling)}
 
-**The targets of issue 12**, from this run:
+**The speed targets**, from this run:
 
 {markdown_table(*targets)}
 """

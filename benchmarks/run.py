@@ -55,6 +55,8 @@ STARTED = time.perf_counter()
 # thread made a 1797 x 32 x 64 matrix product 200x slower (it waits for a core), and PyTorch's
 # steps of small arrays erratic.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: Engines too slow for more than one moons run (measure.py times them once per process).
+ONE_RUN_ENGINES = ("micrograd", "torch-scalar")
 #: A scaling cell estimated to need more memory than this is skipped as well.
 SCALING_MEMORY_LIMIT = 6 * 2**30
 
@@ -120,8 +122,10 @@ def in_fresh_interpreter(script: str, *args: str) -> Any:
 
 def measure_all(sizes: Sizes) -> dict[str, dict[str, Any]]:
     """Raw measurements for every workload and engine, each in its own interpreter."""
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, dict[str, Any]] = {"moons": measure_moons(sizes)}
     for workload, engines in WORKLOADS.items():
+        if workload == "moons":
+            continue
         results[workload] = {}
         for engine in engines:
             progress(f"{workload}: {engine}")
@@ -133,6 +137,30 @@ def measure_all(sizes: Sizes) -> dict[str, dict[str, Any]]:
         progress(f"chain: {engine}, peak RSS")
         rss = in_fresh_interpreter("rss.py", engine, str(sizes.chain_nodes))
         results["chain"][engine]["rss"] = rss
+    return results
+
+
+def measure_moons(sizes: Sizes) -> dict[str, Any]:
+    """The moons engines in rounds, one fresh interpreter and one run per engine and round.
+
+    The fast engines' steps take a fraction of a millisecond, and a shared machine has phases,
+    some seconds long, in which everything runs up to twice as slow: run one engine's repeats
+    back to back and a phase can fall on it alone. Interleaved, the phases fall on all of them.
+    """
+    once = Sizes(**{**asdict(sizes), "repeats": 1})
+    results: dict[str, Any] = {}
+    for round_ in range(sizes.repeats):
+        for engine in WORKLOADS["moons"]:
+            if round_ and engine in ONE_RUN_ENGINES:
+                continue
+            progress(f"moons: {engine}, round {round_ + 1} of {sizes.repeats}")
+            result = in_fresh_interpreter("measure.py", "moons", engine, json.dumps(asdict(once)))
+            if engine not in results:
+                results[engine] = result
+                continue
+            for key in ("runs", "setup_seconds"):
+                if key in result:
+                    results[engine][key] += result[key]
     return results
 
 
@@ -345,13 +373,38 @@ def scaling_results(sizes: CompiledSizes) -> list[dict[str, Any]]:
     return done
 
 
+def eager_demo_target(moons: dict[str, Any]) -> dict[str, Any]:
+    """Eager mode on micrograd's demo: the 100-step total against micrograd's, and its spikes.
+
+    Totals are of one run each (the median over gradengine's runs); a spike is a step after the
+    fifth that takes more than twice its run's median step.
+    """
+    reference = sum(moons["micrograd"]["runs"][0]["step_seconds"])
+    totals, spikes = [], 0
+    for run in moons["gradengine"]["runs"]:
+        seconds = run["step_seconds"]
+        totals.append(sum(seconds))
+        spikes += sum(1 for s in seconds[5:] if s > 2 * statistics.median(seconds))
+    ratio = reference / statistics.median(totals)
+    return {
+        "target": "eager, micrograd's demo: 100-step total >= 130x micrograd's, no step after "
+        "the fifth over twice the median",
+        "measured": f"{ratio:.0f}x by total; {spikes} such steps in {len(totals)} runs",
+        "holds": ratio >= 130 and spikes == 0,
+    }
+
+
 def targets(
-    rows: list[Row], digits: list[dict[str, Any]], scaling: list[dict[str, Any]]
+    rows: list[Row],
+    digits: list[dict[str, Any]],
+    scaling: list[dict[str, Any]],
+    moons_results: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Issue 12's targets, each with what this run measured and whether it holds."""
     moons = {row.engine.split(" compiled, ")[-1]: row for row in rows if row.workload == "moons"}
     numpy_row, python_row = moons["NumPy backend"], moons["Python backend"]
     found = [
+        eager_demo_target(moons_results),
         {
             "target": "compiled NumPy, moons step: <= 1.0x PyTorch batched float64's time "
             "(goal 0.5x)",
@@ -477,7 +530,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "sizes": asdict(compiled_sizes),
             "digits": digits,
             "scaling": scaling,
-            "targets": targets(rows, digits, scaling),
+            "targets": targets(rows, digits, scaling, results["moons"]),
         },
     }
 

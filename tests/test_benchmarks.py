@@ -174,11 +174,11 @@ def test_scaling_cells_are_measured_or_skipped_with_an_estimate(quick):
 def test_targets_are_reported(quick):
     stdout, report, readme = quick
     found = report["compiled"]["targets"]
-    assert len(found) == 7
+    assert len(found) == 8
     for target in found:
         assert isinstance(target["holds"], bool)
         assert target["target"] in stdout
-    assert "The targets of issue 12" in readme
+    assert "The speed targets" in readme
 
 
 def test_per_scalar_pytorch_matches_micrograd_on_its_steps(quick):
@@ -295,3 +295,20 @@ def test_milliseconds_show_three_significant_digits(ms, shown):
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     assert fmt_ms(ms) == shown
+
+
+def test_the_eager_demo_target_counts_totals_and_spikes():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from run import eager_demo_target
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    micrograd = {"runs": [{"step_seconds": [1.4] * 100}]}  # 140 s in all
+    steady = {"step_seconds": [0.01] * 100}  # 1 s: 140x
+    spiky = {"step_seconds": [0.01] * 99 + [0.05]}  # one step at 5x the median, 1.04 s
+    held = eager_demo_target({"micrograd": micrograd, "gradengine": {"runs": [steady] * 3}})
+    assert held["holds"] and held["measured"].startswith("140x by total; 0 such steps")
+    missed = eager_demo_target(
+        {"micrograd": micrograd, "gradengine": {"runs": [steady, spiky, spiky]}}
+    )
+    assert not missed["holds"] and missed["measured"].startswith("135x by total; 2 such steps")
