@@ -21,6 +21,8 @@ MAX_PARAMETERS = 10_000_000
 
 def check_inputs(x: object, expected: int) -> list[ValueLike]:
     """x as a list of `expected` inputs (any ordered collection: a numpy array too)."""
+    if type(x) is list and len(x) == expected:  # the usual case, before any message is built
+        return x
     inputs = as_list(x, f"a list of {expected} inputs (Values or numbers)")
     if len(inputs) != expected:
         raise ValueError(f"expected {expected} inputs, got {len(inputs)}")
@@ -38,6 +40,8 @@ def check_parameter_count(count: int, what: str) -> None:
 
 def as_values(x: Sequence[ValueLike]) -> list[Value]:
     """x with every number made a constant Value"""
+    if all(map(isinstance, x, itertools.repeat(Value))):  # in C; a hidden layer gets only Values
+        return x  # type: ignore[return-value]
     return [v if isinstance(v, Value) else as_value(v) for v in x]
 
 
