@@ -22,8 +22,9 @@ A ReLU neuron that is inactive sends back ``grad * 0.0``; the matrix product sen
 the same number when grad and x are finite. When one of them is inf or nan, the run is replayed
 again by a second program without matrix products (generated the first time it is needed).
 
-The local derivatives are computed with the expressions of value.py's table of operations;
-operations the generator does not know (``x ** c``, ``x ** y``, fused tanh and sigmoid neurons,
+The local derivatives are the expressions that each operation's own derivatives function writes
+when it is run on symbols (symbolic.py), so they are stated once, in value.py; operations the
+generator does not know (``x ** c``, ``x ** y``, fused tanh and sigmoid neurons,
 your own) are called through ``operation.evaluate(ieee, ...)`` and
 ``operation.local_grads(ieee, ...)``, node by node.
 """
@@ -32,7 +33,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import accumulate, pairwise
+from functools import cache
+from itertools import accumulate, pairwise, repeat
 from operator import add, attrgetter, itemgetter, mul, neg, sub
 from typing import Any
 
@@ -48,6 +50,7 @@ from gradengine.compile.plan import (
     matrix_plan,
 )
 from gradengine.compile.plan import groups as plan_groups
+from gradengine.compile.symbolic import Symbol, derivative_sources
 from gradengine.walk import paused_gc
 
 #: Arity up to which a group's parents are gathered column by column (zip of columns); above
@@ -68,6 +71,30 @@ _SIMPLE = {
     v.LOG: "list(map(log, {0}))",
     v.SIGMOID: "list(map(sigmoid, {0}))",
 }
+
+
+@cache
+def _derivatives(op: v.Operation, arity: int) -> list[Symbol | float]:
+    """The derivatives of one of the _SIMPLE operations, as expressions (symbolic.py)."""
+    derivatives = derivative_sources(op, arity)
+    assert derivatives is not None, op  # each of them is written with operators and m's functions
+    return derivatives
+
+
+def _is_one(op: v.Operation, arity: int, slot: int) -> bool:
+    d = _derivatives(op, arity)[slot]
+    return not isinstance(d, Symbol) and d == 1.0
+
+
+def _times(g: str, d: Symbol | float, k: int) -> str:
+    """Source for [grad * d for each node of group k] (grads in list g), as eager mode has it."""
+    if not isinstance(d, Symbol):
+        return f"list(map(mul, {g}, repeat({d!r})))"
+    names = sorted(d.names)  # x0, x1, ...: the inputs' lists; out: the results'
+    lists = ", ".join(f"o{k}" if name == "out" else f"a{k}_{name[1:]}" for name in names)
+    if d.names == {d.source}:  # the derivative is an input or the result itself
+        return f"list(map(mul, {g}, {lists}))"
+    return f"[g * {d.source} for g, {', '.join(names)} in zip({g}, {lists})]"
 
 
 class NotFinite(Exception):
@@ -229,6 +256,7 @@ class _Program:
             sub=sub,
             mul=mul,
             neg=neg,
+            repeat=repeat,
             accumulate=accumulate,
             divide=ieee.divide,
             exp=ieee.exp,
@@ -449,8 +477,8 @@ class _Program:
             self.used.add((k, "d"))
             return f"d{k}", 0
         op = group.op
-        if op is v.ADD or op is v.TOTAL or (op is v.SUB and slot == 0):
-            return f"g{k}", m
+        if op is v.TOTAL or (op in _SIMPLE and _is_one(op, len(group.parents[0]), slot)):
+            return f"g{k}", m  # a derivative of 1: the contribution is the gradient itself
         if op is v.WEIGHTED_SUM and slot == 0:
             return f"g{k}", m
         if op in LINEAR_WEIGHTED_SUMS:
@@ -654,31 +682,10 @@ class _Program:
                 f"for d in O[{c}].local_grads(ieee, r, z)]"
             )
             return
-        a = [f"a{k}_{q}" for q in range(len(group.parents[0]))]
+        derivatives = _derivatives(op, len(group.parents[0]))
         for what in sorted(used):
             slot = int(what[1:])
-            d = f"d{k}_{slot}"
-            if op is v.SUB:
-                lines.append(f"{d} = list(map(neg, {g}))")
-            elif op is v.MUL:
-                lines.append(f"{d} = list(map(mul, {g}, {a[1 - slot]}))")
-            elif op is v.DIV and slot == 0:
-                lines.append(f"{d} = [g * divide(1.0, y) for g, y in zip({g}, {a[1]})]")
-            elif op is v.DIV:
-                lines.append(f"{d} = [g * -divide(z, y) for g, z, y in zip({g}, {o}, {a[1]})]")
-            elif op is v.NEG:
-                lines.append(f"{d} = list(map(neg, {g}))")
-            elif op is v.RELU:
-                lines.append(f"{d} = [g * 0.0 if x <= 0 else g for g, x in zip({g}, {a[0]})]")
-            elif op is v.TANH:
-                lines.append(f"{d} = [g * (1.0 - t * t) for g, t in zip({g}, {o})]")
-            elif op is v.EXP:
-                lines.append(f"{d} = list(map(mul, {g}, {o}))")
-            elif op is v.LOG:
-                lines.append(f"{d} = [g * divide(1.0, x) for g, x in zip({g}, {a[0]})]")
-            else:
-                assert op is v.SIGMOID
-                lines.append(f"{d} = [g * (s * (1.0 - s)) for g, s in zip({g}, {o})]")
+            lines.append(f"d{k}_{slot} = {_times(g, derivatives[slot], k)}")
 
     def _matrix(self, k: int) -> _Matrix:
         matrix = self.matrices[k]
