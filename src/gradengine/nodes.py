@@ -116,37 +116,30 @@ class LectureNode(Value):
     local derivatives into the parents' grads; backward() calls it in topological order. The
     closure refers to the node and the node to the closure: a reference cycle, freed by the
     cyclic garbage collector rather than at once. Nodes made by gradengine's operations have none.
+    Its parents, symbol and _backward are kept by its operation, one of its own (so a LectureNode
+    has Value's layout, and Value(...) becomes one without a __new__ that every leaf would pay for).
     """
 
-    __slots__ = ("_parents", "_op", "_backward")
-    _parents: tuple[Value, ...]  # each parent once, in the order given, as micrograd's set
-    _op: str
-    _backward: Callable[[], None]
+    __slots__ = ()
+    _operation: LectureOperation
 
-    def __init__(
-        self, data: object, _children: Iterable[Value] = (), _op: str = "", label: str = ""
-    ) -> None:
-        super().__init__(data, label=label)
-        if isinstance(_children, (str, bytes)) or not isinstance(_children, Iterable):
-            raise TypeError(
-                "Value(data, _children, _op, label): _children must be a tuple of the Values "
-                f"the node was computed from, got {describe(_children)}; to name a leaf write "
-                "Value(data, label='x')"
-            )
-        children = tuple(_children)
-        for i, child in enumerate(children):
-            if not isinstance(child, Value):
-                raise TypeError(f"_children[{i}] must be a Value, got {describe(child)}")
-        if not isinstance(_op, str):
-            raise TypeError(f"_op must be a str such as 'tanh', got {describe(_op)}")
-        self._parents = tuple(dict.fromkeys(children))
-        self._op = _op
-        self._operation = LECTURE
-        self._backward = _nothing
+    @property
+    def _parents(self) -> tuple[Value, ...]:  # type: ignore[override]
+        """Each parent once, in the order given, as micrograd's set of children."""
+        return self._operation.parents
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """What the user set: adds grad * d(self)/d(parent) into each parent's grad."""
+        return self._operation.backward
+
+    @_backward.setter
+    def _backward(self, backward: Callable[[], None]) -> None:
+        self._operation.backward = backward
 
     def _send_grad(self) -> None:
         """whatever the user's _backward adds to the parents' grads"""
-        self._backward()
+        self._operation.backward()
 
     @property
     def _local_grads(self) -> tuple[float, ...]:  # type: ignore[override]
@@ -182,8 +175,46 @@ def _no_derivatives(m: object, *inputs: object) -> tuple[float, ...]:
     )
 
 
-#: The operation of every LectureNode (its own _op holds the name it was given).
-LECTURE = Operation("lecture", _no_value, _no_derivatives, variadic=True)
+class LectureOperation(Operation):
+    """The operation of one LectureNode: the symbol it was given, its parents, its _backward."""
+
+    __slots__ = ("parents", "backward")
+
+    def __init__(self, symbol: str, parents: tuple[Value, ...]) -> None:
+        super().__init__(symbol, _no_value, _no_derivatives, variadic=True)
+        self.parents = parents
+        self.backward: Callable[[], None] = _nothing
+
+
+def made_the_lectures_way(node: Value, _children: Iterable[Value], _op: object) -> None:
+    """Value(data, _children, _op): the new Value becomes a LectureNode with those parents."""
+    if isinstance(_children, (str, bytes)) or not isinstance(_children, Iterable):
+        raise TypeError(
+            "Value(data, _children, _op, label): _children must be a tuple of the Values "
+            f"the node was computed from, got {describe(_children)}; to name a leaf write "
+            "Value(data, label='x')"
+        )
+    children = tuple(_children)
+    for i, child in enumerate(children):
+        if not isinstance(child, Value):
+            raise TypeError(f"_children[{i}] must be a Value, got {describe(child)}")
+    if not isinstance(_op, str):
+        raise TypeError(f"_op must be a str such as 'tanh', got {describe(_op)}")
+    if not children:
+        if _op:
+            raise TypeError(
+                f"a leaf has no operation, got _op={_op!r}: Value(data, _children, _op) records "
+                "an operation only with the Values it was computed from"
+            )
+        return  # Value(data, []) is a leaf, as in micrograd
+    if type(node) is not Value:
+        raise TypeError(
+            f"{type(node).__name__}(data, _children, _op) with children is micrograd's way "
+            "to make a node, for Value itself only; subclasses make leaves"
+        )
+    node.__class__ = LectureNode
+    node._operation = LectureOperation(_op, tuple(dict.fromkeys(children)))
+
 
 Value._node = staticmethod(make_node)
-Value._lecture_node = LectureNode
+Value._made_the_lectures_way = made_the_lectures_way

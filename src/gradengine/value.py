@@ -44,16 +44,9 @@ class Value(MicrogradSurface):
     #: Records a result: nodes.py sets it (its classes subclass Value, so this file cannot import
     #: them), and anomaly mode wraps it.
     _node: ClassVar[NodeMaker]
-    #: The class of a node made the lecture's way, Value(data, children, op); set by nodes.py.
-    _lecture_node: ClassVar[type[Value]]
-
-    def __new__(
-        cls, data: object = 0.0, _children: Iterable[Value] = (), _op: str = "", label: str = ""
-    ) -> Value:
-        if cls is not Value or (isinstance(_children, tuple) and not _children):
-            return object.__new__(cls)
-        # micrograd's own way to make a node, whose user sets its _backward (see compat.py)
-        return object.__new__(Value._lecture_node)
+    #: Turns a Value just made into a node made the lecture's way, Value(data, children, op):
+    #: set by nodes.py.
+    _made_the_lectures_way: ClassVar[Callable[[Value, Iterable[Value], object], None]]
 
     def __init__(
         self, data: object, _children: Iterable[Value] = (), _op: str = "", label: str = ""
@@ -65,21 +58,13 @@ class Value(MicrogradSurface):
             )
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {describe(label)}")
-        if not (isinstance(_children, tuple) and not _children):
-            raise TypeError(
-                f"{type(self).__name__}(data, _children, _op) with children is micrograd's way "
-                "to make a node, for Value itself only; subclasses make leaves"
-            )
-        if _op != "":
-            raise TypeError(
-                f"a leaf has no operation, got _op={_op!r}: Value(data, _children, _op) records "
-                "an operation only with the Values it was computed from"
-            )
         self.data: float = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label
         self._operation: Operation = LEAF
         self._seen_by: object = None  # the last walk of the graph that reached this node
+        if _op or not (type(_children) is tuple and not _children):
+            Value._made_the_lectures_way(self, _children, _op)  # micrograd's way (compat.py)
 
     @property
     def _op(self) -> str:

@@ -47,7 +47,7 @@ from typing import Any
 from gradengine import ieee
 from gradengine import value as _v
 from gradengine.checks import type_name
-from gradengine.nodes import LECTURE
+from gradengine.nodes import LectureOperation
 from gradengine.value import Operation, Value
 from gradengine.walk import exclusive, paused_gc, topological_order
 
@@ -141,7 +141,7 @@ class Recording:
         self.constants: list[float] = []
         for node in order:
             op = node._operation
-            if op is LECTURE:
+            if isinstance(op, LectureOperation):
                 raise TypeError(
                     f"cannot compile {_describe_node(node)} (operation {node._op!r}): it was "
                     "made the lecture's way, Value(data, children, op), and its derivatives are "
