@@ -33,6 +33,10 @@ Number = int | float
 NodeMaker = Callable[[float, tuple["Value", ...], tuple[float, ...], "Operation"], "Value"]
 
 
+#: A leaf's children: none. (Any other empty collection makes a leaf too, a little later.)
+_NO_CHILDREN: tuple[()] = ()
+
+
 class Value(MicrogradSurface):
     """A scalar node: data, grad = d(output)/d(self), and the parents it was computed from."""
 
@@ -49,7 +53,11 @@ class Value(MicrogradSurface):
     _made_the_lectures_way: ClassVar[Callable[[Value, Iterable[Value], object], None]]
 
     def __init__(
-        self, data: object, _children: Iterable[Value] = (), _op: str = "", label: str = ""
+        self,
+        data: object,
+        _children: Iterable[Value] = _NO_CHILDREN,
+        _op: str = "",
+        label: str = "",
     ) -> None:
         if isinstance(data, Value):
             raise TypeError(
@@ -63,7 +71,7 @@ class Value(MicrogradSurface):
         self.label = label
         self._operation: Operation = LEAF
         self._seen_by: object = None  # the last walk of the graph that reached this node
-        if _op or not (type(_children) is tuple and not _children):
+        if _children is not _NO_CHILDREN or _op:
             Value._made_the_lectures_way(self, _children, _op)  # micrograd's way (compat.py)
 
     @property
