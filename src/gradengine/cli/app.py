@@ -27,7 +27,6 @@ from types import ModuleType
 from typing import Any
 
 from gradengine import __version__
-from gradengine.cli import interrupt
 from gradengine.files import write_atomic
 from gradengine.serialize import json_number
 from gradengine.train import DATASETS, ENGINES, MULTICLASS_DATASETS, default_classes
@@ -394,8 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     started = time.perf_counter()  # "total" in a run's timings is measured from here
     try:
-        with interrupt.remembered():
-            return _main(argv, started)
+        return _main(argv, started)
     except KeyboardInterrupt:
         _complain("interrupted")
         return 130
@@ -543,7 +541,6 @@ def run(
 
         def show(record: train.StepRecord) -> None:
             nonlocal done
-            interrupt.check()
             done += 1
             test = "-" if record.test_accuracy is None else f"{record.test_accuracy:.1%}"
             postfix = {"loss": f"{record.loss:.4f}", "train": f"{record.train_accuracy:.1%}"}
@@ -569,7 +566,6 @@ def run(
             )
             return 1
     training_seconds = time.perf_counter() - training_started
-    interrupt.check()  # pressed during the last step: nothing is written
 
     result = history.as_dict()
     report: dict[str, Any] = {
