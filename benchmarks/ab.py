@@ -1,0 +1,76 @@
+"""Eager mode against itself: the moons demo step of two gradengine source trees, side by side.
+
+    git worktree add /tmp/before <commit>
+    python benchmarks/ab.py /tmp/before/src src --rounds 8
+
+Each round runs one fresh interpreter per tree, the two taking turns, so that a slow spell of a
+shared machine falls on both. Each interpreter times the demo's step (loss, zero_grad, backward,
+update) with the garbage collector off, to compare the engines' own work, and reports its best.
+Prints the min and median over the rounds of each tree and the ratios B/A.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+CHILD = """
+import gc, sys, time
+sys.path[:0] = [{src!r}, {here!r}]
+import gradengine, moons
+assert gradengine.__file__.startswith({src!r}), gradengine.__file__
+from gradengine import MLP, Value
+X, y = moons.moons(100)
+model = moons.seeded_model(MLP)
+gc.disable()
+best = float("inf")
+for k in range({steps}):
+    start = time.perf_counter()
+    moons.demo_step(Value, model, X, y, k)
+    best = min(best, time.perf_counter() - start)
+print(best)
+"""
+
+
+def best_step(src: Path, steps: int) -> float:
+    """Seconds of the fastest of `steps` demo steps, in a fresh interpreter importing src."""
+    code = CHILD.format(src=str(src.resolve()), here=str(HERE), steps=steps)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the run of {src} failed:\n{done.stderr}")
+    return float(done.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("a", type=Path, help="the first tree's src folder")
+    parser.add_argument("b", type=Path, help="the second tree's src folder")
+    parser.add_argument("--rounds", type=int, default=8, help="interpreters per tree")
+    parser.add_argument("--steps", type=int, default=60, help="demo steps per interpreter")
+    args = parser.parse_args(argv)
+    for src in (args.a, args.b):
+        if not (src / "gradengine" / "__init__.py").is_file():
+            parser.error(f"{src} holds no gradengine package (give the src folder of a checkout)")
+    if args.rounds < 1 or args.steps < 1:
+        parser.error("--rounds and --steps must be at least 1")
+    a, b = [], []
+    for _ in range(args.rounds):
+        a.append(best_step(args.a, args.steps))
+        b.append(best_step(args.b, args.steps))
+    for name, times in (("A", a), ("B", b)):
+        median = statistics.median(times)
+        print(f"{name}: min {min(times) * 1e3:.3f} ms, median {median * 1e3:.3f} ms")
+    print(
+        f"B/A: {min(b) / min(a):.3f} by min, "
+        f"{statistics.median(b) / statistics.median(a):.3f} by median"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
