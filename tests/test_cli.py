@@ -30,6 +30,11 @@ from gradengine.nn import MLP
 SMALL = ["--samples", "40", "--hidden", "4", "--steps", "5", "--seed", "3"]
 
 
+def ctrl_c(*args, **kwargs):
+    """Stands in for any function: Ctrl-C while it runs."""
+    raise KeyboardInterrupt
+
+
 def is_png(path):
     return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -261,10 +266,7 @@ def test_a_run_whose_loss_overflows_still_writes_a_strict_json_report(
 def test_ctrl_c_during_training_is_a_short_message_exit_130_and_no_folder(
     tmp_path, monkeypatch, capsys
 ):
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(train, "fit", interrupted)
+    monkeypatch.setattr(train, "fit", ctrl_c)
     out = tmp_path / "new" / "run"
     assert main(["train", *SMALL, "--out", str(out)]) == 130
     err = capsys.readouterr().err
@@ -446,10 +448,7 @@ def test_an_interrupt_before_the_first_file_removes_the_folder_the_run_made(
 ):
     from gradengine.cli import plots
 
-    def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(plots, "plot_curves", interrupted)
+    monkeypatch.setattr(plots, "plot_curves", ctrl_c)
     out = tmp_path / "new" / "run"
     assert main(["train", *SMALL, "--out", str(out)]) == 130
     assert list(tmp_path.iterdir()) == []  # neither folder the run made is left
