@@ -69,6 +69,11 @@ def _mean(terms: list[float]) -> float:
     return reduce(add, terms) / len(terms)
 
 
+def _mean_hinge(m: Any, margins: Sequence[Any]) -> Any:
+    """mean max(0, g) over the margins g; 0 only where g < 0, so a nan stays visible (as relu)"""
+    return _mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
+
+
 def _operation(
     name: str,
     inputs: Sequence[object],
@@ -151,8 +156,7 @@ def hinge(scores: Sequence[ValueLike], labels: Sequence[int]) -> Value:
 
     def value(m: Any, xs: list[Any]) -> Any:
         """mean max(0, 1 - y_i s_i)"""
-        margins = [1.0 - y * x for x, y in zip(xs, ys, strict=True)]
-        return _mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
+        return _mean_hinge(m, [1.0 - y * x for x, y in zip(xs, ys, strict=True)])
 
     def derivatives(m: Any, xs: list[Any]) -> list[Any]:
         """d/ds_i = -y_i / n where 1 - y_i s_i > 0, else 0: constants (second derivative 0)"""

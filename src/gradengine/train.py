@@ -424,8 +424,7 @@ def _loss_of_label_leaves(
 def _hinge_value(m: Any, xs: Sequence[Any]) -> Any:
     """mean max(0, 1 - y_i s_i), the scores s_1..s_n then their labels y_1..y_n (-1 or +1)"""
     n = len(xs) // 2
-    margins = [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)]
-    return losses._mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
+    return losses._mean_hinge(m, [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)])
 
 
 def _hinge_derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
