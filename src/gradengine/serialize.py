@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from gradengine.checks import as_float, describe, type_name
 from gradengine.files import read_bounded, write_atomic
+from gradengine.neurons import ACTIVATIONS
 from gradengine.value import Value
 
 
@@ -185,11 +186,9 @@ def _is_mlp(x: object) -> bool:
     return any(c.__name__ == "MLP" and c.__module__ == "gradengine.nn" for c in type(x).__mro__)
 
 
-#: What a model file holds: nin, nouts, and each layer's neurons as (weights, bias).
-#: nin, nouts, each neuron's (weights, bias), and the hidden layers' activation.
+#: What a model file holds: nin, nouts, each neuron's (weights, bias), and the hidden layers'
+#: activation (the "activation" field: one of ACTIVATIONS; a hidden neuron without it is "relu").
 Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]], str]
-#: The values the "activation" field may hold (a hidden neuron without it is "relu").
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
 
 def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
