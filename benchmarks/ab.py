@@ -6,7 +6,9 @@
 Each round runs one fresh interpreter per tree, the two taking turns, so that a slow spell of a
 shared machine falls on both. Each interpreter times the demo's step (loss, zero_grad, backward,
 update) with the garbage collector off, to compare the engines' own work, and reports its best.
-Prints the min and median over the rounds of each tree and the ratios B/A.
+With --collector it leaves the collector on, as the demo runs for its users, and reports the mean
+step instead (its total over the steps), collections included. Prints the min and median over the
+rounds of each tree and the ratios B/A.
 """
 
 from __future__ import annotations
@@ -27,19 +29,21 @@ assert gradengine.__file__.startswith({src!r}), gradengine.__file__
 from gradengine import MLP, Value
 X, y = moons.moons(100)
 model = moons.seeded_model(MLP)
-gc.disable()
-best = float("inf")
+if not {collector}:
+    gc.disable()
+times = []
 for k in range({steps}):
     start = time.perf_counter()
     moons.demo_step(Value, model, X, y, k)
-    best = min(best, time.perf_counter() - start)
-print(best)
+    times.append(time.perf_counter() - start)
+print(sum(times) / len(times) if {collector} else min(times))
 """
 
 
-def best_step(src: Path, steps: int) -> float:
-    """Seconds of the fastest of `steps` demo steps, in a fresh interpreter importing src."""
-    code = CHILD.format(src=str(src.resolve()), here=str(HERE), steps=steps)
+def step_time(src: Path, steps: int, collector: bool) -> float:
+    """Seconds of the fastest of `steps` demo steps (their mean with the collector on), in a fresh
+    interpreter importing src."""
+    code = CHILD.format(src=str(src.resolve()), here=str(HERE), steps=steps, collector=collector)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the run of {src} failed:\n{done.stderr}")
@@ -52,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("b", type=Path, help="the second tree's src folder")
     parser.add_argument("--rounds", type=int, default=8, help="interpreters per tree")
     parser.add_argument("--steps", type=int, default=60, help="demo steps per interpreter")
+    parser.add_argument(
+        "--collector", action="store_true", help="leave the garbage collector on; time the mean"
+    )
     args = parser.parse_args(argv)
     for src in (args.a, args.b):
         if not (src / "gradengine" / "__init__.py").is_file():
@@ -60,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--rounds and --steps must be at least 1")
     a, b = [], []
     for _ in range(args.rounds):
-        a.append(best_step(args.a, args.steps))
-        b.append(best_step(args.b, args.steps))
+        a.append(step_time(args.a, args.steps, args.collector))
+        b.append(step_time(args.b, args.steps, args.collector))
+    step = "mean step" if args.collector else "best step"
     for name, times in (("A", a), ("B", b)):
         median = statistics.median(times)
-        print(f"{name}: min {min(times) * 1e3:.3f} ms, median {median * 1e3:.3f} ms")
+        print(f"{name}, {step}: min {min(times) * 1e3:.3f} ms, median {median * 1e3:.3f} ms")
     print(
         f"B/A: {min(b) / min(a):.3f} by min, "
         f"{statistics.median(b) / statistics.median(a):.3f} by median"

@@ -318,16 +318,17 @@ def test_the_eager_demo_target_counts_totals_and_spikes():
 def test_ab_compares_two_trees_and_refuses_a_folder_without_the_package(tmp_path):
     ab = ROOT / "benchmarks" / "ab.py"
     src = str(ROOT / "src")
-    done = subprocess.run(
-        [sys.executable, str(ab), src, src, "--rounds", "1", "--steps", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].startswith("A: min ") and lines[1].startswith("B: min ")
-    assert re.fullmatch(r"B/A: \d+\.\d{3} by min, \d+\.\d{3} by median", lines[2])
+    for flags, step in (([], "best step"), (["--collector"], "mean step")):
+        done = subprocess.run(
+            [sys.executable, str(ab), src, src, "--rounds", "1", "--steps", "2", *flags],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith(f"A, {step}: min ") and lines[1].startswith(f"B, {step}: min ")
+        assert re.fullmatch(r"B/A: \d+\.\d{3} by min, \d+\.\d{3} by median", lines[2])
     refused = subprocess.run(
         [sys.executable, str(ab), str(tmp_path), src], capture_output=True, text=True, timeout=60
     )

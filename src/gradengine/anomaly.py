@@ -11,10 +11,11 @@ Anomaly mode belongs to the thread (more exactly, the context) that entered it: 
 computing at the same time is not checked, and ``Value(1) / 0`` there stays inf.
 
 Why swap methods instead of testing a flag inside ``Value``: every operation builds its result
-through ``Value._node`` and every gradient flows through ``Value.backward``, so replacing those two
-while any thread is in a ``with`` block checks everything, while otherwise the engine runs its
-original, unchecked code: anomaly mode costs nothing when it is off, not even a flag test. While it
-is on somewhere, the checked versions first ask whether it is on in the calling context.
+through ``Value._node`` (a neuron through ``Value._neuron``) and every gradient flows through
+``Value.backward``, so replacing those while any thread is in a ``with`` block checks everything,
+while otherwise the engine runs its original, unchecked code: anomaly mode costs nothing when it
+is off, not even a flag test. While it is on somewhere, the checked versions first ask whether it
+is on in the calling context.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from gradengine.value import NodeMaker, Operation, Value
-from gradengine.walk import topological_order
+from gradengine.value import NeuronMaker, NodeMaker, Operation, Value
+from gradengine.walk import Shared, topological_order
 
 _MAX_INPUTS_SHOWN = 8
 # How many detect_anomaly() blocks are open in this context (threads start with none).
@@ -35,6 +36,7 @@ _switch = threading.Lock()  # guards _open and the swapping of Value's methods
 _open = 0  # open blocks in all threads; the first swaps the methods in, the last swaps them out
 _originals: dict[str, object] = {}  # Value's own class attributes, put back on the way out
 _build_node: NodeMaker  # the engine's own, while the checked ones are swapped in
+_build_neuron: NeuronMaker
 _run_backward: Callable[[Value], None]
 
 
@@ -45,10 +47,8 @@ def _describe(values: tuple[Value, ...]) -> str:
     return shown + (f", ... ({hidden} more)" if hidden > 0 else "")
 
 
-def _checked_node(
-    data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: Operation
-) -> Value:
-    """Value._node, raising FloatingPointError when finite inputs give a non-finite result."""
+def _check_forward(data: float, parents: tuple[Value, ...], op: Operation) -> None:
+    """FloatingPointError in anomaly mode when finite inputs gave op a non-finite result."""
     # A node without parents is a constant such as the inf in `x + math.inf`: no operation made it.
     if (
         _depth.get()
@@ -60,7 +60,29 @@ def _checked_node(
             f"anomaly in the forward pass: operation {op.name!r} produced {data!r} "
             f"from finite inputs ({_describe(parents)})"
         )
+
+
+def _checked_node(
+    data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: Operation
+) -> Value:
+    """Value._node, checked by _check_forward."""
+    _check_forward(data, parents, op)
     return _build_node(data, parents, local_grads, op)
+
+
+def _checked_neuron(
+    data: float,
+    params: Shared,
+    inputs: Shared,
+    b: float,
+    w: list[float],
+    x: list[float],
+    op: Operation,
+) -> Value:
+    """Value._neuron, checked by _check_forward."""
+    if not math.isfinite(data):
+        _check_forward(data, params._sources + inputs._sources, op)
+    return _build_neuron(data, params, inputs, b, w, x, op)
 
 
 def _checked_backward(self: Value) -> None:
@@ -120,13 +142,15 @@ def detect_anomaly() -> Iterator[None]:
 
     Only this thread's (this context's) computations are checked.
     """
-    global _open, _build_node, _run_backward
+    global _open, _build_node, _build_neuron, _run_backward
     with _switch:
         if _open == 0:
-            _build_node, _run_backward = Value._node, Value.backward
-            _originals["_node"] = Value.__dict__["_node"]
-            _originals["backward"] = Value.__dict__["backward"]
+            _build_node, _build_neuron = Value._node, Value._neuron
+            _run_backward = Value.backward
+            for name in ("_node", "_neuron", "backward"):
+                _originals[name] = Value.__dict__[name]
             setattr(Value, "_node", staticmethod(_checked_node))  # noqa: B010
+            setattr(Value, "_neuron", staticmethod(_checked_neuron))  # noqa: B010
             setattr(Value, "backward", _checked_backward)  # noqa: B010
         _open += 1
     token = _depth.set(_depth.get() + 1)
@@ -137,8 +161,8 @@ def detect_anomaly() -> Iterator[None]:
         with _switch:
             _open -= 1
             if _open == 0:
-                setattr(Value, "_node", _originals.pop("_node"))  # noqa: B010
-                setattr(Value, "backward", _originals.pop("backward"))  # noqa: B010
+                for name in ("_node", "_neuron", "backward"):
+                    setattr(Value, name, _originals.pop(name))
 
 
 def is_anomaly_enabled() -> bool:

@@ -17,11 +17,13 @@ from gradengine.value import (
     SIGMOID,
     TANH,
     Value,
+    _parameter_data,
     _sum_left_to_right,
     _weighted_sum,
     _weighted_sum_value,
     _WeightedSum,
 )
+from gradengine.walk import Shared
 
 #: The activations a Neuron can have; "linear" is none (micrograd's nonlin=False).
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
@@ -69,22 +71,14 @@ def check_activation(activation: object) -> str:
     return activation
 
 
-def neuron_output(
-    bias: Value, weights: Sequence[Value], xs: list[Value], x: list[float], activation: str
-) -> Value:
-    """act(b + w·x) as one node, given the inputs as Values and their data."""
+def neuron_output(params: Shared, inputs: Shared, x: list[float], activation: str) -> Value:
+    """act(b + w·x) as one node of params (b, w1..wn) and inputs, given the inputs' data."""
     if activation == "relu":
-        return _weighted_sum(bias, weights, xs, x, True)
+        return _weighted_sum(params, inputs, x, True)
     if activation == "linear":
-        return _weighted_sum(bias, weights, xs, x, False)
-    w = [p.data for p in weights]
-    b = bias.data
+        return _weighted_sum(params, inputs, x, False)
+    b, w = _parameter_data(params)
     z = _sum_left_to_right(map(mul, w, x), b)
-    parents = (bias, *weights, *xs)
     if activation == "tanh":
-        t = math.tanh(z)
-        grads = _tanh_weighted_sum_derivatives(ieee, b, w, x, t)
-        return Value._node(t, parents, grads, TANH_WEIGHTED_SUM)
-    s = ieee.sigmoid(z)
-    grads = _sigmoid_weighted_sum_derivatives(ieee, b, w, x, s)
-    return Value._node(s, parents, grads, SIGMOID_WEIGHTED_SUM)
+        return Value._neuron(math.tanh(z), params, inputs, b, w, x, TANH_WEIGHTED_SUM)
+    return Value._neuron(ieee.sigmoid(z), params, inputs, b, w, x, SIGMOID_WEIGHTED_SUM)

@@ -13,6 +13,7 @@ from gradengine import serialize
 from gradengine.checks import as_list, check_size, describe, type_name
 from gradengine.neurons import check_activation, neuron_output
 from gradengine.value import Value, ValueLike, _weighted_sum, as_value
+from gradengine.walk import Shared
 
 # Ten million parameters take about 2 GB and seconds per forward pass; refusing larger ones up
 # front beats running out of memory halfway through building them.
@@ -88,6 +89,9 @@ class Neuron(Module):
         self.nonlin = bool(nonlin)
         self.activation = activation
 
+    # (b, a copy of w, the Shared group (b, *w)) when last built: see shared_parameters().
+    _shared: tuple[Value, list[Value], Shared] | None = None
+
     @property
     def kind(self) -> str:
         """The activation this neuron applies: its activation, or "linear" when nonlin is false."""
@@ -98,14 +102,24 @@ class Neuron(Module):
         xs = as_values(check_inputs(x, len(self.w)))
         data = [v.data for v in xs]
         if self.activation == "relu":
-            return _weighted_sum(self.b, self.w, xs, data, self.nonlin)
-        return neuron_output(self.b, self.w, xs, data, self.kind)
+            return _weighted_sum(shared_parameters(self), Shared(tuple(xs)), data, self.nonlin)
+        return neuron_output(shared_parameters(self), Shared(tuple(xs)), data, self.kind)
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
 
     def __repr__(self) -> str:
         return f"{_NEURON_NAMES.get(self.kind, self.kind)}Neuron({len(self.w)})"
+
+
+def shared_parameters(n: Neuron) -> Shared:
+    """(b, w1..wn) as one Shared group, the same for each node n makes until n.b or n.w change."""
+    shared = n._shared
+    # The copy of w compares element by element by identity, in C: a weight replaced in place
+    # (n.w[3] = Value(0.1)) makes a new group, so a graph never names a weight that is gone.
+    if shared is None or shared[0] is not n.b or shared[1] != n.w:
+        shared = n._shared = (n.b, list(n.w), Shared((n.b, *n.w)))
+    return shared[2]
 
 
 _PLAIN = {Neuron}
@@ -134,10 +148,11 @@ class Layer(Module):
             return [n(x) for n in neurons]  # a custom neuron's own __call__ is respected
         xs = as_values(check_inputs(x, len(neurons[0].w)))
         data = [v.data for v in xs]
+        inputs = Shared(tuple(xs))  # one group for all the layer's neurons: walked once
         return [
-            _weighted_sum(n.b, n.w, xs, data, n.nonlin)
+            _weighted_sum(shared_parameters(n), inputs, data, n.nonlin)
             if n.activation == "relu"
-            else neuron_output(n.b, n.w, xs, data, n.kind)
+            else neuron_output(shared_parameters(n), inputs, data, n.kind)
             for n in neurons
         ]
 

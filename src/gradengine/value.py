@@ -2,7 +2,9 @@
 
 Every operation below computes its result and records, beside it, the local derivative of the
 result with respect to each input. ``backward`` visits the nodes from the output back, and each
-node adds its grad times the local derivative to each parent's grad (the chain rule).
+node adds its grad times the local derivative to each parent's grad (the chain rule). A whole
+neuron records instead the numbers it was computed from, and its node computes the derivatives
+from them when backward() asks (nodes.py): one object per neuron rather than three.
 
 The derivatives of each operation are written once, in the table of operations after the class,
 as a function of the inputs and the result. It is written with operators and the functions of a
@@ -26,11 +28,16 @@ from typing import Any, ClassVar
 from gradengine import ieee
 from gradengine.checks import as_float, as_list, describe, type_name
 from gradengine.compat import MicrogradSurface
-from gradengine.walk import exclusive, paused_gc, walk
+from gradengine.walk import Shared, exclusive, paused_gc, walk
 
 Number = int | float
 #: Makes a node: (data, parents, d(data)/d(parent) for each parent, operation) -> Value.
 NodeMaker = Callable[[float, tuple["Value", ...], tuple[float, ...], "Operation"], "Value"]
+#: Makes a neuron's node: (data, its parents as two groups, (b, w1..wn) and (x1..xn), the numbers
+#: b, [w1..wn], [x1..xn] it was computed from, operation) -> Value.
+NeuronMaker = Callable[
+    [float, Shared, Shared, float, list[float], list[float], "Operation"], "Value"
+]
 
 
 #: A leaf's children: none. (Any other empty collection makes a leaf too, a little later.)
@@ -45,9 +52,13 @@ class Value(MicrogradSurface):
     # subclasses of Value that hold the parents and the local derivatives.
     _parents: tuple[Value, ...] = ()
     _local_grads: tuple[float, ...] = ()
+    _sources: tuple[
+        Value | Shared, ...
+    ] = ()  # what the walk follows: the parents, or groups of them
     #: Records a result: nodes.py sets it (its classes subclass Value, so this file cannot import
-    #: them), and anomaly mode wraps it.
+    #: them), and anomaly mode wraps it. _neuron records one whose parents are Shared groups.
     _node: ClassVar[NodeMaker]
+    _neuron: ClassVar[NeuronMaker]
     #: Turns a Value just made into a node made the lecture's way, Value(data, children, op):
     #: set by nodes.py.
     _made_the_lectures_way: ClassVar[Callable[[Value, Iterable[Value], object], None]]
@@ -425,23 +436,29 @@ def weighted_sum(
         raise TypeError(f"weighted_sum: relu must be True or False, got {type_name(relu)}")
     if len(ws) != len(xs):
         raise ValueError(f"expected {len(ws)} inputs (one per weight), got {len(xs)}")
-    return _weighted_sum(bias, ws, xs, [v.data for v in xs], relu)  # type: ignore[arg-type]
+    data = [v.data for v in xs]
+    return _weighted_sum(Shared((bias, *ws)), Shared(tuple(xs)), data, relu)
 
 
-def _weighted_sum(
-    bias: Value, weights: Sequence[Value], xs: list[Value], x: list[float], relu: bool
-) -> Value:
-    """weighted_sum, given the inputs as Values and their data (a Layer computes those once)."""
+def _weighted_sum(params: Shared, inputs: Shared, x: list[float], relu: bool) -> Value:
+    """weighted_sum of params (b, w1..wn) and inputs, given their data (a Layer reads it once)."""
     # One node instead of micrograd's 2n + 1: the moons benchmark builds and walks 15x fewer.
-    w = [p.data for p in weights]
-    b = bias.data
+    b, w = _parameter_data(params)
     z = _sum_left_to_right(map(mul, w, x), b)
-    parents = (bias, *weights, *xs)
     if relu:
-        out = 0.0 if z <= 0 else z
-        grads = _relu_weighted_sum_derivatives(ieee, b, w, x, out)
-        return Value._node(out, parents, grads, RELU_WEIGHTED_SUM)
-    return Value._node(z, parents, _weighted_sum_derivatives(ieee, b, w, x, z), WEIGHTED_SUM)
+        return Value._neuron(0.0 if z <= 0 else z, params, inputs, b, w, x, RELU_WEIGHTED_SUM)
+    return Value._neuron(z, params, inputs, b, w, x, WEIGHTED_SUM)
+
+
+def _parameter_data(params: Shared) -> tuple[float, list[float]]:
+    """(b, [w1..wn]) of params (b, w1..wn); the last call's list while the weights are unchanged."""
+    w = [p.data for p in params._sources]
+    b = w.pop(0)  # a move of n pointers: cheaper than b, *w = ..., which copies the list
+    last = params.data
+    if last is not None and w == last:  # in C, identical floats first: true within a step
+        return b, last  # so every node of the step refers to one list, and keeps no copy
+    params.data = w
+    return b, w
 
 
 def total(values: Sequence[ValueLike]) -> Value:

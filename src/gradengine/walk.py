@@ -1,7 +1,8 @@
 """Walking a graph: every node reachable from a root, each after its parents, one walk at a time.
 
 The walk is an explicit stack, never recursion (a 1,000,000-deep chain walks like any other), and
-visits parents in operand order, so the order is the same on every run.
+visits parents in operand order, so the order is the same on every run. It follows each node's
+``_sources``: its parents, or the Shared groups that hold them, each followed once per walk.
 
 Walks and gradient passes mark and change the nodes they visit, so they take turns: a second
 thread waits for the first to finish. A walk started from inside another in the same thread (a
@@ -15,7 +16,7 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -27,10 +28,29 @@ class Node(Protocol):
     _seen_by: object
 
     @property
-    def _parents(self) -> tuple[Self, ...]: ...
+    def _sources(self) -> tuple[Self | Shared, ...]: ...
 
 
 N = TypeVar("N", bound=Node)
+
+
+class Shared:
+    """Parents that many nodes have in common, such as a neuron's (b, w1..wn) or a layer's inputs.
+
+    A node that keeps its parents in Shared groups gives the walk the groups, and the walk follows
+    each group's members once, however many nodes share it: the moons step's walk tests 13,000
+    marks instead of 66,000. A group is no node: it never appears in a walk's order.
+    """
+
+    __slots__ = ("_sources", "_seen_by", "data")
+
+    def __init__(self, members: tuple[Any, ...]) -> None:
+        self._sources = members
+        self._seen_by: object = None
+        #: Numbers read from the members, kept for reuse by whoever reads them (value.py keeps
+        #: a neuron's weights there, so that the nodes of one training step share one list).
+        self.data: list[float] | None = None
+
 
 _turn = threading.Lock()
 _holder: int | None = None  # the thread that has the turn
@@ -76,31 +96,40 @@ def walk(root: N) -> tuple[list[N], list[N]]:
 
     The caller holds the turn (``exclusive``).
     """
-    if not root._parents:
+    if not root._sources:
         return [root], [root]
-    order: list[N] = []
-    leaves: list[N] = []
+    order: list[Any] = []  # of N: the walk leaves the Shared groups out
+    leaves: list[Any] = []
     # Each walk marks the nodes it reaches with a token of its own, so it never has to unmark
     # them. Marks use less memory than a set of the nodes seen, and are faster to test
     # (tracemalloc, 10,000-node chain, build + backward: 496 -> 337 bytes per node).
     walk = object()
     root._seen_by = walk
-    path = [root]  # the nodes being explored, each a parent of the one before it,
-    unexplored = [iter(root._parents)]  # and the parents each has not looked at yet
+    path: list[Any] = [root]  # the nodes being explored, each a parent of the one before it,
+    unexplored = [iter(root._sources)]  # and the parents each has not looked at yet
     while path:
         for parent in unexplored[-1]:
-            if parent._seen_by is not walk:
-                parent._seen_by = walk
-                grandparents = parent._parents
-                if grandparents:
+            if parent._seen_by is walk:
+                continue
+            parent._seen_by = walk
+            sources = parent._sources
+            for source in sources:
+                if source._seen_by is not walk:  # one still to explore: go down into it
                     path.append(parent)
-                    unexplored.append(iter(grandparents))
+                    unexplored.append(iter(sources))
                     break
-                order.append(parent)
-                leaves.append(parent)
+            else:  # a leaf, or a node whose sources are all explored (a neuron's, mostly)
+                if parent.__class__ is not Shared:
+                    order.append(parent)
+                    if not sources:
+                        leaves.append(parent)
+                continue
+            break
         else:
             unexplored.pop()
-            order.append(path.pop())  # all of its parents are in order now
+            done = path.pop()  # all of its parents are in order now
+            if done.__class__ is not Shared:
+                order.append(done)
     return order, leaves
 
 
@@ -112,4 +141,4 @@ def topological_order(root: N) -> list[N]:
 
 def interior_nodes(root: N) -> list[N]:
     """The nodes computed on the way to root (leaves excluded), each after all of its parents."""
-    return [node for node in topological_order(root) if node._parents]
+    return [node for node in topological_order(root) if node._sources]
