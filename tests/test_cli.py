@@ -375,7 +375,9 @@ def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estima
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setattr(app, "available_memory", lambda: 8 * 10**9)
-    args = ["train", "--hidden", "1024,1024", "--samples", "1000", "--out", str(tmp_path / "o")]
+    # 8,193 neurons x 8,000 training points: about 12 GB of nodes, in under a day
+    args = ["train", "--hidden", ",".join(["1024"] * 8), "--samples", "10000", "--steps", "1"]
+    args += ["--out", str(tmp_path / "o")]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "GB of memory (estimated)" in err and "8.0 GB available" in err
@@ -385,19 +387,25 @@ def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estima
 
 
 def test_the_memory_estimate_is_within_half_again_of_a_measurement():
-    """BYTES_PER_EDGE and BYTES_PER_NODE against tracemalloc on one step of a small run."""
-    settings = app.Settings("moons", 100, [24, 24], "adam", 0.05, 1, 0, 0.2)
-    dataset = train.load_dataset("moons", 100, test_size=0.2, seed=0)
-    mlp = MLP(2, [24, 24, 1], seed=0)
-    optimizer = train.make_optimizer("adam", mlp, 0.05)
+    """The eager engine's BYTES_PER_* against tracemalloc on one step of two small runs."""
+    for hidden, samples in (([24, 24], 100), ([48], 150)):
+        settings = app.Settings("moons", samples, hidden, "adam", 0.05, 1, 0, 0.2)
+        dataset = train.load_dataset("moons", samples, test_size=0.2, seed=0)
+        mlp = MLP(2, [*hidden, 1], seed=0)
+        optimizer = train.make_optimizer("adam", mlp, 0.05)
+        peak = traced_peak_of_one_step(mlp, dataset, optimizer)
+        estimated = app.estimate(settings, 1).bytes
+        assert peak / 1.5 < estimated < 1.5 * peak, (hidden, estimated, peak)
+
+
+def traced_peak_of_one_step(mlp, dataset, optimizer):
+    """tracemalloc's peak over one step of fit."""
     tracemalloc.start()
     try:
         train.fit(mlp, dataset, optimizer, steps=1)
-        peak = tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    estimated = app.estimate(settings, 1).bytes
-    assert peak / 1.5 < estimated < 1.5 * peak, (estimated, peak)
 
 
 @pytest.mark.parametrize(
@@ -526,7 +534,7 @@ def test_the_compiled_engine_estimates_more_memory_than_the_eager_one():
     eager = app.estimate(app.DEMO, 1).bytes
     compiled = app.estimate(dataclasses.replace(app.DEMO, engine="compiled"), 1).bytes
     # every point's graph, training and test, kept with its program for the whole run
-    assert compiled == math.ceil(app.COMPILED_MEMORY_FACTOR * 200 / 160 * eager)
+    assert compiled > 2 * eager
 
 
 # -- --activation ---------------------------------------------------------------------------------

@@ -260,18 +260,21 @@ def _add_graph_command(commands: Any) -> None:
 
 # -- what a run needs, before it starts ------------------------------------------------------------
 
-# One training step builds, for every training point, one fused node per neuron holding one
-# entry per weight and input: memory and time grow with points x (parameters, neurons).
-# Fitted to tracemalloc's peak and perf_counter over one step of 2-16-16-1, 2-64-64-1, 2-128-1,
-# 2-32-32-32-1 and 2-256-1 MLPs on moons (python 3.11, a shared 2-core machine): the memory fit
-# is within 2% on all five; time varies with the machine, so it only guards against absurd runs.
-BYTES_PER_EDGE = 35  # per point and parameter: an entry in a node's parents and local grads
-BYTES_PER_NODE = 190  # per point and neuron: the node itself
+# One training step builds, for every training point, one node per neuron (its parents and the
+# numbers it read are groups and lists that a layer call or the whole step shares), and the loss's
+# few nodes: memory grows with points x neurons. Fitted to tracemalloc's peak over a second step
+# of 2-16-16-1, 2-64-64-1, 2-128-1, 2-32-32-32-1 and 2-256-1 MLPs on moons x 400 points and
+# 2-24-24-1 x 100 (python 3.11): within 7% on all six.
+BYTES_PER_NODE = 170  # per point and neuron: the node and the number it holds
+BYTES_PER_POINT = 1100  # per point: its inputs, its loss's nodes and each layer call's groups
+BYTES_PER_PARAMETER = 180  # once: each weight's share of the step (optimizer state, snapshots)
 # The compiled engine keeps the recorded graph of every point, training and test, for the whole
-# run, and its program beside it: the growth of the peak RSS over one step was 1.1-1.5x the
-# eager one's (NumPy backend) and 1.7-2.5x (Python backend), on 2-64-64-1 x 400 points, 2-128-1
-# x 200 and 2-16-16-1 x 2000. Its time is below eager's, whose estimate stands as the bound.
-COMPILED_MEMORY_FACTOR = 2.5
+# run, and its program beside it: fitted to the growth of the peak RSS over one step, the larger
+# of the NumPy and Python backends, on 2-256-1, 2-32-32-32-1 and 2-64-64-1 x 400 points, 2-128-1
+# x 200 and 2-16-16-1 x 2000: within 7% on all five. Its time is below eager's, whose estimate
+# stands as the bound.
+COMPILED_BYTES_PER_EDGE = 45  # per point and parameter
+COMPILED_BYTES_PER_NODE = 850  # per point and neuron
 SECONDS_PER_EDGE = 0.4e-6  # per point, parameter and step (forward, backward and update)
 SECONDS_PER_NODE = 6e-6  # per point, neuron and step
 #: A run estimated to take longer than this is refused: reduce --steps, --samples or --hidden.
@@ -295,11 +298,12 @@ def estimate(settings: Settings, n_outputs: int) -> Estimate:
     parameters = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
     neurons = sum(sizes[1:])
     n_train = settings.samples - math.ceil(settings.test_fraction * settings.samples)
-    per_point = BYTES_PER_EDGE * parameters + BYTES_PER_NODE * neurons
     if settings.engine == "compiled":
-        peak = math.ceil(COMPILED_MEMORY_FACTOR * settings.samples * per_point)
+        per_point = COMPILED_BYTES_PER_EDGE * parameters + COMPILED_BYTES_PER_NODE * neurons
+        peak = settings.samples * per_point
     else:  # the test set is evaluated one point at a time: only the training graph counts
-        peak = n_train * per_point
+        per_point = BYTES_PER_NODE * neurons + BYTES_PER_POINT
+        peak = n_train * per_point + BYTES_PER_PARAMETER * parameters
     per_step = settings.samples * (SECONDS_PER_EDGE * parameters + SECONDS_PER_NODE * neurons)
     return Estimate(parameters, peak, per_step * settings.steps)
 
