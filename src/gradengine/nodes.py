@@ -59,6 +59,7 @@ def make_neuron(
     node = object.__new__(_Neuron)
     node._params, node._inputs = params, inputs
     node._b, node._w, node._x, node._out = b, w, x, data
+    # What every node holds, as make_node sets it: written out, as a call would cost every neuron.
     node.data = data
     node.grad = 0.0
     node.label = ""
