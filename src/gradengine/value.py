@@ -18,12 +18,13 @@ parents), walk.py the topological walk, compat.py micrograd's internals (``_prev
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial, reduce
 from operator import add, mul
-from typing import Any, ClassVar
+from typing import Any, ClassVar, SupportsIndex
 
 from gradengine import ieee
 from gradengine.checks import as_float, as_list, describe, type_name
@@ -311,6 +312,21 @@ class Operation:
     def __repr__(self) -> str:
         return f"Operation({self.name!r})"
 
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        """Pickled by name when a module holds it (ADD, TANH, ...): its functions are lambdas."""
+        module = sys.modules.get(getattr(self.value, "__module__", ""))
+        if module is not None:
+            for name, constant in vars(module).items():
+                if constant is self:
+                    return (_constant, (module.__name__, name))
+        return super().__reduce_ex__(protocol)  # a user's: pickled as it is, if it can be
+
+
+def _constant(module: str, name: str) -> Operation:
+    """The operation a module holds under name (how a pickled one is found again)."""
+    operation: Operation = getattr(importlib.import_module(module), name)
+    return operation
+
 
 def _no_value(m: Any, *inputs: Any) -> float:
     raise TypeError("a leaf is computed from nothing: it has no value function")
@@ -357,11 +373,32 @@ def power_by(exponent: float) -> Operation:
         """d(x^c)/dx = c x^(c-1), and 0 when c = 0 (as PyTorch, instead of 0 * inf at x = 0)"""
         return (0.0,) if c == 0 else (c * power_by(c - 1.0).value(m, x),)
 
+    value: Callable[[Any, Any], Any] = lambda m, x: m.power(x, c)  # noqa: E731
     if c == 0.5:  # PyTorch computes these as √x and 1/√x: unlike C's pow at -0.0 and -inf
-        return Operation("**0.5", lambda m, x: m.sqrt(x), derivatives)
-    if c == -0.5:
-        return Operation("**-0.5", lambda m, x: m.divide(1.0, m.sqrt(x)), derivatives)
-    return Operation(f"**{c:g}", lambda m, x: m.power(x, c), derivatives)
+        value = lambda m, x: m.sqrt(x)  # noqa: E731
+    elif c == -0.5:
+        value = lambda m, x: m.divide(1.0, m.sqrt(x))  # noqa: E731
+    return _Power(f"**{c:g}", value, derivatives, exponent=c)
+
+
+class _Power(Operation):
+    """x ** c for one number c, as power_by(c) makes it (and pickles it)."""
+
+    __slots__ = ("exponent",)
+
+    def __init__(
+        self,
+        name: str,
+        value: Callable[..., Any],
+        derivatives: Callable[..., Any],
+        *,
+        exponent: float,
+    ) -> None:
+        super().__init__(name, value, derivatives)
+        self.exponent = exponent
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> tuple[Any, ...]:
+        return (power_by, (self.exponent,))
 
 
 class _WeightedSum(Operation):
