@@ -53,9 +53,8 @@ class Value(MicrogradSurface):
     # subclasses of Value that hold the parents and the local derivatives.
     _parents: tuple[Value, ...] = ()
     _local_grads: tuple[float, ...] = ()
-    _sources: tuple[
-        Value | Shared, ...
-    ] = ()  # what the walk follows: the parents, or groups of them
+    # What the walk follows: the parents, or the Shared groups that hold them (a neuron's).
+    _sources: tuple[Value | Shared, ...] = ()
     #: Records a result: nodes.py sets it (its classes subclass Value, so this file cannot import
     #: them), and anomaly mode wraps it. _neuron records one whose parents are Shared groups.
     _node: ClassVar[NodeMaker]
@@ -373,12 +372,11 @@ def power_by(exponent: float) -> Operation:
         """d(x^c)/dx = c x^(c-1), and 0 when c = 0 (as PyTorch, instead of 0 * inf at x = 0)"""
         return (0.0,) if c == 0 else (c * power_by(c - 1.0).value(m, x),)
 
-    value: Callable[[Any, Any], Any] = lambda m, x: m.power(x, c)  # noqa: E731
     if c == 0.5:  # PyTorch computes these as √x and 1/√x: unlike C's pow at -0.0 and -inf
-        value = lambda m, x: m.sqrt(x)  # noqa: E731
-    elif c == -0.5:
-        value = lambda m, x: m.divide(1.0, m.sqrt(x))  # noqa: E731
-    return _Power(f"**{c:g}", value, derivatives, exponent=c)
+        return _Power("**0.5", lambda m, x: m.sqrt(x), derivatives, exponent=c)
+    if c == -0.5:
+        return _Power("**-0.5", lambda m, x: m.divide(1.0, m.sqrt(x)), derivatives, exponent=c)
+    return _Power(f"**{c:g}", lambda m, x: m.power(x, c), derivatives, exponent=c)
 
 
 class _Power(Operation):
