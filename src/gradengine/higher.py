@@ -118,19 +118,19 @@ def _inputs(inputs: object) -> list[Value]:
 
 def _local_grads(node: Value) -> tuple[Any, ...]:
     """d(node)/d(parent) for each parent, as Values of the graph (node stands for its result)."""
-    operation = node._operation
+    operation, parents = node._operation, node._parents
     name = getattr(node, "_op", operation.name) or operation.name
     try:
-        grads = operation.local_grads(VALUES, node._parents, node)
+        grads = operation.local_grads(VALUES, parents, node)
     except (TypeError, AttributeError) as error:
         raise TypeError(
             f"operation {name!r} has no higher-order derivatives: its derivatives cannot be "
             f"computed with Values ({error})"
         ) from error
-    if len(grads) != len(node._parents):
+    if len(grads) != len(parents):
         raise ValueError(
             f"operation {name!r}: derivatives gave {len(grads)} values for "
-            f"{len(node._parents)} inputs; expected one derivative per input"
+            f"{len(parents)} inputs; expected one derivative per input"
         )
     return grads
 
@@ -183,10 +183,11 @@ def grad(
     upstream: dict[int, Any] = {id(output): 1.0}
     for node in reversed(topological_order(output)):
         g = upstream.get(id(node))
-        if g is None or node._operation is LEAF or not node._parents:
+        parents = node._parents  # a neuron's are put together when read: read them once
+        if g is None or node._operation is LEAF or not parents:
             continue
         local = _local_grads(node) if create_graph else node._local_grads
-        for parent, d in zip(node._parents, local):
+        for parent, d in zip(parents, local):
             contribution = g * d
             before = upstream.get(id(parent))
             upstream[id(parent)] = contribution if before is None else before + contribution
@@ -294,10 +295,11 @@ def jvp(
         tangent[id(leaf)] = tangent.get(id(leaf), 0.0) + t
     root = outs[0] if len(outs) == 1 else total(outs)
     for node in topological_order(root):
-        if not node._parents or id(node) in tangent:
+        parents = node._parents
+        if not parents or id(node) in tangent:
             continue
         t_node: float | None = None
-        for parent, d in zip(node._parents, node._local_grads):
+        for parent, d in zip(parents, node._local_grads):
             t_parent = tangent.get(id(parent))
             if t_parent is not None:  # constants carry no tangent (not even 0 * inf)
                 term = d * t_parent

@@ -147,11 +147,12 @@ class Recording:
                     "made the lecture's way, Value(data, children, op), and its derivatives are "
                     "hidden in its _backward closure; define it as a gradengine.Operation"
                 )
-            if node._parents and op not in _BUILT_IN:
+            parents = node._parents  # a neuron's are put together when read: read them once
+            if parents and op not in _BUILT_IN:
                 op = _replayable(node, op)
             self.operations.append(op)
-            self.parents.append(tuple(map(position_of, map(id, node._parents))))
-            if node._parents:
+            self.parents.append(tuple(map(position_of, map(id, parents))))
+            if parents:
                 self.kinds.append(NODE)
                 self.slots.append(-1)
             elif id(node) in position:
