@@ -89,8 +89,8 @@ class Neuron(Module):
         self.nonlin = bool(nonlin)
         self.activation = activation
 
-    # (b, a copy of w, the Shared group (b, *w)) when last built: see shared_parameters().
-    _shared: tuple[Value, list[Value], Shared] | None = None
+    # (a copy of w, the Shared group (b, *w)) when last built: see shared_parameters().
+    _shared: tuple[list[Value], Shared] | None = None
 
     @property
     def kind(self) -> str:
@@ -117,9 +117,9 @@ def shared_parameters(n: Neuron) -> Shared:
     shared = n._shared
     # The copy of w compares element by element by identity, in C: a weight replaced in place
     # (n.w[3] = Value(0.1)) makes a new group, so a graph never names a weight that is gone.
-    if shared is None or shared[0] is not n.b or shared[1] != n.w:
-        shared = n._shared = (n.b, list(n.w), Shared((n.b, *n.w)))
-    return shared[2]
+    if shared is None or shared[1]._sources[0] is not n.b or shared[0] != n.w:
+        shared = n._shared = (list(n.w), Shared((n.b, *n.w)))
+    return shared[1]
 
 
 _PLAIN = {Neuron}
