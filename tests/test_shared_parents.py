@@ -12,7 +12,10 @@ import gc
 import math
 import random
 
+from typing import Any
+
 from gradengine import MLP, Layer, Neuron, Value
+from gradengine.hidden import Hidden
 from gradengine.walk import Shared, topological_order, walk
 
 
@@ -30,16 +33,38 @@ def reference_order_holds(order: list[Value], root: Value) -> None:
         assert all(position[id(p)] < position[id(node)] for p in node._parents)
 
 
+def sources(node: Any) -> list[Any]:
+    """The nodes that node's _sources name: Shared groups opened, down to their members."""
+    found = []
+    for source in node._sources:
+        found += sources(source) if isinstance(source, Shared) else [source]
+    return found
+
+
 def test_the_walk_of_an_mlp_reaches_every_node_once_each_after_its_parents() -> None:
     random.seed(3)
     model = MLP(3, [5, 4, 1])
     batch = [[Value(random.uniform(-1, 1)) for _ in range(3)] for _ in range(6)]
     loss = sum((model(x) ** 2 for x in batch), Value(0.0))  # type: ignore[operator]
+    # The walk of backward(): the hidden layers are a Hidden node per layer and input.
     order, leaves = walk(loss)
-    reference_order_holds(order, loss)
+    reachable, stack = {id(loss): loss}, [loss]
+    while stack:
+        for parent in sources(stack.pop()):
+            if id(parent) not in reachable:
+                reachable[id(parent)] = parent
+                stack.append(parent)
+    assert sorted(map(id, order)) == sorted(reachable)
+    position = {id(node): k for k, node in enumerate(order)}
+    assert all(position[id(p)] < position[id(n)] for n in order for p in sources(n))
+    assert sum(isinstance(node, Hidden) for node in order) == 2 * len(batch)
     assert not any(isinstance(node, Shared) for node in order + leaves)
-    assert {id(v) for v in leaves} == {id(v) for v in order if not v._parents}
-    assert topological_order(loss) == order
+    assert {id(v) for v in leaves} == {id(v) for v in order if not v._sources}
+    # What everything else reads: every Value, the hidden neurons made from the Hidden nodes.
+    values = topological_order(loss)
+    reference_order_holds(values, loss)
+    assert len(values) == len(order) - 2 * len(batch) + (5 + 4) * len(batch)
+    assert walk(loss)[0] == values  # the graph is now the one that neurons of Values make
 
 
 def test_a_layers_neurons_share_one_group_of_inputs_and_keep_theirs_across_calls() -> None:

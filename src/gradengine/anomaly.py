@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from gradengine.value import NeuronMaker, NodeMaker, Operation, Value
@@ -76,7 +76,7 @@ def _checked_neuron(
     inputs: Shared,
     b: float,
     w: list[float],
-    x: list[float],
+    x: Sequence[float],
     op: Operation,
 ) -> Value:
     """Value._neuron, checked by _check_forward."""

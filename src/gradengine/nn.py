@@ -9,9 +9,10 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from gradengine import serialize
+from gradengine import hidden, serialize
 from gradengine.checks import as_list, check_size, describe, type_name
 from gradengine.neurons import check_activation, neuron_output
+from gradengine.nodes import make_neuron
 from gradengine.value import Value, ValueLike, _weighted_sum, as_value
 from gradengine.walk import Shared
 
@@ -133,6 +134,9 @@ def _fused(neurons: Sequence[Neuron]) -> bool:
 class Layer(Module):
     """nout neurons that all read the same nin inputs."""
 
+    # What MLP.forward keeps to run this layer as Hidden nodes: see fused_layer().
+    _fused: tuple[list[Shared], list[str], Shared] | None = None
+
     def __init__(self, nin: int, nout: int, **kwargs: object) -> None:
         nin = check_size(nin, "nin")
         nout = check_size(nout, "nout")
@@ -166,6 +170,25 @@ class Layer(Module):
 
     def __repr__(self) -> str:
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
+    """(a Shared group of its neurons' groups (b, w1..wn), their activation, nin), or None.
+
+    None when its neurons differ in activation or size or are not plain Neurons: such a layer
+    runs as neuron nodes. The group is the last call's while no neuron changed.
+    """
+    neurons = layer.neurons
+    groups = list(map(shared_parameters, neurons))
+    kinds = [n.kind for n in neurons]
+    cached = layer._fused
+    if cached is None or groups != cached[0] or kinds != cached[1]:  # in C, by identity first
+        if not neurons or set(map(type, neurons)) != _PLAIN or len(set(kinds)) != 1:
+            return None
+        if len({len(n.w) for n in neurons}) != 1:
+            return None
+        cached = layer._fused = (groups, kinds, Shared(tuple(groups)))
+    return cached[2], cached[1][0], len(cached[0][0]._sources) - 1
 
 
 class MLP(Module):
@@ -208,6 +231,10 @@ class MLP(Module):
 
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
         """The outputs of the last layer, always as a list."""
+        layers = self._fused_layers()
+        if layers is not None:  # the hidden layers as Hidden nodes, one per layer (hidden.py)
+            xs = as_values(check_inputs(x, layers[0][2]))
+            return hidden.forward([g[:2] for g in layers], Shared(tuple(xs)), [v.data for v in xs])
         out: Sequence[ValueLike] = x
         for layer in self.layers:
             if type(layer) is Layer or type(layer).__call__ is Layer.__call__:
@@ -216,6 +243,21 @@ class MLP(Module):
                 result = layer(out)
                 out = [result] if isinstance(result, Value) else result
         return out  # type: ignore[return-value]
+
+    def _fused_layers(self) -> list[tuple[Shared, str, int]] | None:
+        """Every layer's fused_layer(), when all have one, sizes chain and anomaly mode is off."""
+        layers = self.layers
+        if len(layers) < 2 or Value._neuron is not make_neuron:  # anomaly checks every neuron
+            return None
+        fused: list[tuple[Shared, str, int]] = []
+        for layer in layers:
+            if type(layer) is not Layer:
+                return None
+            entry = fused_layer(layer)
+            if entry is None or (fused and entry[2] != len(fused[-1][0]._sources)):
+                return None
+            fused.append(entry)
+        return fused
 
     def __call__(self, x: Sequence[ValueLike]) -> Value | list[Value]:
         """As micrograd: one output comes back as a Value, several as a list."""

@@ -11,7 +11,7 @@ its inputs, the same group for every neuron of the layer. A node made the lectur
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 
 from gradengine import ieee
@@ -52,7 +52,7 @@ def make_neuron(
     inputs: Shared,
     b: float,
     w: list[float],
-    x: list[float],
+    x: Sequence[float],
     operation: Operation,
 ) -> Value:
     """make_node for a neuron of parents (b, w1..wn) and (x1..xn), from the numbers b, w, x."""
@@ -157,7 +157,7 @@ class _Neuron(Value):
     _inputs: Shared
     _b: float
     _w: list[float]
-    _x: list[float]
+    _x: Sequence[float]
     _out: float  # the value it computed (data may be set by hand later)
 
     @property

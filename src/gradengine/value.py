@@ -37,7 +37,7 @@ NodeMaker = Callable[[float, tuple["Value", ...], tuple[float, ...], "Operation"
 #: Makes a neuron's node: (data, its parents as two groups, (b, w1..wn) and (x1..xn), the numbers
 #: b, [w1..wn], [x1..xn] it was computed from, operation) -> Value.
 NeuronMaker = Callable[
-    [float, Shared, Shared, float, list[float], list[float], "Operation"], "Value"
+    [float, Shared, Shared, float, list[float], Sequence[float], "Operation"], "Value"
 ]
 
 
@@ -55,6 +55,8 @@ class Value(MicrogradSurface):
     _local_grads: tuple[float, ...] = ()
     # What the walk follows: the parents, or the Shared groups that hold them (a neuron's).
     _sources: tuple[Value | Shared, ...] = ()
+    # True for a node that stands for Values not made yet (hidden.py): topological_order makes them.
+    _packed: ClassVar[bool] = False
     #: Records a result: nodes.py sets it (its classes subclass Value, so this file cannot import
     #: them), and anomaly mode wraps it. _neuron records one whose parents are Shared groups.
     _node: ClassVar[NodeMaker]

@@ -16,7 +16,7 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -26,6 +26,7 @@ class Node(Protocol):
     """What the walk reads and marks on a node (value.py's Value has both)."""
 
     _seen_by: object
+    _packed: ClassVar[bool]  # True for a node that stands for Values not made yet (hidden.py)
 
     @property
     def _sources(self) -> tuple[Self | Shared, ...]: ...
@@ -49,7 +50,7 @@ class Shared:
         self._seen_by: object = None
         #: Numbers read from the members, kept for reuse by whoever reads them (value.py keeps
         #: a neuron's weights there, so that the nodes of one training step share one list).
-        self.data: list[float] | None = None
+        self.data: Any = None
 
 
 _turn = threading.Lock()
@@ -134,8 +135,18 @@ def walk(root: N) -> tuple[list[N], list[N]]:
 
 
 def topological_order(root: N) -> list[N]:
-    """Every node reachable from root, leaves included, each after all of its parents."""
+    """Every node reachable from root, leaves included, each after all of its parents.
+
+    These are Values only: a node that stands for Values not made yet (hidden.py) is made into
+    them first, so what reads the order sees every Value of the graph.
+    """
     with exclusive("topological_order()"), paused_gc():
+        order = walk(root)[0]
+        packed: list[Any] = [node for node in order if node._packed]
+        if not packed:
+            return order
+        for node in packed:
+            node._unpack()
         return walk(root)[0]
 
 

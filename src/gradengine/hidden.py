@@ -1,0 +1,225 @@
+"""Hidden layers kept as numbers: one node per layer and input, its Values made only when read.
+
+An MLP's hidden activations are read by nothing but the next layer, so MLP.forward keeps one
+hidden layer's outputs for one input as a list of floats in a Hidden node, not as one Value per
+neuron. The output layer's neurons are Values as always, neuron nodes whose inputs are the last
+Hidden node (OverHidden). The moons step keeps 2,800 objects alive instead of 5,700, so the
+cyclic garbage collector, which counts new objects and rescans all of them when enough survive,
+runs half as often and no longer runs full collections in micrograd's demo.
+
+backward() sends the same gradients in the same order as over neurons of Values, bit for bit.
+Whatever reads a graph's structure (drawings, explain, compile, higher-order gradients, anomaly
+mode) sees the same graph as before: reading an OverHidden's parents, or topological_order(),
+turns its Hidden nodes into the neuron Values they stand for, once, with the grads that the last
+backward() gave them, and the OverHidden into an ordinary neuron of them.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Sequence
+from itertools import islice, repeat
+from operator import add, mul
+from typing import Any
+
+from gradengine import ieee
+from gradengine.neurons import SIGMOID_WEIGHTED_SUM, TANH_WEIGHTED_SUM
+from gradengine.nodes import _Neuron, make_neuron
+from gradengine.value import (
+    RELU_WEIGHTED_SUM,
+    WEIGHTED_SUM,
+    Operation,
+    Value,
+    _parameter_data,
+    _sum_left_to_right,
+)
+from gradengine.walk import Shared, exclusive
+
+#: The operation of a neuron of each activation (neurons.py computes the same values).
+OPERATIONS = {
+    "relu": RELU_WEIGHTED_SUM,
+    "linear": WEIGHTED_SUM,
+    "tanh": TANH_WEIGHTED_SUM,
+    "sigmoid": SIGMOID_WEIGHTED_SUM,
+}
+
+
+def activate(kind: str, zs: list[float]) -> tuple[float, ...]:
+    """act(z) for each pre-activation z, exactly as the neuron nodes compute it."""
+    # A tuple of floats, which the garbage collector stops tracking the first time it sees it.
+    if kind == "relu":
+        return tuple([0.0 if z <= 0 else z for z in zs])
+    if kind == "tanh":
+        return tuple(map(math.tanh, zs))
+    if kind == "sigmoid":
+        return tuple(map(ieee.sigmoid, zs))
+    return tuple(zs)
+
+
+def layer_data(layer: Shared) -> tuple[list[float], list[list[float]]]:
+    """([b_k], [w_k]) of a layer's neurons; the last call's lists while no parameter changed."""
+    bs, ws = [], []
+    for group in layer._sources:  # each neuron's (b, w1..wn)
+        b, w = _parameter_data(group)
+        bs.append(b)
+        ws.append(w)
+    last = layer.data
+    # Within a step each w is the very list of the last call (value.py), so this compares in C.
+    if last is not None and ws == last[1] and bs == last[0]:
+        return last  # type: ignore[no-any-return]
+    layer.data = bs, ws
+    return bs, ws
+
+
+class Hidden:
+    """act(b_k + w_k·x) for every neuron k of a hidden layer, for one input x, as floats.
+
+    A node of the walk, not a Value: its sources are the layer's Shared group of the neurons'
+    groups (b, w1..wn), and its input, the Shared group of the input Values or the Hidden node
+    below. Its ``grad`` is the list of d(root)/d(output k), which backward() zeroes first.
+    """
+
+    __slots__ = (
+        *("_layer", "_input", "_b", "_w", "_x", "_out", "_operation", "_dout", "_values"),
+        "_seen_by",
+    )
+    _packed = False  # a node that stands for Values not made yet (OverHidden) says True
+
+    def __init__(
+        self, layer: Shared, below: Shared | Hidden, x: Sequence[float], kind: str
+    ) -> None:
+        self._layer, self._input, self._x = layer, below, x
+        self._b, self._w = bs, ws = layer_data(layer)
+        zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
+        self._out = activate(kind, zs)
+        self._operation: Operation = OPERATIONS[kind]
+        # An array, not a list: the garbage collector has no reason to track or rescan it.
+        self._dout: array[float] | None = None  # backward() sets it
+        self._values: Shared | None = None  # the neuron Values it stands for, once made
+        self._seen_by: object = None
+
+    @property
+    def _sources(self) -> tuple[Shared, Shared | Hidden]:
+        return (self._layer, self._input)
+
+    @property
+    def grad(self) -> array[float] | None:
+        """d(root)/d(output k) for each neuron k, in the last backward()"""
+        return self._dout
+
+    @grad.setter
+    def grad(self, value: float) -> None:  # backward() sets every node's grad to -0.0 first
+        self._dout = array("d", (value,)) * len(self._out)
+
+    def _send_grad(self) -> None:
+        """parent.grad += dout_k * d(out_k)/d(parent), for each neuron k from the last"""
+        # The same additions in the same order as the neuron nodes' _send_grad (nodes.py) make,
+        # as the walk orders a layer's neurons first to last and backward() runs the order back.
+        dout, x, out, bs, ws = self._dout, self._x, self._out, self._b, self._w
+        assert dout is not None
+        derivatives = self._operation.derivatives
+        groups = self._layer._sources
+        below = self._input
+        for k in range(len(out) - 1, -1, -1):
+            grad, w = dout[k], ws[k]
+            local_grads = derivatives(ieee, bs[k], w, x, out[k])
+            if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
+                continue  # nothing to add, as nodes._send decides
+            for parent, local_grad in zip(groups[k]._sources, local_grads):  # b, w1..wn
+                parent.grad += grad * local_grad
+            send_to(below, grad, islice(local_grads, 1 + len(w), None))
+
+    def values(self) -> Shared:
+        """The neuron Values this node stands for, as one Shared group (made on the first call).
+
+        The caller holds the walk's turn. Each has the grad the last backward() gave it.
+        """
+        if self._values is None:
+            below = self._input
+            inputs = below.values() if isinstance(below, Hidden) else below
+            made = tuple(
+                make_neuron(out, group, inputs, b, w, self._x, self._operation)
+                for out, group, b, w in zip(self._out, self._layer._sources, self._b, self._w)
+            )
+            if self._dout is not None:
+                for value, grad in zip(made, self._dout):
+                    value.grad = grad
+            self._values = Shared(made)
+        return self._values
+
+
+def send_to(below: Shared | Hidden, grad: float, local_grads: Any) -> None:
+    """input.grad += grad * local_grad for each input: Values of a group, or a Hidden's outputs."""
+    if below.__class__ is Hidden:
+        dout: array[float] = below._dout  # type: ignore[assignment]
+        dout[:] = array("d", map(add, dout, map(mul, repeat(grad), local_grads)))
+    else:
+        for parent, local_grad in zip(below._sources, local_grads):
+            parent.grad += grad * local_grad
+
+
+class OverHidden(_Neuron):
+    """A neuron node whose inputs are a Hidden node: act(b + w·x) over a hidden layer's floats."""
+
+    __slots__ = ()
+    _packed = True
+    _inputs: Hidden  # type: ignore[assignment]
+
+    @property
+    def _sources(self) -> tuple[Shared, Shared | Hidden]:  # type: ignore[override]
+        if self._inputs._values is not None:  # its Hidden became Values for a neighbour: follow
+            self._unpack()
+            return self._sources
+        return (self._params, self._inputs)
+
+    @property
+    def _parents(self) -> tuple[Value, ...]:  # type: ignore[override]
+        with exclusive("reading a neuron's parents"):
+            self._unpack()
+        return self._parents
+
+    def _send_grad(self) -> None:
+        """parent.grad += grad * local_grad, for b, w1..wn and each of the Hidden's outputs"""
+        local_grads = self._operation.derivatives(ieee, self._b, self._w, self._x, self._out)
+        grad = self.grad
+        if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
+            return
+        for parent, local_grad in zip(self._params._sources, local_grads):
+            parent.grad += grad * local_grad
+        send_to(self._inputs, grad, islice(local_grads, 1 + len(self._w), None))
+
+    def _unpack(self) -> None:
+        """Become an ordinary neuron node over its Hidden's Values (the caller has the turn)."""
+        if self.__class__ is OverHidden:  # another thread may have been first
+            self._inputs = self._inputs.values()  # type: ignore[assignment]
+            self.__class__ = _Neuron  # type: ignore[assignment]
+
+
+def forward(
+    layers: Sequence[tuple[Shared, str]], inputs: Shared, x: Sequence[float]
+) -> list[Value]:
+    """The last layer's outputs for inputs (whose data is x), the layers before it as Hidden nodes.
+
+    Each layer is its Shared group of the neurons' groups (b, w1..wn) and its activation.
+    """
+    below: Shared | Hidden = inputs
+    for layer, kind in layers[:-1]:
+        below = hidden = Hidden(layer, below, x, kind)
+        x = hidden._out
+    layer, kind = layers[-1]
+    bs, ws = layer_data(layer)
+    zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
+    operation = OPERATIONS[kind]
+    outputs: list[Value] = []
+    for out, group, b, w in zip(activate(kind, zs), layer._sources, bs, ws):
+        node = object.__new__(OverHidden)
+        node._params, node._inputs = group, below  # type: ignore[assignment]
+        node._b, node._w, node._x, node._out = b, w, x, out
+        node.data = out
+        node.grad = 0.0
+        node.label = ""
+        node._operation = operation
+        node._seen_by = None
+        outputs.append(node)
+    return outputs
