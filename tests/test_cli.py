@@ -375,8 +375,8 @@ def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estima
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.setattr(app, "available_memory", lambda: 8 * 10**9)
-    # 8,193 neurons x 8,000 training points: about 12 GB of nodes, in under a day
-    args = ["train", "--hidden", ",".join(["1024"] * 8), "--samples", "10000", "--steps", "1"]
+    # 8,192 hidden neurons x 32,000 training points: about 8 GB of floats, in under a day
+    args = ["train", "--hidden", ",".join(["128"] * 64), "--samples", "40000", "--steps", "1"]
     args += ["--out", str(tmp_path / "o")]
     assert main(args) == 2
     err = capsys.readouterr().err
