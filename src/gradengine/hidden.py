@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice, repeat
 from operator import add, mul
 from typing import Any
@@ -178,6 +178,12 @@ class OverHidden(_Neuron):
         with exclusive("reading a neuron's parents"):
             self._unpack()
         return self._parents
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's _backward (compat.py), for calling by hand: over the neuron Values"""
+        self._parents  # noqa: B018 (unpacks: the grads go to Values you can read)
+        return self._send_grad
 
     def _send_grad(self) -> None:
         """parent.grad += grad * local_grad, for b, w1..wn and each of the Hidden's outputs"""
