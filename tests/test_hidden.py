@@ -8,13 +8,14 @@ bit (same additions, same order); PyTorch is the independent oracle for the grad
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import random
 from typing import Any
 
 import pytest
 
-from gradengine import MLP, Value, detect_anomaly, grad
+from gradengine import MLP, Neuron, Value, detect_anomaly, grad
 from gradengine.hidden import Hidden, OverHidden
 from gradengine.viz import draw_dot
 from gradengine.walk import topological_order, walk
@@ -163,6 +164,72 @@ def test_an_output_not_in_the_loss_still_differentiates_after_its_neighbour_was_
     (second_plain * second_plain).backward()
     assert bits(via_hidden) == bits(grads(model, [x]))
     assert bits([first.data, second.data]) == bits([first_plain.data, second_plain.data])
+
+
+def set_number(model: MLP) -> None:
+    model.layers[0].neurons[1].w[0].data = 3.5
+
+
+def replace_weight(model: MLP) -> None:
+    model.layers[1].neurons[0].w[2] = Value(-0.75)
+
+
+def replace_bias(model: MLP) -> None:
+    model.layers[1].neurons[1].b = Value(0.125)
+
+
+def replace_neuron(model: MLP) -> None:
+    model.layers[0].neurons[2] = Neuron(2, activation="tanh", rng=random.Random(0))
+
+
+def change_activation(model: MLP) -> None:
+    for n in model.layers[0].neurons:
+        n.activation = "sigmoid"
+
+
+@pytest.mark.parametrize(
+    "change", [set_number, replace_weight, replace_bias, replace_neuron, change_activation]
+)
+def test_a_model_changed_between_two_calls_is_read_as_it_is_by_the_second(change: Any) -> None:
+    def run(forward: Any) -> tuple[list[str], MLP]:
+        model = MLP(2, [3, 2, 1], seed=8, activation="tanh")
+        x1, x2 = [Value(0.5), Value(-0.25)], [Value(-1.0), Value(2.0)]
+        y1 = forward(model, x1)[0]
+        change(model)
+        y2 = forward(model, x2)[0]
+        (y1 * y2).backward()
+        return bits([y1.data, y2.data, *grads(model, [x1, x2])]), model
+
+    fused, model = run(MLP.forward)
+    assert fused == run(neuron_by_neuron)[0]
+    h = [-1.0, 2.0]  # the second call's output, worked out in floats from the changed model
+    for i, layer in enumerate(model.layers):
+        z = [
+            sum((w.data * a for w, a in zip(n.w, h, strict=True)), n.b.data) for n in layer.neurons
+        ]
+        act = {"tanh": math.tanh, "sigmoid": lambda v: 1 / (1 + math.exp(-v))}
+        h = [act[n.activation](v) for n, v in zip(layer.neurons, z)] if i < 2 else z
+    assert float.fromhex(fused[1]) == pytest.approx(h[0], rel=1e-12)
+
+
+class Doubled(Neuron):
+    """A neuron of one's own: twice what Neuron computes."""
+
+    def __call__(self, x: Any) -> Value:
+        return super().__call__(x) * 2
+
+
+def test_a_neuron_replaced_by_one_of_its_own_with_the_same_weights_is_called() -> None:
+    model = MLP(2, [2, 1], seed=1, activation="linear")
+    old = model.layers[0].neurons[0]
+    h0 = old.b.data + old.w[0].data * 1.0 + old.w[1].data * 2.0  # its output, by hand
+    before = model([1.0, 2.0]).data  # type: ignore[union-attr]
+    mine = Doubled.__new__(Doubled)
+    mine.__dict__.update(old.__dict__)  # the very same b and w Values
+    model.layers[0].neurons[0] = mine
+    after = model([1.0, 2.0]).data  # type: ignore[union-attr]
+    v = model.layers[1].neurons[0].w[0].data  # the output's weight on the first hidden neuron
+    assert after - before == pytest.approx(v * h0, rel=1e-12)  # h0 counted twice now
 
 
 def test_the_lectures_backward_by_hand_reaches_the_hidden_neurons() -> None:

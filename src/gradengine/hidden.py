@@ -20,7 +20,7 @@ import math
 from array import array
 from collections.abc import Callable, Sequence
 from itertools import islice, repeat
-from operator import add, mul
+from operator import add, attrgetter, mul
 from typing import Any
 
 from gradengine import ieee
@@ -57,18 +57,24 @@ def activate(kind: str, zs: list[float]) -> tuple[float, ...]:
     return tuple(zs)
 
 
+_read_data = attrgetter("data")
+
+
 def layer_data(layer: Shared) -> tuple[list[float], list[list[float]]]:
     """([b_k], [w_k]) of a layer's neurons; the last call's lists while no parameter changed."""
+    # All of the layer's parameters are read in one pass in C, and compared with the last call's
+    # numbers by identity first: within a step, every sample finds the lists of the first.
+    last = layer.data
+    members = last[0] if last is not None else [p for g in layer._sources for p in g._sources]
+    numbers = list(map(_read_data, members))
+    if last is not None and numbers == last[1]:
+        return last[2], last[3]
     bs, ws = [], []
     for group in layer._sources:  # each neuron's (b, w1..wn)
         b, w = _parameter_data(group)
         bs.append(b)
         ws.append(w)
-    last = layer.data
-    # Within a step each w is the very list of the last call (value.py), so this compares in C.
-    if last is not None and ws == last[1] and bs == last[0]:
-        return last  # type: ignore[no-any-return]
-    layer.data = bs, ws
+    layer.data = members, numbers, bs, ws
     return bs, ws
 
 

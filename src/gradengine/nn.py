@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import operator
 import os
 import random
 from collections.abc import Sequence
@@ -131,11 +132,18 @@ def _fused(neurons: Sequence[Neuron]) -> bool:
     return all(type(n) is Neuron or type(n).__call__ is Neuron.__call__ for n in neurons)
 
 
+# What fused_layer() compares (the neurons, their biases, weights, activations and nonlins as
+# last read) and what it returns.
+_FusedLayer = tuple[
+    list[Neuron], list[Value], list[list[Value]], list[str], list[bool], tuple[Shared, str, int]
+]
+
+
 class Layer(Module):
     """nout neurons that all read the same nin inputs."""
 
     # What MLP.forward keeps to run this layer as Hidden nodes: see fused_layer().
-    _fused: tuple[list[Shared], list[str], Shared] | None = None
+    _fused: _FusedLayer | None = None
 
     def __init__(self, nin: int, nout: int, **kwargs: object) -> None:
         nin = check_size(nin, "nin")
@@ -172,6 +180,10 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
+_get_b, _get_w = operator.attrgetter("b"), operator.attrgetter("w")
+_get_activation, _get_nonlin = operator.attrgetter("activation"), operator.attrgetter("nonlin")
+
+
 def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
     """(a Shared group of its neurons' groups (b, w1..wn), their activation, nin), or None.
 
@@ -179,16 +191,33 @@ def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
     runs as neuron nodes. The group is the last call's while no neuron changed.
     """
     neurons = layer.neurons
-    groups = list(map(shared_parameters, neurons))
-    kinds = [n.kind for n in neurons]
     cached = layer._fused
-    if cached is None or groups != cached[0] or kinds != cached[1]:  # in C, by identity first
-        if not neurons or set(map(type, neurons)) != _PLAIN or len(set(kinds)) != 1:
+    # Everything that decides the group, read and compared in C (by identity first): a neuron,
+    # a bias or a weight replaced, or an activation changed, makes it again.
+    if (
+        cached is None
+        or neurons != cached[0]
+        or list(map(_get_b, neurons)) != cached[1]
+        or list(map(_get_w, neurons)) != cached[2]
+        or list(map(_get_activation, neurons)) != cached[3]
+        or list(map(_get_nonlin, neurons)) != cached[4]
+    ):
+        if not neurons or set(map(type, neurons)) != _PLAIN:
             return None
-        if len({len(n.w) for n in neurons}) != 1:
+        kinds = {n.kind for n in neurons}
+        sizes = {len(n.w) for n in neurons}
+        if len(kinds) != 1 or len(sizes) != 1:
             return None
-        cached = layer._fused = (groups, kinds, Shared(tuple(groups)))
-    return cached[2], cached[1][0], len(cached[0][0]._sources) - 1
+        group = Shared(tuple(map(shared_parameters, neurons)))
+        cached = layer._fused = (
+            list(neurons),
+            list(map(_get_b, neurons)),
+            [list(n.w) for n in neurons],
+            list(map(_get_activation, neurons)),
+            list(map(_get_nonlin, neurons)),
+            (group, kinds.pop(), sizes.pop()),
+        )
+    return cached[5]
 
 
 class MLP(Module):
