@@ -73,6 +73,44 @@ def test_gradients_through_hidden_nodes_are_those_of_neuron_nodes_bit_for_bit(
     assert bits(through_hidden) == bits(grads(model, batch))
 
 
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize(
+    "odd",
+    [math.nan, math.inf, -math.inf, 1e308, -0.0, 1e-320],
+    ids=["nan", "inf", "-inf", "huge", "-0", "tiny"],
+)
+def test_odd_numbers_give_the_neuron_nodes_gradients_bit_for_bit(
+    odd: float, activation: str
+) -> None:
+    # Zero gradients next to odd numbers: 0 * inf is nan, and -0.0 stays -0.0 only if nothing
+    # is added to it, so a skipped addition that should have been made (or the reverse) shows.
+    for where in ("input", "weight", "bias"):
+        model, batch, fused, plain = two_graphs([3, 3, 2], activation, seed=12)
+        if where == "input":
+            batch[1][0].data = odd
+        elif where == "weight":
+            model.layers[1].neurons[2].w[1].data = odd
+        else:
+            model.layers[0].neurons[0].b.data = odd
+        dead = Value(0.0)
+        fused = sum(
+            (loss_of(model.forward(x)) * dead for x in batch[:2]), loss_of(model.forward(batch[2]))
+        )
+        plain = sum(
+            (loss_of(neuron_by_neuron(model, x)) * dead for x in batch[:2]),
+            loss_of(neuron_by_neuron(model, batch[2])),
+        )
+        assert bits([fused.data]) == bits([plain.data])
+        fused.backward()
+        through_hidden = grads(model, batch)
+        model.zero_grad()
+        for x in batch:
+            for v in x:
+                v.grad = 0.0
+        plain.backward()
+        assert bits(through_hidden) == bits(grads(model, batch)), where
+
+
 def torch_gradients(model: MLP, batch: list[list[Value]]) -> list[float]:
     """d loss / d parameter and d loss / d input, computed by PyTorch from the same numbers."""
     act = {

@@ -60,22 +60,23 @@ def activate(kind: str, zs: list[float]) -> tuple[float, ...]:
 _read_data = attrgetter("data")
 
 
-def layer_data(layer: Shared) -> tuple[list[float], list[list[float]]]:
-    """([b_k], [w_k]) of a layer's neurons; the last call's lists while no parameter changed."""
+def layer_data(layer: Shared) -> tuple[list[float], list[list[float]], float]:
+    """([b_k], [w_k], Σ|b_k| + Σ|w_kj|) of a layer's neurons; the last call's while unchanged."""
     # All of the layer's parameters are read in one pass in C, and compared with the last call's
     # numbers by identity first: within a step, every sample finds the lists of the first.
     last = layer.data
     members = last[0] if last is not None else [p for g in layer._sources for p in g._sources]
     numbers = list(map(_read_data, members))
     if last is not None and numbers == last[1]:
-        return last[2], last[3]
+        return last[2], last[3], last[4]
     bs, ws = [], []
     for group in layer._sources:  # each neuron's (b, w1..wn)
         b, w = _parameter_data(group)
         bs.append(b)
         ws.append(w)
-    layer.data = members, numbers, bs, ws
-    return bs, ws
+    size = sum(map(abs, numbers))
+    layer.data = members, numbers, bs, ws, size
+    return bs, ws, size
 
 
 class Hidden:
@@ -88,7 +89,7 @@ class Hidden:
 
     __slots__ = (
         *("_layer", "_input", "_b", "_w", "_x", "_out", "_operation", "_dout", "_values"),
-        "_seen_by",
+        *("_bounded", "_seen_by"),
     )
     _packed = False  # a node that stands for Values not made yet (OverHidden) says True
 
@@ -96,7 +97,12 @@ class Hidden:
         self, layer: Shared, below: Shared | Hidden, x: Sequence[float], kind: str
     ) -> None:
         self._layer, self._input, self._x = layer, below, x
-        self._b, self._w = bs, ws = layer_data(layer)
+        bs, ws, size = layer_data(layer)
+        self._b, self._w = bs, ws
+        # Each neuron's local derivatives are s * (1, x1..xn, w1..wn) with |s| <= 1 (OPERATIONS),
+        # so while 1 + Σ|b| + Σ|w| + Σ|x| is far from overflowing, all of them and their sum are
+        # finite, and a zero grad adds nothing (nan when a number is nan: not bounded).
+        self._bounded = 1.0 + size + sum(map(abs, x)) < 1e300
         zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
         self._out = activate(kind, zs)
         self._operation: Operation = OPERATIONS[kind]
@@ -124,11 +130,16 @@ class Hidden:
         # as the walk orders a layer's neurons first to last and backward() runs the order back.
         dout, x, out, bs, ws = self._dout, self._x, self._out, self._b, self._w
         assert dout is not None
+        bounded = self._bounded
+        if bounded and not any(dout):  # a sample the loss passes no gradient to, mostly
+            return
         derivatives = self._operation.derivatives
         groups = self._layer._sources
         below = self._input
         for k in range(len(out) - 1, -1, -1):
             grad, w = dout[k], ws[k]
+            if bounded and grad == 0.0:
+                continue  # grad * d = 0 for every d: as nodes._send decides, nothing to add
             local_grads = derivatives(ieee, bs[k], w, x, out[k])
             if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
                 continue  # nothing to add, as nodes._send decides
@@ -220,7 +231,7 @@ def forward(
         below = hidden = Hidden(layer, below, x, kind)
         x = hidden._out
     layer, kind = layers[-1]
-    bs, ws = layer_data(layer)
+    bs, ws, _ = layer_data(layer)
     zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
     operation = OPERATIONS[kind]
     outputs: list[Value] = []
