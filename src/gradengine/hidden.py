@@ -1,11 +1,11 @@
 """Hidden layers kept as numbers: one node per layer and input, its Values made only when read.
 
 An MLP's hidden activations are read by nothing but the next layer, so MLP.forward keeps one
-hidden layer's outputs for one input as a list of floats in a Hidden node, not as one Value per
+hidden layer's outputs for one input as a tuple of floats in a Hidden node, not as one Value per
 neuron. The output layer's neurons are Values as always, neuron nodes whose inputs are the last
-Hidden node (OverHidden). The moons step keeps 2,800 objects alive instead of 5,700, so the
-cyclic garbage collector, which counts new objects and rescans all of them when enough survive,
-runs half as often and no longer runs full collections in micrograd's demo.
+Hidden node (OverHidden). The moons step keeps 2,300 objects alive instead of 5,700, so the
+cyclic garbage collector, which counts new objects and rescans the survivors, runs half as often
+(micrograd's demo: 3 full collections in 100 steps instead of 6).
 
 backward() sends the same gradients in the same order as over neurons of Values, bit for bit.
 Whatever reads a graph's structure (drawings, explain, compile, higher-order gradients, anomaly
@@ -84,7 +84,7 @@ class Hidden:
 
     A node of the walk, not a Value: its sources are the layer's Shared group of the neurons'
     groups (b, w1..wn), and its input, the Shared group of the input Values or the Hidden node
-    below. Its ``grad`` is the list of d(root)/d(output k), which backward() zeroes first.
+    below. Its ``grad`` is the array of d(root)/d(output k), which backward() zeroes first.
     """
 
     __slots__ = (
@@ -224,7 +224,8 @@ def forward(
 ) -> list[Value]:
     """The last layer's outputs for inputs (whose data is x), the layers before it as Hidden nodes.
 
-    Each layer is its Shared group of the neurons' groups (b, w1..wn) and its activation.
+    Each layer (at least two) is its Shared group of the neurons' groups (b, w1..wn) and its
+    activation.
     """
     below: Shared | Hidden = inputs
     for layer, kind in layers[:-1]:

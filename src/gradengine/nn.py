@@ -221,7 +221,11 @@ def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
 
 
 class MLP(Module):
-    """Fully connected layers: the activation (ReLU unless told) on hidden layers, linear output."""
+    """Fully connected layers: the activation (ReLU unless told) on hidden layers, linear output.
+
+    Its forward pass keeps each hidden layer's outputs as numbers, one node per layer and input,
+    whose neuron Values are made when something reads the graph (hidden.py).
+    """
 
     def __init__(
         self,

@@ -12,8 +12,9 @@ namespace ``m`` (``m.exp``, ``m.log``, ...), so the same line computes floats he
 ``ieee``), Values for gradients of gradients (higher.py) and arrays in compiled mode (compile/).
 
 Where the rest lives: nodes.py holds the node classes that operations make (how a node keeps its
-parents), walk.py the topological walk, compat.py micrograd's internals (``_prev``,
-``_backward``, ...), anomaly.py the checked versions of ``_node`` and ``backward``.
+parents), hidden.py an MLP's hidden layers kept as numbers, walk.py the topological walk,
+compat.py micrograd's internals (``_prev``, ``_backward``, ...), anomaly.py the checked versions
+of ``_node`` and ``backward``.
 """
 
 from __future__ import annotations
