@@ -50,6 +50,18 @@ def grads(model: MLP, batch: list[list[Value]]) -> list[float]:
     return [p.grad for p in model.parameters()] + [v.grad for x in batch for v in x]
 
 
+def both_gradients(model: MLP, batch: list[list[Value]], a: Value, b: Value) -> list[list[str]]:
+    """The grads of the parameters and inputs after a.backward(), then after b.backward() alone."""
+    found = []
+    for loss in (a, b):
+        model.zero_grad()
+        for v in (v for x in batch for v in x):
+            v.grad = 0.0
+        loss.backward()
+        found.append(bits(grads(model, batch)))
+    return found
+
+
 def bits(xs: list[float]) -> list[str]:
     return [float.hex(x) for x in xs]  # tells 0.0 from -0.0 and compares nan as equal
 
@@ -63,14 +75,8 @@ def test_gradients_through_hidden_nodes_are_those_of_neuron_nodes_bit_for_bit(
     assert any(isinstance(node, Hidden) for node in walk(fused)[0])
     assert not any(isinstance(node, Hidden) for node in walk(plain)[0])
     assert float.hex(fused.data) == float.hex(plain.data)
-    fused.backward()
-    through_hidden = grads(model, batch)
-    model.zero_grad()
-    for x in batch:
-        for v in x:
-            v.grad = 0.0
-    plain.backward()
-    assert bits(through_hidden) == bits(grads(model, batch))
+    through_hidden, neuron_nodes = both_gradients(model, batch, fused, plain)
+    assert through_hidden == neuron_nodes
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
@@ -101,14 +107,8 @@ def test_odd_numbers_give_the_neuron_nodes_gradients_bit_for_bit(
             loss_of(neuron_by_neuron(model, batch[2])),
         )
         assert bits([fused.data]) == bits([plain.data])
-        fused.backward()
-        through_hidden = grads(model, batch)
-        model.zero_grad()
-        for x in batch:
-            for v in x:
-                v.grad = 0.0
-        plain.backward()
-        assert bits(through_hidden) == bits(grads(model, batch)), where
+        through_hidden, neuron_nodes = both_gradients(model, batch, fused, plain)
+        assert through_hidden == neuron_nodes, where
 
 
 def torch_gradients(model: MLP, batch: list[list[Value]]) -> list[float]:
@@ -195,12 +195,8 @@ def test_an_output_not_in_the_loss_still_differentiates_after_its_neighbour_was_
     first_plain, second_plain = neuron_by_neuron(model, x)
     topological_order(first * 1.0)  # unpacks the Hidden nodes that second shares
     assert isinstance(second, OverHidden)
-    (second * second).backward()
-    via_hidden = grads(model, [x])
-    model.zero_grad()
-    x[0].grad = x[1].grad = 0.0
-    (second_plain * second_plain).backward()
-    assert bits(via_hidden) == bits(grads(model, [x]))
+    via_hidden, neuron_nodes = both_gradients(model, [x], second * second, second_plain**2)
+    assert via_hidden == neuron_nodes
     assert bits([first.data, second.data]) == bits([first_plain.data, second_plain.data])
 
 

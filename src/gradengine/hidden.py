@@ -237,13 +237,7 @@ def forward(
     operation = OPERATIONS[kind]
     outputs: list[Value] = []
     for out, group, b, w in zip(activate(kind, zs), layer._sources, bs, ws):
-        node = object.__new__(OverHidden)
-        node._params, node._inputs = group, below  # type: ignore[assignment]
-        node._b, node._w, node._x, node._out = b, w, x, out
-        node.data = out
-        node.grad = 0.0
-        node.label = ""
-        node._operation = operation
-        node._seen_by = None
+        node = make_neuron(out, group, below, b, w, x, operation)  # type: ignore[arg-type]
+        node.__class__ = OverHidden  # the same slots: a neuron over a Hidden node
         outputs.append(node)
     return outputs
