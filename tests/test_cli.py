@@ -399,7 +399,8 @@ def test_the_memory_estimate_is_within_half_again_of_a_measurement():
 
 
 def traced_peak_of_one_step(mlp, dataset, optimizer):
-    """tracemalloc's peak over one step of fit."""
+    """tracemalloc's peak over one step of fit, after a first (which may import and compile)."""
+    train.fit(mlp, dataset, optimizer, steps=1)
     tracemalloc.start()
     try:
         train.fit(mlp, dataset, optimizer, steps=1)
@@ -675,7 +676,8 @@ def test_the_timings_count_the_wall_clock_from_the_start_of_the_command(
     training, pictures, total = float(training), float(pictures), float(total)
     assert training >= 0.6 and pictures >= 0.4
     assert total >= training + pictures - 1e-9  # as printed, never less than its parts
-    assert wall - 0.15 <= total <= wall + 0.05  # from main()'s start to its last line
+    # from main()'s start to its last line; never less than its parts, each rounded by <= 0.05
+    assert wall - 0.15 <= total <= wall + 0.1 + 1e-9
     assert abs(int(per_step) - 1000 * training / 5) <= 11  # training is rounded to 0.05 s
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["timings"]["training_wall_seconds"] >= 0.6 + report["timings"]["train_seconds"]
