@@ -106,7 +106,7 @@ class Hidden:
         zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
         self._out = activate(kind, zs)
         self._operation: Operation = OPERATIONS[kind]
-        # An array, not a list: the garbage collector has no reason to track or rescan it.
+        # An array, not a list: n doubles in one block, no float object for each.
         self._dout: array[float] | None = None  # backward() sets it
         self._values: Shared | None = None  # the neuron Values it stands for, once made
         self._seen_by: object = None
