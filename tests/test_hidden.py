@@ -20,8 +20,6 @@ from gradengine.hidden import Hidden, OverHidden
 from gradengine.viz import draw_dot
 from gradengine.walk import topological_order, walk
 
-torch = pytest.importorskip("torch")
-
 
 def neuron_by_neuron(model: MLP, x: list[Any]) -> list[Value]:
     """model(x) built from one neuron node per neuron (no Hidden nodes)."""
@@ -111,7 +109,7 @@ def test_odd_numbers_give_the_neuron_nodes_gradients_bit_for_bit(
         assert through_hidden == neuron_nodes, where
 
 
-def torch_gradients(model: MLP, batch: list[list[Value]]) -> list[float]:
+def torch_gradients(torch: Any, model: MLP, batch: list[list[Value]]) -> list[float]:
     """d loss / d parameter and d loss / d input, computed by PyTorch from the same numbers."""
     act = {
         "relu": torch.relu,
@@ -147,9 +145,10 @@ def torch_gradients(model: MLP, batch: list[list[Value]]) -> list[float]:
 
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_gradients_through_hidden_nodes_agree_with_pytorch(activation: str) -> None:
+    torch = pytest.importorskip("torch")  # the test extra installs it
     model, batch, fused, _ = two_graphs([6, 5, 2], activation, seed=7, samples=5)
     fused.backward()
-    ours, theirs = grads(model, batch), torch_gradients(model, batch)
+    ours, theirs = grads(model, batch), torch_gradients(torch, model, batch)
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs, strict=True):
         assert a == pytest.approx(b, rel=1e-12, abs=1e-14)
