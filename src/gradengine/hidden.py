@@ -21,28 +21,17 @@ from array import array
 from collections.abc import Callable, Sequence
 from itertools import islice, repeat
 from operator import add, attrgetter, mul
-from typing import Any
 
 from gradengine import ieee
-from gradengine.neurons import SIGMOID_WEIGHTED_SUM, TANH_WEIGHTED_SUM
+from gradengine.neurons import OPERATIONS
 from gradengine.nodes import _Neuron, make_neuron
-from gradengine.value import (
-    RELU_WEIGHTED_SUM,
-    WEIGHTED_SUM,
-    Operation,
-    Value,
-    _parameter_data,
-    _sum_left_to_right,
-)
+from gradengine.value import Operation, Value, _parameter_data, _sum_left_to_right
 from gradengine.walk import Shared, exclusive
 
-#: The operation of a neuron of each activation (neurons.py computes the same values).
-OPERATIONS = {
-    "relu": RELU_WEIGHTED_SUM,
-    "linear": WEIGHTED_SUM,
-    "tanh": TANH_WEIGHTED_SUM,
-    "sigmoid": SIGMOID_WEIGHTED_SUM,
-}
+
+def weighted_sums(bs: list[float], ws: list[list[float]], x: Sequence[float]) -> list[float]:
+    """b_k + w_k·x for each neuron k, summed left to right as a neuron node sums"""
+    return [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
 
 
 def activate(kind: str, zs: list[float]) -> tuple[float, ...]:
@@ -103,8 +92,7 @@ class Hidden:
         # so while 1 + Σ|b| + Σ|w| + Σ|x| is far from overflowing, all of them and their sum are
         # finite, and a zero grad adds nothing (nan when a number is nan: not bounded).
         self._bounded = 1.0 + size + sum(map(abs, x)) < 1e300
-        zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
-        self._out = activate(kind, zs)
+        self._out = activate(kind, weighted_sums(bs, ws, x))
         self._operation: Operation = OPERATIONS[kind]
         # An array, not a list: n doubles in one block, no float object for each.
         self._dout: array[float] | None = None  # backward() sets it
@@ -137,15 +125,10 @@ class Hidden:
         groups = self._layer._sources
         below = self._input
         for k in range(len(out) - 1, -1, -1):
-            grad, w = dout[k], ws[k]
+            grad = dout[k]
             if bounded and grad == 0.0:
                 continue  # grad * d = 0 for every d: as nodes._send decides, nothing to add
-            local_grads = derivatives(ieee, bs[k], w, x, out[k])
-            if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
-                continue  # nothing to add, as nodes._send decides
-            for parent, local_grad in zip(groups[k]._sources, local_grads):  # b, w1..wn
-                parent.grad += grad * local_grad
-            send_to(below, grad, islice(local_grads, 1 + len(w), None))
+            send_neuron(groups[k], below, grad, derivatives(ieee, bs[k], ws[k], x, out[k]))
 
     def values(self) -> Shared:
         """The neuron Values this node stands for, as one Shared group (made on the first call).
@@ -166,13 +149,20 @@ class Hidden:
         return self._values
 
 
-def send_to(below: Shared | Hidden, grad: float, local_grads: Any) -> None:
-    """input.grad += grad * local_grad for each input: Values of a group, or a Hidden's outputs."""
+def send_neuron(
+    params: Shared, below: Shared | Hidden, grad: float, local_grads: Sequence[float]
+) -> None:
+    """nodes._send for a neuron of params (b, w1..wn) whose inputs are below's Values or outputs"""
+    if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
+        return  # nothing to add, as nodes._send decides
+    for parent, local_grad in zip(params._sources, local_grads):  # b, w1..wn
+        parent.grad += grad * local_grad
+    to_inputs = islice(local_grads, len(params._sources), None)  # x1..xn
     if below.__class__ is Hidden:
         dout: array[float] = below._dout  # type: ignore[assignment]
-        dout[:] = array("d", map(add, dout, map(mul, repeat(grad), local_grads)))
+        dout[:] = array("d", map(add, dout, map(mul, repeat(grad), to_inputs)))
     else:
-        for parent, local_grad in zip(below._sources, local_grads):
+        for parent, local_grad in zip(below._sources, to_inputs):
             parent.grad += grad * local_grad
 
 
@@ -205,12 +195,7 @@ class OverHidden(_Neuron):
     def _send_grad(self) -> None:
         """parent.grad += grad * local_grad, for b, w1..wn and each of the Hidden's outputs"""
         local_grads = self._operation.derivatives(ieee, self._b, self._w, self._x, self._out)
-        grad = self.grad
-        if (grad == 0.0 or not any(local_grads)) and math.isfinite(grad * sum(local_grads)):
-            return
-        for parent, local_grad in zip(self._params._sources, local_grads):
-            parent.grad += grad * local_grad
-        send_to(self._inputs, grad, islice(local_grads, 1 + len(self._w), None))
+        send_neuron(self._params, self._inputs, self.grad, local_grads)
 
     def _unpack(self) -> None:
         """Become an ordinary neuron node over its Hidden's Values (the caller has the turn)."""
@@ -220,23 +205,22 @@ class OverHidden(_Neuron):
 
 
 def forward(
-    layers: Sequence[tuple[Shared, str]], inputs: Shared, x: Sequence[float]
+    layers: Sequence[tuple[Shared, str, int]], inputs: Shared, x: Sequence[float]
 ) -> list[Value]:
     """The last layer's outputs for inputs (whose data is x), the layers before it as Hidden nodes.
 
-    Each layer (at least two) is its Shared group of the neurons' groups (b, w1..wn) and its
-    activation.
+    Each layer (at least two) is its Shared group of the neurons' groups (b, w1..wn), its
+    activation and its number of inputs (nn.fused_layer).
     """
     below: Shared | Hidden = inputs
-    for layer, kind in layers[:-1]:
+    for layer, kind, _ in layers[:-1]:
         below = hidden = Hidden(layer, below, x, kind)
         x = hidden._out
-    layer, kind = layers[-1]
+    layer, kind, _ = layers[-1]
     bs, ws, _ = layer_data(layer)
-    zs = [_sum_left_to_right(map(mul, w, x), b) for b, w in zip(bs, ws)]
     operation = OPERATIONS[kind]
     outputs: list[Value] = []
-    for out, group, b, w in zip(activate(kind, zs), layer._sources, bs, ws):
+    for out, group, b, w in zip(activate(kind, weighted_sums(bs, ws, x)), layer._sources, bs, ws):
         node = make_neuron(out, group, below, b, w, x, operation)  # type: ignore[arg-type]
         node.__class__ = OverHidden  # the same slots: a neuron over a Hidden node
         outputs.append(node)

@@ -14,8 +14,10 @@ from typing import Any
 
 from gradengine import ieee
 from gradengine.value import (
+    RELU_WEIGHTED_SUM,
     SIGMOID,
     TANH,
+    WEIGHTED_SUM,
     Value,
     _parameter_data,
     _sum_left_to_right,
@@ -57,6 +59,15 @@ SIGMOID_WEIGHTED_SUM = _WeightedSum(
 )
 
 
+#: The operation of a neuron node of each activation (hidden.py's Hidden nodes use them too).
+OPERATIONS = {
+    "relu": RELU_WEIGHTED_SUM,
+    "linear": WEIGHTED_SUM,
+    "tanh": TANH_WEIGHTED_SUM,
+    "sigmoid": SIGMOID_WEIGHTED_SUM,
+}
+
+
 def check_activation(activation: object) -> str:
     """activation itself if it names one of ACTIVATIONS; ValueError (or TypeError) if not."""
     if not isinstance(activation, str):
@@ -79,6 +90,5 @@ def neuron_output(params: Shared, inputs: Shared, x: list[float], activation: st
         return _weighted_sum(params, inputs, x, False)
     b, w = _parameter_data(params)
     z = _sum_left_to_right(map(mul, w, x), b)
-    if activation == "tanh":
-        return Value._neuron(math.tanh(z), params, inputs, b, w, x, TANH_WEIGHTED_SUM)
-    return Value._neuron(ieee.sigmoid(z), params, inputs, b, w, x, SIGMOID_WEIGHTED_SUM)
+    out = math.tanh(z) if activation == "tanh" else ieee.sigmoid(z)
+    return Value._neuron(out, params, inputs, b, w, x, OPERATIONS[activation])

@@ -267,7 +267,7 @@ class MLP(Module):
         layers = self._fused_layers()
         if layers is not None:  # the hidden layers as Hidden nodes, one per layer (hidden.py)
             xs = as_values(check_inputs(x, layers[0][2]))
-            return hidden.forward([g[:2] for g in layers], Shared(tuple(xs)), [v.data for v in xs])
+            return hidden.forward(layers, Shared(tuple(xs)), [v.data for v in xs])
         out: Sequence[ValueLike] = x
         for layer in self.layers:
             if type(layer) is Layer or type(layer).__call__ is Layer.__call__:
