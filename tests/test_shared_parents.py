@@ -11,7 +11,6 @@ import copy
 import gc
 import math
 import random
-
 from typing import Any
 
 from gradengine import MLP, Layer, Neuron, Value
