@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.datasets import make_moons
 
 # A layer's initial weights: one row [w1, ..., wn, b] per neuron.
 LayerWeights = list[list[float]]
@@ -30,6 +29,8 @@ class Run:
 
 def moons(n_samples: int) -> tuple[np.ndarray, np.ndarray]:
     """The demo's data: make_moons(noise=0.1, random_state=1), labels mapped from {0, 1} to ±1."""
+    from sklearn.datasets import make_moons  # here: benchmarks/collector.py runs without it
+
     X, y = make_moons(n_samples=n_samples, noise=0.1, random_state=1)
     return X, y * 2 - 1
 

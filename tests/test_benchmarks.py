@@ -333,3 +333,43 @@ def test_ab_compares_two_trees_and_refuses_a_folder_without_the_package(tmp_path
         [sys.executable, str(ab), str(tmp_path), src], capture_output=True, text=True, timeout=60
     )
     assert refused.returncode == 2 and "holds no gradengine package" in refused.stderr
+
+
+def test_collector_probe_reports_each_variant_and_what_sets_it_apart():
+    for module in ("numpy", "sklearn"):
+        pytest.importorskip(module)
+    probe = ROOT / "benchmarks" / "collector.py"
+    done = subprocess.run(
+        [sys.executable, str(probe), "--steps", "6", "--runs", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "micrograd's demo in eager mode: 6 steps in each fresh interpreter"
+    heads = [line for line in lines[1:] if not line.startswith("  ")]
+    runs = [line for line in lines[1:] if line.startswith("  ")]
+    pattern = r"(.+): ([\d,]+) objects a step; ([\d,]+) tracked before the first"
+    found = [re.fullmatch(pattern, line) for line in heads]
+    assert all(found) and len(found) == 3, heads
+    names = [m.group(1) for m in found]
+    assert names == ["as written", "without the regularization term", "scikit-learn not imported"]
+    objects, tracked = ([int(m.group(i).replace(",", "")) for m in found] for i in (2, 3))
+    # Σ p² over the model's 337 parameters is 337 products and 337 sums: those objects go.
+    assert objects[0] - objects[1] >= 2 * 337
+    assert objects[2] == objects[0]
+    # Without scikit-learn's import the old objects are far fewer.
+    assert tracked[2] < tracked[0] / 2
+    assert len(runs) == 6
+    run = r"  run [12]: full collections in steps \[(\d+: \d+ ms(, )?)*\] and \d+ younger ones; "
+    run += r"over 2x the median \(\d+\.\d ms\) after the 5th: steps \[5?\]; total [\d,]+ ms"
+    assert all(re.fullmatch(run, line) for line in runs), runs
+
+
+def test_collector_probe_refuses_zero_steps():
+    probe = ROOT / "benchmarks" / "collector.py"
+    done = subprocess.run(
+        [sys.executable, str(probe), "--steps", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "--steps and --runs must be at least 1" in done.stderr
