@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import operator
 import os
 import random
 from collections.abc import Sequence
@@ -180,10 +179,6 @@ class Layer(Module):
         return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
 
 
-_get_b, _get_w = operator.attrgetter("b"), operator.attrgetter("w")
-_get_activation, _get_nonlin = operator.attrgetter("activation"), operator.attrgetter("nonlin")
-
-
 def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
     """(a Shared group of its neurons' groups (b, w1..wn), their activation, nin), or None.
 
@@ -192,15 +187,15 @@ def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
     """
     neurons = layer.neurons
     cached = layer._fused
-    # Everything that decides the group, read and compared in C (by identity first): a neuron,
-    # a bias or a weight replaced, or an activation changed, makes it again.
+    # Everything that decides the group, compared by identity first: a neuron, a bias or a weight
+    # replaced, or an activation changed, makes it again.
     if (
         cached is None
         or neurons != cached[0]
-        or list(map(_get_b, neurons)) != cached[1]
-        or list(map(_get_w, neurons)) != cached[2]
-        or list(map(_get_activation, neurons)) != cached[3]
-        or list(map(_get_nonlin, neurons)) != cached[4]
+        or [n.b for n in neurons] != cached[1]
+        or [n.w for n in neurons] != cached[2]
+        or [n.activation for n in neurons] != cached[3]
+        or [n.nonlin for n in neurons] != cached[4]
     ):
         if not neurons or set(map(type, neurons)) != _PLAIN:
             return None
@@ -211,10 +206,10 @@ def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
         group = Shared(tuple(map(shared_parameters, neurons)))
         cached = layer._fused = (
             list(neurons),
-            list(map(_get_b, neurons)),
+            [n.b for n in neurons],
             [list(n.w) for n in neurons],
-            list(map(_get_activation, neurons)),
-            list(map(_get_nonlin, neurons)),
+            [n.activation for n in neurons],
+            [n.nonlin for n in neurons],
             (group, kinds.pop(), sizes.pop()),
         )
     return cached[5]

@@ -35,7 +35,7 @@ import math
 from collections.abc import Sequence
 from functools import cache
 from itertools import accumulate, pairwise, repeat
-from operator import add, attrgetter, itemgetter, mul, neg, sub
+from operator import add, itemgetter, mul, neg, sub
 from typing import Any
 
 from gradengine import ieee
@@ -264,7 +264,6 @@ class _Program:
             sigmoid=ieee.sigmoid,
             tanh=math.tanh,
             isfinite=math.isfinite,
-            data=attrgetter("data"),
             sumlr=v._sum_left_to_right,
             NotFinite=NotFinite,
         )
@@ -272,7 +271,7 @@ class _Program:
         lines.append("V = T[:]")
         n_params = len(leaves[PARAMETER])
         if n_params:
-            lines.append(f"V[0:{n_params}] = map(data, PU)")
+            lines.append(f"V[0:{n_params}] = [p.data for p in PU]")
         if leaves[INPUT]:
             slots = [rec.slots[i] for i in leaves[INPUT]]
             gathered = src.gather("X", slots, len(rec.inputs))

@@ -20,7 +20,6 @@ node's contributions in another order. Row sums and chains add in eager mode's o
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 try:
@@ -37,8 +36,6 @@ from gradengine.compile import CONSTANT, INPUT, PARAMETER, Recording
 from gradengine.compile.cross_entropy import CrossEntropy
 from gradengine.compile.plan import CHAIN, LINEAR_WEIGHTED_SUMS, matrix_plan
 from gradengine.compile.plan import groups as plan_groups
-
-_DATA = attrgetter("data")
 
 
 class NUMPY_M:
@@ -457,7 +454,7 @@ class NumpyEngine:
 
     def _load(self, values: Any) -> None:
         V = self.V
-        V[self.param_nodes] = list(map(_DATA, self.used_params))
+        V[self.param_nodes] = [p.data for p in self.used_params]
         if len(self.input_nodes):
             V[self.input_nodes] = np.asarray(values, dtype=np.float64)[self.input_slots]
 
