@@ -184,3 +184,32 @@ def test_the_defaults_are_those_documented():
 
     defaults = {name: p.default for name, p in inspect.signature(gradcheck).parameters.items()}
     assert (defaults["eps"], defaults["rtol"], defaults["atol"]) == (1e-6, 1e-5, 1e-8)
+
+
+def off_by(factor: float, x: Value) -> Value:
+    """x² with the local derivative 2x * (1 + factor) (the truth is 2x)."""
+    return Value._node(x.data**2, (x,), (2.0 * x.data * (1.0 + factor),), "off_square")
+
+
+@pytest.mark.parametrize("x", [0.5, -1.46, 27.8, 1e3])
+def test_rounding_inside_f_that_cancels_does_not_fail_a_right_gradient(x):
+    # (x + 1e8) - 1e8 = x: its derivative is 1, but f's value keeps 1e8's rounding (1.5e-8).
+    assert gradcheck(lambda v: (v + 1e8) - 1e8, [x]).ok
+    # (x + 1)^2 - x^2 - 2x = 1 for every x: the derivative is 0; each term is about x^2.
+    assert gradcheck(lambda v: (v + 1) ** 2 - v**2 - 2 * v, [x * 100]).ok
+    # (x^2 + 1e6) - 1e6 = x^2: the derivative is 2x.
+    assert gradcheck(lambda v: (v * v + 1e6) - 1e6, [x / 1000]).ok
+
+
+@pytest.mark.parametrize("x", [3.0, 20.0, 45.0])
+def test_a_wrong_derivative_still_fails_where_f_cancels(x):
+    # d/dx 2% too large, under (.. + 1e6) - 1e6: an error of 0.04x, far above 1e6's rounding.
+    assert not gradcheck(lambda v: (off_by(0.02, v) + 1e6) - 1e6, [x]).ok
+
+
+@pytest.mark.parametrize("x", [0.3, 1.7, 40.0])
+def test_large_values_scaled_back_down_widen_nothing(x):
+    # (1e5 x)^2 * 1e-10 = x^2 passes through 1e10 x^2, but each rounding there moves f by 1e-10
+    # of it: an error of 1e-4 relative must fail as it fails on x^2 alone.
+    assert not gradcheck(lambda v: off_by(1e-4, v * 1e5) * 1e-10, [x]).ok
+    assert gradcheck(lambda v: off_by(0.0, v * 1e5) * 1e-10, [x]).ok

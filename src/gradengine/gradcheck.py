@@ -6,8 +6,13 @@ so it shares no code with backward(). The step is scaled by |x_i| because a fixe
 in rounding for large inputs, and it is rounded so that x_i + h and x_i - h are exactly 2h apart.
 
 Input i passes when |analytic_i - numeric_i| <= atol + rtol * |numeric_i| + noise_i, where
-noise_i = 4 * 2^-52 * max(|f(x_i + h)|, |f(x_i - h)|) / 2h is the rounding error the difference
-quotient itself cannot get below (otherwise f = x + 1e8 would fail on rounding, not on a bug).
+    noise_i = 4 * 2^-52 * max(|f(x_i + h)|, |f(x_i - h)|, B) / 2h,   B = Σ_v |df/dv| * |v|
+is the rounding error the difference quotient cannot get below, B summing over the results v of
+f's operations: each rounds v by up to 2^-52 |v|, which moves f by |df/dv| times that. So
+f = x + 1e8, or (x + 1e8) - 1e8 whose value is small, fails on a bug, not on rounding. B reads
+df/dv from backward(): a wrong one widens noise_i by 4 * 2^-52 * |v| / 2h times its error,
+orders of magnitude below the error it makes at the inputs, unless f cancels values that much
+larger than its gradient, where no difference quotient can tell.
 
 Non-finite gradients (inf, nan) pass only when both sides agree exactly: both nan, or both
 inf with the same sign. A finite value never matches a non-finite one.
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 
 from gradengine.checks import as_float, describe
 from gradengine.value import Value
+from gradengine.walk import topological_order
 
 _ROUNDING = 4 * 2.0**-52
 
@@ -94,6 +100,7 @@ def gradcheck(
     out = _call(f, leaves)
     out.backward()
     analytic = [leaf.grad for leaf in leaves]
+    rounded = _rounded(out)
 
     numeric: list[float] = []
     noise: list[float] = []
@@ -106,7 +113,7 @@ def gradcheck(
         f_plus = _call(f, [Value(x + h if j == i else p) for j, p in enumerate(points)]).data
         f_minus = _call(f, [Value(x - h if j == i else p) for j, p in enumerate(points)]).data
         numeric.append((f_plus - f_minus) / (2.0 * h))  # never raises: inf - inf is nan
-        noise.append(_ROUNDING * max(abs(f_plus), abs(f_minus)) / (2.0 * h))
+        noise.append(_ROUNDING * max(abs(f_plus), abs(f_minus), rounded) / (2.0 * h))
 
     errors, tolerances, passed = [], [], []
     for a, n, r in zip(analytic, numeric, noise, strict=True):
@@ -128,6 +135,13 @@ def gradcheck(
         atol=atol,
         eps=eps,
     )
+
+
+def _rounded(out: Value) -> float:
+    """Σ_v |d(out)/dv| * |v| over the results of out's operations (leaves are exact), after
+    out.backward(); 0 if it is not finite."""
+    total = math.fsum(abs(v.grad * v.data) for v in topological_order(out) if v._parents)
+    return total if math.isfinite(total) else 0.0  # no allowance is better than an infinite one
 
 
 def _compare(analytic: float, numeric: float, tolerance: float) -> tuple[float, float, bool]:
