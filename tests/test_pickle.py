@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import math
 import pickle
+import random
+import sys
 
 import pytest
 
 from gradengine import MLP, Operation, Value
 from gradengine.gradcheck import gradcheck
 from gradengine.value import ADD, RELU_WEIGHTED_SUM, TANH, power_by
+from gradengine.walk import topological_order
 
 
 def round_trip(x: object) -> object:
@@ -65,3 +68,78 @@ def test_a_users_operation_of_lambdas_cannot_be_pickled_and_pickle_says_why() ->
 def test_deepcopy_keeps_sharing_the_operations() -> None:
     f = Value(2.0) ** 3
     assert copy.deepcopy(f)._operation is f._operation is power_by(3.0)
+
+
+def chain(n: int) -> tuple[Value, Value]:
+    """(x, y): y = x * 1.0001 * ... * 1.0001, n multiplications deep."""
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(n):
+        y = y * 1.0001
+    return x, y
+
+
+def leaf_of(root: Value, label: str) -> Value:
+    (leaf,) = [v for v in topological_order(root) if v.label == label]
+    return leaf
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_graph_far_deeper_than_the_recursion_limit_is_copied(how: str) -> None:
+    n = 20 * sys.getrecursionlimit()
+    x, y = chain(n)
+    twin = round_trip(y) if how == "pickle" else copy.deepcopy(y)
+    assert isinstance(twin, Value) and twin is not y and twin.data == y.data
+    twin.backward()
+    # dy/dx = 1.0001^n; the chain multiplies left to right, so allow its rounding.
+    assert math.isclose(leaf_of(twin, "x").grad, 1.0001**n, rel_tol=1e-10)
+    assert x.grad == 0.0  # the original is untouched
+
+
+def test_micrograds_demo_loss_pickles_with_its_model_and_stays_one_graph() -> None:
+    random.seed(1337)
+    model = MLP(2, [16, 16, 1])
+    xs = [[0.5 * i - 2.0, 1.0 - 0.25 * i] for i in range(20)]
+    ys = [1 if i % 3 else -1 for i in range(20)]
+    scores = [model(x) for x in xs]
+    losses = [(1 + -y * s).relu() for y, s in zip(ys, scores)]  # type: ignore[operator]
+    loss = sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in model.parameters())
+    twin_loss, twin_model, twin_scores = round_trip((loss, model, scores))  # type: ignore[misc]
+    leaves = {id(v) for v in topological_order(twin_loss)}
+    assert all(id(p) in leaves for p in twin_model.parameters())  # the model's own parameters
+    assert all(id(s) in leaves for s in twin_scores)  # and the scores are the graph's nodes
+    loss.backward()
+    twin_loss.backward()
+    assert [p.grad for p in twin_model.parameters()] == [p.grad for p in model.parameters()]
+    assert [s.grad for s in twin_scores] == [s.grad for s in scores]  # type: ignore[union-attr]
+
+
+def test_a_node_pickled_before_its_root_comes_back_inside_it() -> None:
+    _, y = chain(3000)
+    middle = y._parents[0]._parents[0]
+    for first in ("middle", "root"):
+        pair = (middle, y) if first == "middle" else (y, middle)
+        back = round_trip(pair)
+        twin_middle, twin_y = back if first == "middle" else back[::-1]  # type: ignore[misc]
+        assert twin_y._parents[0]._parents[0] is twin_middle, first
+
+
+def test_copy_copy_is_a_new_node_over_the_same_parents() -> None:
+    x, y = Value(2.0), Value(3.0)
+    z = x * y
+    twin = copy.copy(z)
+    assert twin is not z and twin._parents == (x, y) and twin.data == 6.0
+    twin.backward()
+    assert (x.grad, y.grad) == (3.0, 2.0)
+
+
+def test_a_failed_pickling_does_not_spoil_the_next() -> None:
+    square = Operation("sq", lambda m, x: x * x, lambda m, x, out: (2 * x,))
+    _, y = chain(3000)
+    top = square(y)
+    for _ in range(3000):
+        top = top * 1.0001
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(top)  # halfway down its list, an operation of lambdas cannot be pickled
+    for graph in (y, chain(3000)[1]):  # below the failure, and another graph
+        assert round_trip(graph).data == graph.data  # type: ignore[attr-defined]

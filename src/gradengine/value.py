@@ -27,7 +27,7 @@ from functools import lru_cache, partial, reduce
 from operator import add, mul
 from typing import Any, ClassVar, SupportsIndex
 
-from gradengine import ieee
+from gradengine import ieee, pickling
 from gradengine.checks import as_float, as_list, describe, type_name
 from gradengine.compat import MicrogradSurface
 from gradengine.walk import Shared, exclusive, paused_gc, walk
@@ -95,6 +95,15 @@ class Value(MicrogradSurface):
 
     def _send_grad(self) -> None:
         """parent.grad += self.grad * d(self)/d(parent), for each parent (a leaf has none)"""
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        """How pickle and copy.deepcopy save a node: at any depth, without recursion"""
+        return pickling.reduce(self, protocol)
+
+    def __copy__(self) -> Value:
+        """copy.copy: a new node with the same data, grad and parents."""
+        copied: Value = pickling.shallow_copy(self)
+        return copied
 
     # -- arithmetic -----------------------------------------------------------------------------
 
