@@ -41,8 +41,8 @@ def reduce(node: Any, protocol: SupportsIndex) -> str | tuple[Any, ...]:
 
 
 class _EndOfList:
-    """Saved after a root's list of nodes: it clears the list (a failed save leaves it to the
-    next root's, and a node it holds is then saved in full, as before this module)."""
+    """Saved after a root's list of nodes, which it clears. A save that fails halfway leaves the
+    list until the next root's replaces it; a node still on it is saved in full, as if listed."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         _listed.nodes = {}
@@ -60,5 +60,5 @@ def _made_after(cls: Any, others: tuple[Any, ...], end: None) -> Any:
 
 def shallow_copy(node: Any) -> Any:
     """copy.copy(node): a new node with the same fields, that is, the same parents."""
-    # Without this, copy.copy would take reduce()'s list and leave its ids behind.
+    # Not through reduce(): copy.copy would never save the list's _EndOfList, which clears it.
     return copy._reconstruct(node, None, *object.__reduce_ex__(node, 4))  # type: ignore[attr-defined]
