@@ -133,8 +133,9 @@ def _fused(neurons: Sequence[Neuron]) -> bool:
 
 # What fused_layer() compares (the neurons, their biases, weights, activations and nonlins as
 # last read) and what it returns.
+#: A layer's neurons, each one's (b, a copy of w, activation, nonlin), and what fused_layer gives.
 _FusedLayer = tuple[
-    list[Neuron], list[Value], list[list[Value]], list[str], list[bool], tuple[Shared, str, int]
+    list[Neuron], list[tuple[Value, list[Value], str, bool]], tuple[Shared, str, int]
 ]
 
 
@@ -188,14 +189,11 @@ def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
     neurons = layer.neurons
     cached = layer._fused
     # Everything that decides the group, compared by identity first: a neuron, a bias or a weight
-    # replaced, or an activation changed, makes it again.
+    # replaced, or an activation changed, makes it again. One pass over the neurons.
     if (
         cached is None
         or neurons != cached[0]
-        or [n.b for n in neurons] != cached[1]
-        or [n.w for n in neurons] != cached[2]
-        or [n.activation for n in neurons] != cached[3]
-        or [n.nonlin for n in neurons] != cached[4]
+        or [(n.b, n.w, n.activation, n.nonlin) for n in neurons] != cached[1]
     ):
         if not neurons or set(map(type, neurons)) != _PLAIN:
             return None
@@ -206,13 +204,10 @@ def fused_layer(layer: Layer) -> tuple[Shared, str, int] | None:
         group = Shared(tuple(map(shared_parameters, neurons)))
         cached = layer._fused = (
             list(neurons),
-            [n.b for n in neurons],
-            [list(n.w) for n in neurons],
-            [n.activation for n in neurons],
-            [n.nonlin for n in neurons],
+            [(n.b, list(n.w), n.activation, n.nonlin) for n in neurons],
             (group, kinds.pop(), sizes.pop()),
         )
-    return cached[5]
+    return cached[2]
 
 
 class MLP(Module):
