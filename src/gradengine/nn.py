@@ -131,8 +131,6 @@ def _fused(neurons: Sequence[Neuron]) -> bool:
     return all(type(n) is Neuron or type(n).__call__ is Neuron.__call__ for n in neurons)
 
 
-# What fused_layer() compares (the neurons, their biases, weights, activations and nonlins as
-# last read) and what it returns.
 #: A layer's neurons, each one's (b, a copy of w, activation, nonlin), and what fused_layer gives.
 _FusedLayer = tuple[
     list[Neuron], list[tuple[Value, list[Value], str, bool]], tuple[Shared, str, int]
