@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import moons
+
 HERE = Path(__file__).resolve().parent
 VARIANTS = {
     "as written": "written",
@@ -99,7 +101,7 @@ def summary(report: dict[str, Any]) -> str:
     full = [f"{int(s)}: {t * 1e3:.0f} ms" for g, s, t in collections if g == 2]
     younger = sum(1 for g, _, _ in collections if g < 2)
     median = statistics.median(seconds)
-    slow = [k for k, s in enumerate(seconds) if k >= 5 and s > 2 * median]
+    slow = moons.slow_steps(seconds)
     return (
         f"full collections in steps [{', '.join(full)}] and {younger} younger ones; "
         f"over 2x the median ({median * 1e3:.1f} ms) after the 5th: steps {slow}; "
@@ -114,8 +116,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.steps < 1 or args.runs < 1:
         parser.error(f"--steps and --runs must be at least 1, got {args.steps} and {args.runs}")
-    import moons
-
     X, y = moons.moons(100)
     data = json.dumps({"X": X.tolist(), "y": y.tolist()})
     print(f"micrograd's demo in eager mode: {args.steps} steps in each fresh interpreter")

@@ -7,12 +7,14 @@ The same functions train micrograd, gradengine and a model of 0-d PyTorch tensor
 from __future__ import annotations
 
 import random
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:  # only the data needs NumPy: run.py imports this file before its checks
+    import numpy as np
 
 # A layer's initial weights: one row [w1, ..., wn, b] per neuron.
 LayerWeights = list[list[float]]
@@ -58,6 +60,12 @@ def demo_step(Value: Callable[[Any], Any], model: Any, X: Any, y: Any, k: int) -
     for p in model.parameters():
         p.data -= learning_rate * p.grad
     return total_loss, acc
+
+
+def slow_steps(seconds: Sequence[float]) -> list[int]:
+    """The steps after the fifth that took over twice the run's median step (the eager target)."""
+    median = statistics.median(seconds)
+    return [k for k, s in enumerate(seconds) if k >= 5 and s > 2 * median]
 
 
 def train(Value: Callable[[Any], Any], model: Any, X: Any, y: Any, steps: int) -> Run:

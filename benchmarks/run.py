@@ -39,6 +39,7 @@ from compiled_bench import (
     summary,
 )
 from measure import FULL, QUICK, WORKLOADS, Sizes
+from moons import slow_steps
 from report import Row, markdown_report, replace_section, text_report, write_atomically
 
 HERE = Path(__file__).resolve().parent
@@ -384,7 +385,7 @@ def eager_demo_target(moons: dict[str, Any]) -> dict[str, Any]:
     for run in moons["gradengine"]["runs"]:
         seconds = run["step_seconds"]
         totals.append(sum(seconds))
-        spikes += sum(1 for s in seconds[5:] if s > 2 * statistics.median(seconds))
+        spikes += len(slow_steps(seconds))
     ratio = reference / statistics.median(totals)
     return {
         "target": "eager, micrograd's demo: 100-step total >= 130x micrograd's, no step after "
