@@ -9,8 +9,14 @@ took), the number of younger collections, the steps after the fifth that took ov
 median, and the total. The variants show what the slow steps depend on:
 
 - as written: the notebook's loss(), scikit-learn imported (it makes the data);
-- without the regularization term: the same loss() without its 1e-4 * Σ p², 678 objects fewer;
-- scikit-learn not imported: the same data, passed in, so the old objects are mostly NumPy's.
+- without the regularization term: the same loss() without its 1e-4 * Σ p², whose 337 products
+  and 337 sums are a third of the objects;
+- scikit-learn not imported: the same data, passed in, so the old objects are mostly NumPy's;
+- the fewest objects an engine could make: the same loss() over fewest.py's stand-in, one object
+  per operation and one per call of the model, the least that the demo's own code asks for.
+
+Each graph lives as long as the notebook keeps it (moons.demo_steps), so while a step is built
+the collector finds two graphs alive: the new one and the one the previous step left.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ VARIANTS = {
     "as written": "written",
     "without the regularization term": "no-regularization",
     "scikit-learn not imported": "no-sklearn",
+    "the fewest objects an engine could make (fewest.py)": "fewest",
 }
 
 CHILD = """
@@ -39,6 +46,8 @@ variant, steps = {variant!r}, {steps}
 import numpy as np
 import moons
 from gradengine import MLP, Value
+if variant == "fewest":
+    from fewest import MLP, Node as Value
 
 def data_loss_only(Value, model, X, y):
     inputs = [list(map(Value, xrow)) for xrow in X]
@@ -47,7 +56,7 @@ def data_loss_only(Value, model, X, y):
     return sum(losses) * (1.0 / len(losses)), 0.0
 
 if variant == "no-regularization":
-    moons.demo_loss = data_loss_only  # demo_step calls it
+    moons.demo_loss = data_loss_only  # demo_steps calls it
 if variant == "no-sklearn":  # the same numbers, made by another interpreter
     data = json.loads(sys.stdin.read())
     X, y = np.array(data["X"]), np.array(data["y"])
@@ -65,10 +74,11 @@ def watch(phase, info):
         collections.append((info["generation"], step[0], time.perf_counter() - started[0]))
 gc.callbacks.append(watch)
 seconds = []
+steps_run = moons.demo_steps(Value, model, X, y, steps)
 for k in range(steps):
     step[0] = k
     start = time.perf_counter()
-    moons.demo_step(Value, model, X, y, k)
+    next(steps_run)
     seconds.append(time.perf_counter() - start)
 gc.callbacks.remove(watch)
 # The objects one more loss() leaves tracked, counted after the run so as not to change its course.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,15 +51,22 @@ def demo_loss(Value: Callable[[Any], Any], model: Any, X: Any, y: Any) -> tuple[
     return total_loss, sum(accuracy) / len(accuracy)
 
 
-def demo_step(Value: Callable[[Any], Any], model: Any, X: Any, y: Any, k: int) -> tuple[Any, Any]:
-    """The notebook's step k: loss, zero_grad, backward, SGD with lr = 1 - 0.9 k / 100."""
-    total_loss, acc = demo_loss(Value, model, X, y)
-    model.zero_grad()
-    total_loss.backward()
-    learning_rate = 1.0 - 0.9 * k / 100
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-    return total_loss, acc
+def demo_steps(
+    Value: Callable[[Any], Any], model: Any, X: Any, y: Any, steps: int
+) -> Iterator[tuple[float, float]]:
+    """The notebook's loop: step k is loss, zero_grad, backward, SGD with lr = 1 - 0.9 k / 100.
+
+    Yields each step's loss and accuracy as numbers, so that each graph lives as long as the
+    notebook's ``total_loss`` keeps it: from its step's loss() until the next step's returns.
+    """
+    for k in range(steps):
+        total_loss, acc = demo_loss(Value, model, X, y)
+        model.zero_grad()
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        yield float(total_loss.data), float(acc)
 
 
 def slow_steps(seconds: Sequence[float]) -> list[int]:
@@ -71,12 +78,12 @@ def slow_steps(seconds: Sequence[float]) -> list[int]:
 def train(Value: Callable[[Any], Any], model: Any, X: Any, y: Any, steps: int) -> Run:
     """Run the demo's first `steps` steps, timing each step on its own."""
     run = Run()
-    for k in range(steps):
-        start = time.perf_counter()
-        total_loss, acc = demo_step(Value, model, X, y, k)
+    start = time.perf_counter()
+    for loss, acc in demo_steps(Value, model, X, y, steps):
         run.step_seconds.append(time.perf_counter() - start)
-        run.losses.append(float(total_loss.data))
-        run.accuracies.append(float(acc))
+        run.losses.append(loss)
+        run.accuracies.append(acc)
+        start = time.perf_counter()
     return run
 
 

@@ -352,16 +352,25 @@ def test_collector_probe_reports_each_variant_and_what_sets_it_apart():
     runs = [line for line in lines[1:] if line.startswith("  ")]
     pattern = r"(.+): ([\d,]+) objects a step; ([\d,]+) tracked before the first"
     found = [re.fullmatch(pattern, line) for line in heads]
-    assert all(found) and len(found) == 3, heads
+    assert all(found) and len(found) == 4, heads
     names = [m.group(1) for m in found]
-    assert names == ["as written", "without the regularization term", "scikit-learn not imported"]
+    assert names == [
+        "as written",
+        "without the regularization term",
+        "scikit-learn not imported",
+        "the fewest objects an engine could make (fewest.py)",
+    ]
     objects, tracked = ([int(m.group(i).replace(",", "")) for m in found] for i in (2, 3))
     # Σ p² over the model's 337 parameters is 337 products and 337 sums: those objects go.
     assert objects[0] - objects[1] >= 2 * 337
     assert objects[2] == objects[0]
     # Without scikit-learn's import the old objects are far fewer.
     assert tracked[2] < tracked[0] / 2
-    assert len(runs) == 6
+    # Counted by hand, one object per operation of loss(): 200 inputs in 100 lists, 100 model
+    # outputs, 3 per sample's loss, 100 sums and a product for the mean, 337 products, 337 sums
+    # and a product for the regularization, and the total: 1,477, with loss()'s pair beside it.
+    assert 1477 <= objects[3] <= 1480
+    assert len(runs) == 8
     run = r"  run [12]: full collections in steps \[(\d+: \d+ ms(, )?)*\] and \d+ younger ones; "
     run += r"over 2x the median \(\d+\.\d ms\) after the 5th: steps \[5?\]; total [\d,]+ ms"
     assert all(re.fullmatch(run, line) for line in runs), runs
