@@ -6,6 +6,7 @@ The same functions train micrograd, gradengine and a model of 0-d PyTorch tensor
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import time
@@ -27,6 +28,8 @@ class Run:
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
+    #: The steps in which the cyclic garbage collector ran a full collection.
+    full_collections: list[int] = field(default_factory=list)
 
 
 def moons(n_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,14 +79,23 @@ def slow_steps(seconds: Sequence[float]) -> list[int]:
 
 
 def train(Value: Callable[[Any], Any], model: Any, X: Any, y: Any, steps: int) -> Run:
-    """Run the demo's first `steps` steps, timing each step on its own."""
+    """Run the demo's first `steps` steps, timing each step and noting its full collections."""
     run = Run()
-    start = time.perf_counter()
-    for loss, acc in demo_steps(Value, model, X, y, steps):
-        run.step_seconds.append(time.perf_counter() - start)
-        run.losses.append(loss)
-        run.accuracies.append(acc)
+
+    def note(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            run.full_collections.append(len(run.step_seconds))
+
+    gc.callbacks.append(note)
+    try:
         start = time.perf_counter()
+        for loss, acc in demo_steps(Value, model, X, y, steps):
+            run.step_seconds.append(time.perf_counter() - start)
+            run.losses.append(loss)
+            run.accuracies.append(acc)
+            start = time.perf_counter()
+    finally:
+        gc.callbacks.remove(note)
     return run
 
 

@@ -308,11 +308,21 @@ def test_the_eager_demo_target_counts_totals_and_spikes():
     steady = {"step_seconds": [0.01] * 100}  # 1 s: 140x
     spiky = {"step_seconds": [0.01] * 99 + [0.05]}  # one step at 5x the median, 1.04 s
     held = eager_demo_target({"micrograd": micrograd, "gradengine": {"runs": [steady] * 3}})
-    assert held["holds"] and held["measured"].startswith("140x by total; 0 such steps")
-    missed = eager_demo_target(
-        {"micrograd": micrograd, "gradengine": {"runs": [steady, spiky, spiky]}}
+    assert held["holds"]
+    assert (
+        held["measured"]
+        == "140x by total; 0 such steps in 3 runs, 0 of them with a full collection"
     )
-    assert not missed["holds"] and missed["measured"].startswith("135x by total; 2 such steps")
+    # A full collection in the last step of one run, one in a step that stayed fast in another.
+    collected = {**spiky, "full_collections": [2, 99]}
+    fast = {**spiky, "full_collections": [50]}
+    missed = eager_demo_target(
+        {"micrograd": micrograd, "gradengine": {"runs": [steady, collected, fast]}}
+    )
+    assert not missed["holds"]
+    assert missed["measured"] == (
+        "135x by total; 2 such steps in 3 runs, 1 of them with a full collection"
+    )
 
 
 def test_ab_compares_two_trees_and_refuses_a_folder_without_the_package(tmp_path):
