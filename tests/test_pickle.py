@@ -7,6 +7,7 @@ import math
 import pickle
 import random
 import sys
+import weakref
 
 import pytest
 
@@ -143,3 +144,24 @@ def test_a_failed_pickling_does_not_spoil_the_next() -> None:
         pickle.dumps(top)  # halfway down its list, an operation of lambdas cannot be pickled
     for graph in (y, chain(3000)[1]):  # below the failure, and another graph
         assert round_trip(graph).data == graph.data  # type: ignore[attr-defined]
+
+
+def test_a_failed_pickling_lets_its_list_go() -> None:
+    square = Operation("sq", lambda m, x: x * x, lambda m, x, out: (2 * x,))
+
+    def failing() -> tuple[Value, Value]:
+        """A root over an unpicklable branch, listed first, and a deep branch listed after it."""
+        bad = square(Value(2.0))
+        good = chain(3000)[1]
+        with pytest.raises((pickle.PicklingError, AttributeError)):
+            pickle.dumps(bad + good)
+        return bad, good
+
+    _, good = failing()
+    # Each of the deep branch's nodes was listed and never saved: saved as a root now, it lists
+    # its own graph again, rather than save its parents inside itself, 3,000 deep.
+    assert round_trip(good).data == good.data  # type: ignore[attr-defined]
+    _, good = failing()
+    below = weakref.ref(good._parents[0])
+    del good
+    assert below() is None  # nothing keeps the failed save's nodes alive

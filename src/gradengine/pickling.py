@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 import copyreg
 import threading
+import weakref
 from typing import Any, SupportsIndex
 
 from gradengine.walk import exclusive, walk
 
-#: In each thread, the nodes the root being saved listed, by id: each is saved in full, not as
-#: a root. The root's _EndOfList clears them once they are saved.
+#: In each thread, a weak reference to the _EndOfList of the root being saved, which holds the
+#: nodes that root listed: each is saved in full, not as a root.
 _listed = threading.local()
 #: What pickle's own reduction of an object of a class with slots makes it with: cls.__new__(cls).
 _NEW_OBJECT: Any = copyreg.__newobj__  # type: ignore[attr-defined]
@@ -29,24 +30,34 @@ _NEW_OBJECT: Any = copyreg.__newobj__  # type: ignore[attr-defined]
 def reduce(node: Any, protocol: SupportsIndex) -> str | tuple[Any, ...]:
     """node.__reduce_ex__(protocol): pickle's own, with the graph's other nodes listed first."""
     saved = object.__reduce_ex__(node, protocol)
-    listed: dict[int, Any] = getattr(_listed, "nodes", {})
-    if listed.pop(id(node), None) is node:
+    end = getattr(_listed, "end", _gone)()
+    if end is not None and end.nodes.pop(id(node), None) is node:
         return saved
     if isinstance(saved, str) or saved[0] is not _NEW_OBJECT or not node._sources:
         return saved  # a leaf, or a class that pickles itself its own way
     with exclusive("pickling a graph"):
         others = walk(node)[0][:-1]  # each after its parents; node itself is last
-    _listed.nodes = {id(other): other for other in others}
-    return (_made_after, (saved[1][0], tuple(others), _EndOfList()), *saved[2:])
+    end = _EndOfList({id(other): other for other in others})
+    _listed.end = weakref.ref(end)
+    return (_made_after, (saved[1][0], tuple(others), end), *saved[2:])
 
 
 class _EndOfList:
-    """Saved after a root's list of nodes, which it clears. A save that fails halfway leaves the
-    list until the next root's replaces it; a node still on it is saved in full, as if listed."""
+    """Saved after a root's list of nodes, which it holds until then. The save holds it: one that
+    fails halfway lets it go, and the list with it, so no later save finds a stale list."""
+
+    __slots__ = ("nodes", "__weakref__")
+
+    def __init__(self, nodes: dict[int, Any]) -> None:
+        self.nodes = nodes
 
     def __reduce__(self) -> tuple[Any, ...]:
-        _listed.nodes = {}
+        self.nodes = {}  # the list is saved: nodes saved after it are saved as roots again
         return (_nothing, ())
+
+
+def _gone() -> None:
+    """A weak reference whose object is gone: what _listed.end is before the first save."""
 
 
 def _nothing() -> None:
