@@ -15,7 +15,7 @@ median, and the total. The variants show what the slow steps depend on:
 - the fewest objects an engine could make: the same loss() over fewest.py's stand-in, one object
   per operation and one per call of the model, the least that the demo's own code asks for.
 
-Each graph lives as long as the notebook keeps it (moons.demo_steps), so while a step is built
+Each graph lives as long as the notebook keeps it (moons.train), so while a step is built
 the collector finds two graphs alive: the new one and the one the previous step left.
 """
 
@@ -40,7 +40,7 @@ VARIANTS = {
 }
 
 CHILD = """
-import gc, json, sys, time
+import gc, json, sys
 sys.path.insert(0, {here!r})
 variant, steps = {variant!r}, {steps}
 import numpy as np
@@ -66,29 +66,15 @@ else:
 model = moons.seeded_model(MLP)
 tracked = len(gc.get_objects())
 
-step, started, collections = [0], [0.0], []
-def watch(phase, info):
-    if phase == "start":
-        started[0] = time.perf_counter()
-    else:
-        collections.append((info["generation"], step[0], time.perf_counter() - started[0]))
-gc.callbacks.append(watch)
-seconds = []
-steps_run = moons.demo_steps(Value, model, X, y, steps)
-for k in range(steps):
-    step[0] = k
-    start = time.perf_counter()
-    next(steps_run)
-    seconds.append(time.perf_counter() - start)
-gc.callbacks.remove(watch)
+run = moons.train(Value, model, X, y, steps)
 # The objects one more loss() leaves tracked, counted after the run so as not to change its course.
 gc.collect()
 gc.disable()
 before = {{id(o) for o in gc.get_objects()}}
 loss = moons.demo_loss(Value, model, X, y)
 per_step = sum(1 for o in gc.get_objects() if id(o) not in before)
-print(json.dumps({{"per_step": per_step, "tracked": tracked, "collections": collections,
-                  "seconds": seconds}}))
+print(json.dumps({{"per_step": per_step, "tracked": tracked, "collections": run.collections,
+                  "seconds": run.step_seconds}}))
 """
 
 

@@ -28,8 +28,8 @@ class Run:
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
-    #: The steps in which the cyclic garbage collector ran a full collection.
-    full_collections: list[int] = field(default_factory=list)
+    #: Each collection of the cyclic garbage collector: (generation, step, seconds it took).
+    collections: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 def moons(n_samples: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,12 +79,17 @@ def slow_steps(seconds: Sequence[float]) -> list[int]:
 
 
 def train(Value: Callable[[Any], Any], model: Any, X: Any, y: Any, steps: int) -> Run:
-    """Run the demo's first `steps` steps, timing each step and noting its full collections."""
+    """Run the demo's first `steps` steps, timing each step and each garbage collection."""
     run = Run()
+    started = 0.0
 
     def note(phase: str, info: dict[str, int]) -> None:
-        if phase == "stop" and info["generation"] == 2:
-            run.full_collections.append(len(run.step_seconds))
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+        else:
+            step = len(run.step_seconds)
+            run.collections.append((info["generation"], step, time.perf_counter() - started))
 
     gc.callbacks.append(note)
     try:

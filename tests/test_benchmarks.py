@@ -305,8 +305,8 @@ def test_the_eager_demo_target_counts_totals_and_spikes():
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     micrograd = {"runs": [{"step_seconds": [1.4] * 100}]}  # 140 s in all
-    steady = {"step_seconds": [0.01] * 100}  # 1 s: 140x
-    spiky = {"step_seconds": [0.01] * 99 + [0.05]}  # one step at 5x the median, 1.04 s
+    steady = {"step_seconds": [0.01] * 100, "collections": []}  # 1 s: 140x
+    spiky = {"step_seconds": [0.01] * 99 + [0.05], "collections": []}  # a step at 5x: 1.04 s
     held = eager_demo_target({"micrograd": micrograd, "gradengine": {"runs": [steady] * 3}})
     assert held["holds"]
     assert (
@@ -314,8 +314,8 @@ def test_the_eager_demo_target_counts_totals_and_spikes():
         == "140x by total; 0 such steps in 3 runs, 0 of them with a full collection"
     )
     # A full collection in the last step of one run, one in a step that stayed fast in another.
-    collected = {**spiky, "full_collections": [2, 99]}
-    fast = {**spiky, "full_collections": [50]}
+    collected = {**spiky, "collections": [[0, 2, 0.001], [2, 2, 0.03], [2, 99, 0.04]]}
+    fast = {**spiky, "collections": [[2, 50, 0.04], [1, 99, 0.003]]}
     missed = eager_demo_target(
         {"micrograd": micrograd, "gradengine": {"runs": [steady, collected, fast]}}
     )
