@@ -134,10 +134,14 @@ def test_copy_copy_is_a_new_node_over_the_same_parents() -> None:
     assert (x.grad, y.grad) == (3.0, 2.0)
 
 
+def unpicklable_square(x: Value) -> Value:
+    """x² by an operation of lambdas made here, which pickle cannot save: a save fails at it."""
+    return Operation("sq", lambda m, x: x * x, lambda m, x, out: (2 * x,))(x)
+
+
 def test_a_failed_pickling_does_not_spoil_the_next() -> None:
-    square = Operation("sq", lambda m, x: x * x, lambda m, x, out: (2 * x,))
     _, y = chain(3000)
-    top = square(y)
+    top = unpicklable_square(y)
     for _ in range(3000):
         top = top * 1.0001
     with pytest.raises((pickle.PicklingError, AttributeError)):
@@ -147,21 +151,18 @@ def test_a_failed_pickling_does_not_spoil_the_next() -> None:
 
 
 def test_a_failed_pickling_lets_its_list_go() -> None:
-    square = Operation("sq", lambda m, x: x * x, lambda m, x, out: (2 * x,))
-
-    def failing() -> tuple[Value, Value]:
-        """A root over an unpicklable branch, listed first, and a deep branch listed after it."""
-        bad = square(Value(2.0))
+    def failing() -> Value:
+        """The deep branch of a root whose unpicklable branch is listed, and fails, before it."""
         good = chain(3000)[1]
         with pytest.raises((pickle.PicklingError, AttributeError)):
-            pickle.dumps(bad + good)
-        return bad, good
+            pickle.dumps(unpicklable_square(Value(2.0)) + good)
+        return good
 
-    _, good = failing()
+    good = failing()
     # Each of the deep branch's nodes was listed and never saved: saved as a root now, it lists
     # its own graph again, rather than save its parents inside itself, 3,000 deep.
     assert round_trip(good).data == good.data  # type: ignore[attr-defined]
-    _, good = failing()
+    good = failing()
     below = weakref.ref(good._parents[0])
     del good
     assert below() is None  # nothing keeps the failed save's nodes alive
