@@ -62,6 +62,7 @@ class MLP:
     def __call__(self, x: list[Node]) -> Node:
         """relu(w·x + b) through the hidden layers, w·x + b at the output"""
         a = [xi.data for xi in x]
+        # Each neuron is [w1..wn, b]: zip stops after a's n numbers, so b is only added.
         for i, layer in enumerate(self.layers):
             a = [sum(w.data * ai for w, ai in zip(n, a, strict=False)) + n[-1].data for n in layer]
             if i < len(self.layers) - 1:
