@@ -101,7 +101,7 @@ class Graph:
     steps: tuple[Step, ...]
 
     def __repr__(self) -> str:
-        lines = ["", "from gradengine.value import Value, total, weighted_sum"]
+        lines = ["", "from gradengine import Value, total, weighted_sum"]
         lines += [f"v{i} = Value({x!r})" for i, x in enumerate(self.leaves)]
         k = len(self.leaves)
         lines += [f"v{k + i} = {step.source()}" for i, step in enumerate(self.steps)]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gradengine import MLP, Layer, Neuron, Value, gradcheck
-from gradengine.neurons import SIGMOID_WEIGHTED_SUM, TANH_WEIGHTED_SUM
+from gradengine.fast import SIGMOID_WEIGHTED_SUM, TANH_WEIGHTED_SUM
 
 
 def unfused(n: Neuron, x: list[Value]) -> Value:

@@ -9,7 +9,7 @@ import pytest
 
 from gradengine import MLP
 from gradengine.anomaly import detect_anomaly, is_anomaly_enabled
-from gradengine.value import Value, total, weighted_sum
+from gradengine import Value, total, weighted_sum
 
 ORIGINAL_NODE = Value.__dict__["_node"]
 ORIGINAL_BACKWARD = Value.__dict__["backward"]

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from gradengine import MLP, Value, detect_anomaly, nodes, total
-from gradengine.walk import topological_order
+from gradengine.engine import topological_order
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from gradengine.cli.expression import FUNCTIONS, build, names, parse_settings
 from gradengine.cli.graph import add_parser, run
-from gradengine.walk import topological_order
+from gradengine.engine import topological_order
 
 S = 1 / (1 + math.exp(-0.5))  # sigmoid(0.5)
 

@@ -12,7 +12,6 @@ import torch
 
 from gradengine import MLP, Value, higher, total, weighted_sum
 from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
-from gradengine.nodes import LectureNode
 from gradengine.viz import explain, to_dot, to_mermaid
 
 torch.set_default_dtype(torch.float64)
@@ -329,7 +328,7 @@ def lecture_square(x: Value) -> Value:
 def test_lecture_nodes_have_first_but_no_higher_derivatives() -> None:
     x = Value(3.0)
     y = lecture_square(x) * 2.0
-    assert isinstance(y._parents[0], LectureNode)
+    assert "_backward" in vars(y._parents[0])  # made by hand, with its own _backward
     assert higher.grad(y, [x])[0].data == 12.0
     with pytest.raises(TypeError, match="'sq' has no higher-order derivatives"):
         higher.grad(y, [x], create_graph=True)

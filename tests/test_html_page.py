@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from gradengine.cli.examples import EXAMPLES
-from gradengine.value import Value
+from gradengine.engine import Value
 from gradengine.viz import to_html
-from gradengine.walk import topological_order
+from gradengine.engine import topological_order
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

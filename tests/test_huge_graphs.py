@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 from _memory_report import MemoryReport, memory_report, peak_memory
 
-from gradengine.value import Value, total
-from gradengine.walk import topological_order
+from gradengine import Value, total
+from gradengine.engine import topological_order
 
 N = 1_000_000
 RATE = 1.000001  # the chain multiplies by this N times: x * RATE^N = x * e^(1 - 5e-7)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 
 from gradengine import MLP
 from gradengine.cli.examples import EXAMPLES
-from gradengine.value import Value
+from gradengine.engine import Value
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.graph import build_graph
 from gradengine.viz.html import PageNames, constant_text, page_data, with_page_names

@@ -21,7 +21,7 @@ from hypothesis import assume, given, settings
 
 import gradengine.value as gv
 from gradengine.anomaly import detect_anomaly
-from gradengine.value import Value
+from gradengine.engine import Value
 
 FD_GRAPHS = 1500
 TORCH_GRAPHS = 800

@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from gradengine import Operation, ieee
-from gradengine import value as v
+from gradengine import engine as v
 from gradengine.compile.python import _SIMPLE
 from gradengine.compile.symbolic import SYMBOLS, NotSymbolic, Symbol, derivative_sources
 

@@ -8,7 +8,7 @@ import pytest
 from gradengine import gradcheck, losses, train
 from gradengine.nn import MLP, Neuron
 from gradengine.optim import SGD, Adam
-from gradengine.value import Value
+from gradengine.engine import Value
 
 ALPHA = 1e-4
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gradengine import MLP, Value, total, weighted_sum
 from gradengine.gradcheck import gradcheck
-from gradengine.walk import topological_order
+from gradengine.engine import topological_order
 
 inf, nan = math.inf, math.nan
 LN2 = math.log(2.0)

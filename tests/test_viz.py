@@ -482,7 +482,7 @@ def test_explain_a_power_names_its_exponent():
 def unknown_operation(op, parents, local_grads, data, label):
     """A node as a future fused operation would make it: only op, parents and local_grads."""
     unused = lambda m, *args: None  # noqa: E731  (explain reads only the recorded numbers)
-    node = Value._node(data, tuple(parents), tuple(local_grads), Operation(op, unused, unused))
+    node = Value.node(data, tuple(parents), tuple(local_grads), Operation(op, unused, unused))
     node.label = label
     return node
 

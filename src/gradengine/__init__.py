@@ -1,13 +1,21 @@
-"""gradengine: a scalar automatic-differentiation engine with a small neural-network library."""
+"""gradengine: a scalar automatic-differentiation engine with a small neural-network library.
 
-from gradengine import nodes as _nodes  # noqa: F401  (gives Value the node classes it makes)
+The learner's engine is gradengine.engine (Value, its operations, backward); gradengine.nn builds
+networks of Values, as micrograd's nn.py.
+"""
+
+from gradengine import pickling as _pickling  # noqa: F401  (graphs of any depth pickle and copy)
 from gradengine.anomaly import detect_anomaly
 from gradengine.compile import Program, compile_graph
+from gradengine.engine import Operation, Value
+from gradengine.fast import total, weighted_sum
 from gradengine.gradcheck import gradcheck
 from gradengine.higher import grad, hessian, hvp, jvp, value_and_grad
 from gradengine.nn import MLP, Layer, Module, Neuron
-from gradengine.value import Operation, Value, total, weighted_sum
-from gradengine.viz import notebook as _notebook  # noqa: F401  (Value's and MLP's displays)
+from gradengine.viz import draw_dot
+from gradengine.viz import notebook as _notebook
+
+_notebook.register()  # in Jupyter, a Value shows its graph and an MLP its layers
 
 __all__ = [
     "MLP",
@@ -19,6 +27,7 @@ __all__ = [
     "Value",
     "compile_graph",
     "detect_anomaly",
+    "draw_dot",
     "grad",
     "gradcheck",
     "hessian",

@@ -10,12 +10,9 @@ parent, and both factors; every leaf then holds the grad it held before the call
 Anomaly mode belongs to the thread (more exactly, the context) that entered it: another thread
 computing at the same time is not checked, and ``Value(1) / 0`` there stays inf.
 
-Why swap methods instead of testing a flag inside ``Value``: every operation builds its result
-through ``Value._node`` (a neuron through ``Value._neuron``) and every gradient flows through
-``Value.backward``, so replacing those while any thread is in a ``with`` block checks everything,
-while otherwise the engine runs its original, unchecked code: anomaly mode costs nothing when it
-is off, not even a flag test. While it is on somewhere, the checked versions first ask whether it
-is on in the calling context.
+It watches through the engine's two documented seams: ``engine.WATCHERS``, called with every new
+node, and ``engine.CHECKS``, called after every backward pass. Its functions are in them only
+while some thread is inside a block, so it costs nothing when it is off.
 """
 
 from __future__ import annotations
@@ -23,21 +20,17 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gradengine.value import NeuronMaker, NodeMaker, Operation, Value
-from gradengine.walk import Shared, topological_order
+from gradengine import engine
+from gradengine.engine import Value
 
 _MAX_INPUTS_SHOWN = 8
 # How many detect_anomaly() blocks are open in this context (threads start with none).
 _depth: contextvars.ContextVar[int] = contextvars.ContextVar("gradengine_anomaly", default=0)
-_switch = threading.Lock()  # guards _open and the swapping of Value's methods
-_open = 0  # open blocks in all threads; the first swaps the methods in, the last swaps them out
-_originals: dict[str, object] = {}  # Value's own class attributes, put back on the way out
-_build_node: NodeMaker  # the engine's own, while the checked ones are swapped in
-_build_neuron: NeuronMaker
-_run_backward: Callable[[Value], None]
+_switch = threading.Lock()  # guards _open and the engine's lists of watchers
+_open = 0  # open blocks in all threads: the first adds the watchers, the last removes them
 
 
 def _describe(values: tuple[Value, ...]) -> str:
@@ -47,61 +40,32 @@ def _describe(values: tuple[Value, ...]) -> str:
     return shown + (f", ... ({hidden} more)" if hidden > 0 else "")
 
 
-def _check_forward(data: float, parents: tuple[Value, ...], op: Operation) -> None:
-    """FloatingPointError in anomaly mode when finite inputs gave op a non-finite result."""
+def _watch(node: Value) -> None:
+    """FloatingPointError in anomaly mode when finite inputs gave a node a non-finite value."""
     # A node without parents is a constant such as the inf in `x + math.inf`: no operation made it.
+    parents = node._parents
     if (
         _depth.get()
-        and not math.isfinite(data)
+        and not math.isfinite(node.data)
         and parents
         and all(math.isfinite(p.data) for p in parents)
     ):
         raise FloatingPointError(
-            f"anomaly in the forward pass: operation {op.name!r} produced {data!r} "
+            f"anomaly in the forward pass: operation {node._op!r} produced {node.data!r} "
             f"from finite inputs ({_describe(parents)})"
         )
 
 
-def _checked_node(
-    data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: Operation
-) -> Value:
-    """Value._node, checked by _check_forward."""
-    _check_forward(data, parents, op)
-    return _build_node(data, parents, local_grads, op)
+def _check(order: list[Value], held: list[tuple[Value, float]]) -> None:
+    """FloatingPointError in anomaly mode at the first non-finite gradient a backward() computed.
 
-
-def _checked_neuron(
-    data: float,
-    params: Shared,
-    inputs: Shared,
-    b: float,
-    w: list[float],
-    x: Sequence[float],
-    op: Operation,
-) -> Value:
-    """Value._neuron, checked by _check_forward."""
-    if not math.isfinite(data):
-        _check_forward(data, params._sources + inputs._sources, op)
-    return _build_neuron(data, params, inputs, b, w, x, op)
-
-
-def _checked_backward(self: Value) -> None:
-    """Value.backward, then FloatingPointError at the first non-finite gradient it computed.
-
-    As after any failed backward(), every leaf then holds the grad it held before the call.
+    backward() then gives every leaf back the grad it held before the call.
     """
     if not _depth.get():
-        _run_backward(self)
         return
-    order = topological_order(self)
-    leaves = [node for node in order if not node._parents]
-    held = [leaf.grad for leaf in leaves]
-    _run_backward(self)
-    non_finite = {id(leaf) for leaf, grad in zip(leaves, held) if not math.isfinite(grad)}
+    non_finite = {id(leaf) for leaf, grad in held if not math.isfinite(grad)}
     problem = _first_anomaly(order, non_finite)
     if problem is not None:
-        for leaf, grad in zip(leaves, held, strict=True):
-            leaf.grad = grad
         raise FloatingPointError(problem)
 
 
@@ -119,7 +83,8 @@ def _first_anomaly(order: list[Value], held_non_finite: set[int]) -> str | None:
                 else "adding up finite contributions overflowed"
             )
             return f"anomaly in the backward pass: the grad of {_name(node)} is {grad!r}: {cause}"
-        for parent, local_grad in zip(node._parents, node._local_grads, strict=True):
+        # (A node made by hand has no local derivatives to check: only its own _backward.)
+        for parent, local_grad in zip(node._parents, node._local_grads):
             contribution = grad * local_grad
             if not math.isfinite(contribution):
                 return (
@@ -142,16 +107,11 @@ def detect_anomaly() -> Iterator[None]:
 
     Only this thread's (this context's) computations are checked.
     """
-    global _open, _build_node, _build_neuron, _run_backward
+    global _open
     with _switch:
         if _open == 0:
-            _build_node, _build_neuron = Value._node, Value._neuron
-            _run_backward = Value.backward
-            for name in ("_node", "_neuron", "backward"):
-                _originals[name] = Value.__dict__[name]
-            setattr(Value, "_node", staticmethod(_checked_node))  # noqa: B010
-            setattr(Value, "_neuron", staticmethod(_checked_neuron))  # noqa: B010
-            setattr(Value, "backward", _checked_backward)  # noqa: B010
+            engine.WATCHERS.append(_watch)
+            engine.CHECKS.append(_check)
         _open += 1
     token = _depth.set(_depth.get() + 1)
     try:
@@ -161,8 +121,31 @@ def detect_anomaly() -> Iterator[None]:
         with _switch:
             _open -= 1
             if _open == 0:
-                for name in ("_node", "_neuron", "backward"):
-                    setattr(Value, name, _originals.pop(name))
+                engine.WATCHERS.remove(_watch)
+                engine.CHECKS.remove(_check)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Within the block, this context's computations are not checked (see check_results)."""
+    token = _depth.set(0)
+    try:
+        yield
+    finally:
+        _depth.reset(token)
+
+
+def check_results(results: list[Value], known: set[int]) -> None:
+    """In anomaly mode, FloatingPointError at the first node of results' graphs (but those known)
+    that made a nan or inf from finite inputs: what paused() let through, judged where used."""
+    if not _depth.get():
+        return
+    seen = set(known)
+    for root in results:
+        for node in engine.topological_order(root):
+            if id(node) not in seen:
+                seen.add(id(node))
+                _watch(node)
 
 
 def is_anomaly_enabled() -> bool:

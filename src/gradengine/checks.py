@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
+from gradengine.engine import Value, as_float
 
-def as_float(x: object, what: str = "a number") -> float:
-    """float(x) for a real number (int, float, bool, numpy scalar); TypeError for anything else."""
-    if type(x) is float:
-        return x
-    if isinstance(x, numbers.Real):
-        try:
-            return float(x)
-        except OverflowError:  # an int beyond the float range rounds to ±inf, as in IEEE-754
-            return -math.inf if x < 0 else math.inf
-    raise TypeError(
-        f"{what} must be a real number (int, float, bool or numpy scalar), got {describe(x)}"
-    )
+__all__ = ["as_float", "as_list", "as_value", "check_size", "describe", "type_name"]
+
+
+def as_value(x: object) -> Value:
+    """x if it is a Value, else a constant: a leaf holding x"""
+    return x if isinstance(x, Value) else Value(x)
 
 
 def type_name(x: object) -> str:
     """What an error message calls x's type: "Value" for any node of a graph."""
-    # Every node of a graph is an instance of a subclass of Value; checks.py cannot import Value
-    # (value.py imports checks.py), so it recognises the class by its name and module.
-    for cls in type(x).__mro__:
-        if cls.__name__ == "Value" and cls.__module__ == "gradengine.value":
-            return "Value"
-    return type(x).__name__
+    return "Value" if isinstance(x, Value) else type(x).__name__
 
 
 def describe(x: object) -> str:

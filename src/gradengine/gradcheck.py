@@ -26,8 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gradengine.checks import as_float, describe
-from gradengine.value import Value
-from gradengine.walk import topological_order
+from gradengine.engine import Value, topological_order
 
 _ROUNDING = 4 * 2.0**-52
 

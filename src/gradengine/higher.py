@@ -1,7 +1,7 @@
 """Gradients of gradients: derivatives as Values, Hessians, and forward mode.
 
 ``backward()`` computes each local derivative once, as a float, while the graph is built. Here the
-same derivative functions of the table of operations in value.py are evaluated again with Values
+same derivative functions of the table of operations in engine.py are evaluated again with Values
 (the namespace ``VALUES``), so a gradient is itself a graph that can be differentiated again, to
 any order. Nothing here reads or writes any node's ``.grad``.
 
@@ -19,14 +19,14 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
-from gradengine import ieee
+from gradengine import anomaly
 from gradengine.checks import as_float, describe
-from gradengine.value import LEAF, Value, total
-from gradengine.walk import topological_order
+from gradengine.engine import LEAF, Value, floats, topological_order
+from gradengine.fast import total
 
 Scalar = Value | float
 
-__all__ = ["VALUES", "grad", "hessian", "hvp", "jvp", "value_and_grad"]
+__all__ = ["VALUES", "grad", "hessian", "hvp", "jvp", "local_grads", "value_and_grad"]
 
 
 def _real(x: Any) -> float:
@@ -42,7 +42,7 @@ class VALUES:
         """a / b (IEEE-754 for two numbers: x / 0 = ±inf)"""
         if isinstance(a, Value) or isinstance(b, Value):
             return a / b
-        return ieee.divide(a, b)
+        return floats.divide(a, b)
 
     @staticmethod
     def power(a: Any, b: Any) -> Any:
@@ -51,7 +51,7 @@ class VALUES:
             return a**b
         if isinstance(b, Value):
             return Value(a) ** b
-        return ieee.power(a, b)
+        return floats.power(a, b)
 
     @staticmethod
     def sqrt(x: Any) -> Any:
@@ -66,27 +66,27 @@ class VALUES:
     @staticmethod
     def exp(x: Any) -> Any:
         """e^x"""
-        return x.exp() if isinstance(x, Value) else ieee.exp(x)
+        return x.exp() if isinstance(x, Value) else floats.exp(x)
 
     @staticmethod
     def log(x: Any) -> Any:
         """ln x"""
-        return x.log() if isinstance(x, Value) else ieee.log(x)
+        return x.log() if isinstance(x, Value) else floats.log(x)
 
     @staticmethod
     def sigmoid(x: Any) -> Any:
         """1 / (1 + e^-x)"""
-        return x.sigmoid() if isinstance(x, Value) else ieee.sigmoid(x)
+        return x.sigmoid() if isinstance(x, Value) else floats.sigmoid(x)
 
     @staticmethod
     def tanh(x: Any) -> Any:
         """tanh x"""
-        return x.tanh() if isinstance(x, Value) else ieee.tanh(x)
+        return x.tanh() if isinstance(x, Value) else floats.tanh(x)
 
     @staticmethod
     def step(x: Any) -> float:
         """1[x > 0], a constant (derivative 0), as PyTorch treats the mask of relu"""
-        return ieee.step(_real(x))
+        return floats.step(_real(x))
 
     @staticmethod
     def where(condition: Any, a: Any, b: Any) -> Any:
@@ -119,6 +119,12 @@ def _inputs(inputs: object) -> list[Value]:
 def _local_grads(node: Value) -> tuple[Any, ...]:
     """d(node)/d(parent) for each parent, as Values of the graph (node stands for its result)."""
     operation, parents = node._operation, node._parents
+    if operation is LEAF:
+        raise TypeError(
+            f"the node {node!r} was made by hand, Value(data, children, {node._op!r}), with a "
+            "_backward of its own: it has no derivatives to differentiate again (define its "
+            "operation with gradengine.Operation)"
+        )
     name = getattr(node, "_op", operation.name) or operation.name
     try:
         grads = operation.local_grads(VALUES, parents, node)
@@ -181,16 +187,20 @@ def grad(
         if not isinstance(flag, bool):
             raise TypeError(f"{what} must be True or False, got {describe(flag)}")
     upstream: dict[int, Any] = {id(output): 1.0}
-    for node in reversed(topological_order(output)):
-        g = upstream.get(id(node))
-        parents = node._parents  # a neuron's are put together when read: read them once
-        if g is None or node._operation is LEAF or not parents:
-            continue
-        local = _local_grads(node) if create_graph else node._local_grads
-        for parent, d in zip(parents, local):
-            contribution = g * d
-            before = upstream.get(id(parent))
-            upstream[id(parent)] = contribution if before is None else before + contribution
+    order = topological_order(output)
+    # In anomaly mode a derivative is judged only where it is used: d(x ** y)/dy = x^y ln x is
+    # nan for x < 0, and no error unless the gradient asked for goes through it (check_results).
+    with anomaly.paused():
+        for node in reversed(order):
+            g = upstream.get(id(node))
+            parents = node._parents
+            if g is None or not parents:
+                continue
+            local = _local_grads(node) if create_graph else local_grads(node)
+            for parent, d in zip(parents, local):
+                contribution = g * d
+                before = upstream.get(id(parent))
+                upstream[id(parent)] = contribution if before is None else before + contribution
     grads: list[Value] = []
     for i, x in enumerate(xs):
         g = upstream.get(id(x))
@@ -205,7 +215,27 @@ def grad(
             grads.append(g)
         else:
             grads.append(Value(_real(g)))
+    anomaly.check_results(grads, known={id(node) for node in order})
     return grads
+
+
+def local_grads(node: Value) -> tuple[float, ...]:
+    """d(node)/d(parent) for each parent, as floats: those its operation recorded or, for a node
+    made by hand, those its own _backward gives when run once with grad 1."""
+    if node._local_grads or not node._parents:
+        return node._local_grads
+    # The chain rule is linear in the upstream grad: with grad 1 and the parents at 0,
+    # _backward leaves exactly the local derivatives in the parents' grads.
+    parents, held = node._parents, [(v, v.grad) for v in (node, *node._parents)]
+    try:
+        for p in parents:
+            p.grad = 0.0
+        node.grad = 1.0
+        node._backward()
+        return tuple(float(p.grad) for p in parents)
+    finally:
+        for v, grad in held:
+            v.grad = grad
 
 
 def _leaves(xs: Sequence[Scalar], what: str = "xs") -> list[Value]:
@@ -299,7 +329,7 @@ def jvp(
         if not parents or id(node) in tangent:
             continue
         t_node: float | None = None
-        for parent, d in zip(parents, node._local_grads):
+        for parent, d in zip(parents, local_grads(node)):
             t_parent = tangent.get(id(parent))
             if t_parent is not None:  # constants carry no tangent (not even 0 * inf)
                 term = d * t_parent

@@ -15,8 +15,7 @@ from operator import add
 from typing import Any
 
 from gradengine.checks import as_float, as_list, describe, type_name
-from gradengine.ieee import sigmoid
-from gradengine.value import Operation, Value, ValueLike
+from gradengine.engine import Operation, Value, ValueLike, floats
 
 
 def _as_list(xs: object, what: str) -> list[object]:
@@ -61,7 +60,7 @@ def _fused(
     kept = [(x, g) for x, g in zip(inputs, local_grads, strict=True) if isinstance(x, Value)]
     parents = tuple(x for x, _ in kept)
     operation = op if isinstance(op, Operation) else _OPERATIONS[op]
-    return Value._node(data, parents, tuple(g for _, g in kept), operation)
+    return Value.node(data, parents, tuple(g for _, g in kept), operation)
 
 
 def _mean(terms: list[float]) -> float:
@@ -201,7 +200,7 @@ def binary_cross_entropy_with_logits(
         if not 0.0 <= ti <= 1.0:
             raise ValueError(f"targets[{i}] must be a probability in [0, 1], got {ti!r}")
     data = _mean([_softplus(xi) - ti * xi for xi, ti in zip(x, t, strict=True)])
-    d_logits = [(sigmoid(xi) - ti) / n for xi, ti in zip(x, t, strict=True)]
+    d_logits = [(floats.sigmoid(xi) - ti) / n for xi, ti in zip(x, t, strict=True)]
     d_targets = [-xi / n for xi in x]
     operation = _operation("bce_logits", xs + ts, _bce_value, _bce_derivatives)
     return _fused(data, xs + ts, d_logits + d_targets, operation)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 
 from gradengine.checks import as_float, check_size, describe, type_name
-from gradengine.value import Value
+from gradengine.engine import Value
 
 
 def _check_number(x: object, what: str, *, low: float, high: float = math.inf) -> float:

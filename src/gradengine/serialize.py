@@ -16,8 +16,9 @@ The file looks like this (one neuron per line)::
       ]
     }
 
-A hidden neuron whose activation is not ReLU also has "activation": "tanh" ("sigmoid", "linear");
-files without the field (every file written before it existed) hold ReLU networks.
+A neuron with nonlin true whose activation is not ReLU also has "activation": "tanh" ("sigmoid",
+"linear"); files without the field (written before it existed) hold ReLU networks. A linear output
+layer has nonlin false, as micrograd's.
 
 JSON writes a float as the shortest decimal that reads back as the same float, so parameters
 round-trip exactly. JSON has no nan or infinity, so those are written as the strings "nan",
@@ -35,9 +36,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from gradengine.checks import as_float, describe, type_name
+from gradengine.engine import Value
+from gradengine.fast import ACTIVATIONS
 from gradengine.files import read_bounded, write_atomic
-from gradengine.neurons import ACTIVATIONS
-from gradengine.value import Value
 
 
 # What this module reads of an MLP (nn.py imports this module to give MLP save() and load()).
@@ -95,32 +96,33 @@ def mlp_to_dict(mlp: MLPLike) -> dict[str, Any]:
     nouts = [len(layer.neurons) for layer in mlp.layers]
     fan_in = nin
     for i, layer in enumerate(mlp.layers):
+        kinds = {neuron_kind(n) for n in layer.neurons}
         for j, neuron in enumerate(layer.neurons):
-            if len(neuron.w) != fan_in or neuron.nonlin != (i != len(nouts) - 1):
+            if len(neuron.w) != fan_in or len(kinds) > 1:
                 raise ValueError(
                     f"layers[{i}][{j}] does not fit MLP({nin}, {nouts}): it has {len(neuron.w)} "
-                    f"weights (expected {fan_in}) and nonlin={neuron.nonlin}"
+                    f"weights (expected {fan_in}), and its layer mixes activations {sorted(kinds)}"
                 )
         fan_in = len(layer.neurons)
-    hidden = {neuron_kind(n) for layer in mlp.layers[:-1] for n in layer.neurons}
-    if len(hidden) > 1:
-        raise ValueError(
-            f"the hidden neurons of MLP({nin}, {nouts}) mix activations {sorted(hidden)}; "
-            "a saved MLP has one activation for all its hidden layers"
-        )
     layers = [
         [
             {
                 "w": [_encode(w.data, f"layers[{i}][{j}].w[{k}]") for k, w in enumerate(n.w)],
                 "b": _encode(n.b.data, f"layers[{i}][{j}].b"),
-                "nonlin": n.nonlin,
-                **({"activation": neuron_kind(n)} if n.nonlin and neuron_kind(n) != "relu" else {}),
+                "nonlin": neuron_kind(n) != "linear" or i != len(nouts) - 1,
+                **({"activation": neuron_kind(n)} if _field(n, i == len(nouts) - 1) else {}),
             }
             for j, n in enumerate(layer.neurons)
         ]
         for i, layer in enumerate(mlp.layers)
     ]
     return {"format": FORMAT, "version": VERSION, "nin": nin, "nouts": nouts, "layers": layers}
+
+
+def _field(neuron: Any, output: bool) -> bool:
+    """Whether a neuron's file entry names its activation: not for ReLU, nor a linear output."""
+    kind = neuron_kind(neuron)
+    return kind != "relu" and not (output and kind == "linear")
 
 
 def neuron_kind(neuron: Any) -> str:
@@ -186,9 +188,9 @@ def _is_mlp(x: object) -> bool:
     return any(c.__name__ == "MLP" and c.__module__ == "gradengine.nn" for c in type(x).__mro__)
 
 
-#: What a model file holds: nin, nouts, each neuron's (weights, bias), and the hidden layers'
-#: activation (the "activation" field: one of ACTIVATIONS; a hidden neuron without it is "relu").
-Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]], str]
+#: What a model file holds: nin, nouts, each neuron's (weights, bias), and each layer's activation
+#: ("linear" where nonlin is false; else the "activation" field, "relu" where there is none).
+Architecture = tuple[int, list[int], list[list[tuple[list[float], float]]], list[str]]
 
 
 def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
@@ -209,10 +211,10 @@ def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
 
     # Every number is read and checked before the model exists: nothing is ever half-loaded.
     weights: list[list[tuple[list[float], float]]] = []
-    activations: set[str] = set()
+    activations: list[str] = []
     fan_in = nin
     for i, (raw_layer, nout) in enumerate(zip(raw_layers, nouts, strict=True)):
-        layer = []
+        layer, kinds = [], set()
         for j, raw in enumerate(read.items(raw_layer, nout, f"layers[{i}]")):
             where = f"layers[{i}][{j}]"
             neuron = read.keys(raw, {"w", "b", "nonlin", "activation"}, where)
@@ -220,31 +222,27 @@ def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
             w = [read.number(x, f"{where}.w[{k}]") for k, x in enumerate(raw_w)]
             b = read.number(read.get(neuron, "b", f"{where}.b"), f"{where}.b")
             nonlin = read.get(neuron, "nonlin", f"{where}.nonlin")
-            if nonlin is not (i != len(nouts) - 1):
+            if not isinstance(nonlin, bool):
+                raise read.fail(f"{where}.nonlin", f"expected true or false, got {nonlin!r:.60}")
+            activation = neuron.get("activation", "relu") if nonlin else "linear"
+            if activation not in ACTIVATIONS or ("activation" in neuron and not nonlin):
                 raise read.fail(
-                    f"{where}.nonlin",
-                    f"expected {str(i != len(nouts) - 1).lower()} (an MLP has ReLU on hidden "
-                    f"layers only), got {json.dumps(nonlin)[:60]}",
+                    f"{where}.activation",
+                    f"expected one of {', '.join(map(json.dumps, ACTIVATIONS))} on a neuron with "
+                    f"nonlin true, got {json.dumps(neuron.get('activation'))[:60]}",
                 )
-            if "activation" in neuron or nonlin:
-                activation = neuron.get("activation", "relu")
-                if not nonlin or activation not in ACTIVATIONS:
-                    raise read.fail(
-                        f"{where}.activation",
-                        f"expected one of {', '.join(map(json.dumps, ACTIVATIONS))} on a hidden "
-                        f"layer's neuron, got {json.dumps(activation)[:60]}",
-                    )
-                activations.add(activation)
-                if len(activations) > 1:
-                    raise read.fail(
-                        f"{where}.activation",
-                        f"the hidden layers mix activations {sorted(activations)}; expected one",
-                    )
+            kinds.add(activation)
+            if len(kinds) > 1:
+                raise read.fail(
+                    f"{where}.activation",
+                    f"layer {i} mixes activations {sorted(kinds)}; expected one",
+                )
             layer.append((w, b))
         weights.append(layer)
+        activations.append(kinds.pop())
         fan_in = nout
 
-    return nin, nouts, weights, activations.pop() if activations else "relu"
+    return nin, nouts, weights, activations
 
 
 # -- files ----------------------------------------------------------------------------------------

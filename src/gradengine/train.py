@@ -21,9 +21,10 @@ from typing import Any
 from gradengine import data, losses
 from gradengine.checks import check_size, type_name
 from gradengine.compile import BACKENDS, Program, compile_graph
+from gradengine.engine import Operation, Value
+from gradengine.fast import total
 from gradengine.nn import MLP
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
-from gradengine.value import Operation, Value, total
 
 Points = Sequence[Sequence[float]]
 Labels = Sequence[int]

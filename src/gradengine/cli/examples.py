@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gradengine.value import Value, weighted_sum
+from gradengine.engine import Value
+from gradengine.fast import weighted_sum
 
 
 def named(value: Value, label: str) -> Value:

@@ -15,7 +15,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gradengine.value import Value
+from gradengine.engine import Value
 
 #: The functions an expression may call: Value's one-input operations.
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {

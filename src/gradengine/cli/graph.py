@@ -11,8 +11,8 @@ from typing import Any
 
 from gradengine.cli import expression
 from gradengine.cli.examples import EXAMPLES
+from gradengine.engine import Value
 from gradengine.files import write_atomic
-from gradengine.value import Value
 from gradengine.viz import MAX_DRAWN_VALUES, GraphTooLargeError, draw, explain, to_dot, to_html
 from gradengine.viz.graph import build_graph, number
 

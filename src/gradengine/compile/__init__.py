@@ -44,12 +44,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gradengine import ieee
-from gradengine import value as _v
+from gradengine import engine as _v
+from gradengine import fast
 from gradengine.checks import type_name
-from gradengine.nodes import LectureOperation
-from gradengine.value import Operation, Value
-from gradengine.walk import exclusive, paused_gc, topological_order
+from gradengine.engine import Operation, Value, floats, topological_order
+from gradengine.fast import paused_gc
 
 __all__ = ["Program", "Recording", "compile_graph"]
 
@@ -60,7 +59,7 @@ PARAMETER, INPUT, CONSTANT, NODE = "parameter", "input", "constant", "node"
 
 _BUILT_IN = frozenset(
     {_v.ADD, _v.SUB, _v.MUL, _v.DIV, _v.NEG, _v.RELU, _v.TANH, _v.EXP, _v.LOG, _v.SIGMOID}
-    | {_v.WEIGHTED_SUM, _v.RELU_WEIGHTED_SUM, _v.TOTAL}
+    | {fast.WEIGHTED_SUM, fast.RELU_WEIGHTED_SUM, fast.TOTAL}
 )
 
 
@@ -68,8 +67,8 @@ def _check_replayable(node: Value, op: Operation) -> None:
     """An operation that is not built in must compute its value and derivatives from floats."""
     inputs = [p.data for p in node._parents]
     try:
-        result = float(op.evaluate(ieee, inputs))
-        grads = op.local_grads(ieee, inputs, result)
+        result = float(op.evaluate(floats, inputs))
+        grads = op.local_grads(floats, inputs, result)
     except Exception as error:
         raise TypeError(
             f"cannot compile the {op.name!r} node {_describe_node(node)}: its operation "
@@ -141,7 +140,7 @@ class Recording:
         self.constants: list[float] = []
         for node in order:
             op = node._operation
-            if isinstance(op, LectureOperation):
+            if op is _v.LEAF and node._parents:
                 raise TypeError(
                     f"cannot compile {_describe_node(node)} (operation {node._op!r}): it was "
                     "made the lecture's way, Value(data, children, op), and its derivatives are "
@@ -257,8 +256,7 @@ class Program:
                     "of another shape needs a graph built and compiled for it"
                 )
             values = input_values
-        with exclusive("program.run()"):
-            result: float = self._engine.run(values)
+        result: float = self._engine.run(values)
         return result
 
     step = run

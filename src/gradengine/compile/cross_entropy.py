@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gradengine import losses
-from gradengine.value import Operation, Value
+from gradengine.engine import Operation, Value
 
 
 class CrossEntropy(Operation):

@@ -21,14 +21,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import chain
 
-from gradengine import value as v
+from gradengine import engine as v
+from gradengine import fast
 from gradengine.compile import NODE, Recording
-from gradengine.neurons import SIGMOID_WEIGHTED_SUM, TANH_WEIGHTED_SUM
+from gradengine.fast import SIGMOID_WEIGHTED_SUM, TANH_WEIGHTED_SUM
 
 ELEMENTWISE, WEIGHTED, CHAIN = "elementwise", "weighted sums", "chain"
 
 #: Weighted sums with a ReLU or no activation: b + w·x, summed left to right, then max(z, 0).
-LINEAR_WEIGHTED_SUMS = (v.WEIGHTED_SUM, v.RELU_WEIGHTED_SUM)
+LINEAR_WEIGHTED_SUMS = (fast.WEIGHTED_SUM, fast.RELU_WEIGHTED_SUM)
 WEIGHTED_SUMS = (*LINEAR_WEIGHTED_SUMS, TANH_WEIGHTED_SUM, SIGMOID_WEIGHTED_SUM)
 
 

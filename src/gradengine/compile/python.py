@@ -25,8 +25,8 @@ again by a second program without matrix products (generated the first time it i
 The local derivatives are the expressions that each operation's own derivatives function writes
 when it is run on symbols (symbolic.py), so they are stated once, in value.py; operations the
 generator does not know (``x ** c``, ``x ** y``, fused tanh and sigmoid neurons,
-your own) are called through ``operation.evaluate(ieee, ...)`` and
-``operation.local_grads(ieee, ...)``, node by node.
+your own) are called through ``operation.evaluate(floats, ...)`` and
+``operation.local_grads(floats, ...)``, node by node.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from itertools import accumulate, pairwise, repeat
 from operator import add, itemgetter, mul, neg, sub
 from typing import Any
 
-from gradengine import ieee
-from gradengine import value as v
+from gradengine import engine as v
+from gradengine import fast
 from gradengine.compile import CONSTANT, INPUT, NODE, PARAMETER, Recording
 from gradengine.compile.plan import (
     CHAIN,
@@ -51,7 +51,8 @@ from gradengine.compile.plan import (
 )
 from gradengine.compile.plan import groups as plan_groups
 from gradengine.compile.symbolic import Symbol, derivative_sources
-from gradengine.walk import paused_gc
+from gradengine.engine import floats
+from gradengine.fast import paused_gc
 
 #: Arity up to which a group's parents are gathered column by column (zip of columns); above
 #: it, row by row (one itemgetter per node).
@@ -251,20 +252,20 @@ class _Program:
             PU=[rec.parameters[rec.slots[i]] for i in leaves[PARAMETER]],
             IU=[rec.inputs[rec.slots[i]] for i in leaves[INPUT]],
             O=[],
-            ieee=ieee,
+            floats=floats,
             add=add,
             sub=sub,
             mul=mul,
             neg=neg,
             repeat=repeat,
             accumulate=accumulate,
-            divide=ieee.divide,
-            exp=ieee.exp,
-            log=ieee.log,
-            sigmoid=ieee.sigmoid,
+            divide=floats.divide,
+            exp=floats.exp,
+            log=floats.log,
+            sigmoid=floats.sigmoid,
             tanh=math.tanh,
             isfinite=math.isfinite,
-            sumlr=v._sum_left_to_right,
+            sumlr=fast.sum_left_to_right,
             NotFinite=NotFinite,
         )
         lines = src.lines
@@ -312,12 +313,12 @@ class _Program:
         if group.op in LINEAR_WEIGHTED_SUMS:
             self._forward_weighted(k, group)
             return
-        if op in _SIMPLE or (op is v.TOTAL and arity <= _COLUMNS):
+        if op in _SIMPLE or (op is fast.TOTAL and arity <= _COLUMNS):
             columns = [self._column(col) for col in zip(*group.parents, strict=True)]
             for q, column in enumerate(columns):
                 lines.append(f"a{k}_{q} = {column}")
             args = [f"a{k}_{q}" for q in range(arity)]
-            if op is v.TOTAL:
+            if op is fast.TOTAL:
                 if arity == 1:
                     lines.append(f"o{k} = list(a{k}_0)")
                 else:
@@ -334,12 +335,12 @@ class _Program:
                 lines.append(f"r{k} = list(zip({', '.join(columns)}))")
             else:
                 lines.append(f"r{k} = {self._rows(group.parents)}")
-            if op is v.TOTAL:
+            if op is fast.TOTAL:
                 lines.append(f"o{k} = [sumlr(r[1:], r[0]) for r in r{k}]")
             else:
                 c = len(self.src.namespace["O"])
                 self.src.namespace["O"].append(op)
-                lines.append(f"o{k} = [float(O[{c}].evaluate(ieee, r)) for r in r{k}]")
+                lines.append(f"o{k} = [float(O[{c}].evaluate(floats, r)) for r in r{k}]")
         lines.append(f"{out} = o{k}")
 
     def _forward_weighted(self, k: int, group: Group) -> None:
@@ -371,7 +372,7 @@ class _Program:
 
     def _activate(self, k: int, group: Group) -> None:
         span = self.spans[k]
-        if group.op is v.RELU_WEIGHTED_SUM:
+        if group.op is fast.RELU_WEIGHTED_SUM:
             self.src.lines.append(f"o{k} = [0.0 if z <= 0 else z for z in z{k}]")
         else:
             self.src.lines.append(f"o{k} = z{k}")
@@ -388,7 +389,7 @@ class _Program:
         lines.append(f"Wf{k} = {self.src.gather('V', flat_w)}")
         lines.append(f"b{k} = {self._column(matrix.bias)}")
         span = self.spans[k]
-        relu = group.op is v.RELU_WEIGHTED_SUM
+        relu = group.op is fast.RELU_WEIGHTED_SUM
         if matrix.unrolled:
             # The weights as local names; one loop over the samples, each neuron one expression.
             lines.append(f"{_names(f'w{k}_', R * n)}, = Wf{k}")
@@ -476,9 +477,9 @@ class _Program:
             self.used.add((k, "d"))
             return f"d{k}", 0
         op = group.op
-        if op is v.TOTAL or (op in _SIMPLE and _is_one(op, len(group.parents[0]), slot)):
+        if op is fast.TOTAL or (op in _SIMPLE and _is_one(op, len(group.parents[0]), slot)):
             return f"g{k}", m  # a derivative of 1: the contribution is the gradient itself
-        if op is v.WEIGHTED_SUM and slot == 0:
+        if op is fast.WEIGHTED_SUM and slot == 0:
             return f"g{k}", m
         if op in LINEAR_WEIGHTED_SUMS:
             n = len(group.parents[0]) // 2
@@ -678,7 +679,7 @@ class _Program:
             c = self.src.namespace["O"].index(op)
             lines.append(
                 f"D{k} = [g * float(d) for g, r, z in zip({g}, r{k}, {o}) "
-                f"for d in O[{c}].local_grads(ieee, r, z)]"
+                f"for d in O[{c}].local_grads(floats, r, z)]"
             )
             return
         derivatives = _derivatives(op, len(group.parents[0]))
@@ -696,7 +697,7 @@ class _Program:
         lines = self.src.lines
         S, R, n = matrix.S, matrix.R, matrix.n
         g = f"g{k}"
-        if group.op is v.RELU_WEIGHTED_SUM:
+        if group.op is fast.RELU_WEIGHTED_SUM:
             # gz * x is grad * 0.0 for an inactive neuron only if grad and x are finite
             lines.append(
                 f"if not (isfinite(sum({g})) and isfinite(sum(map(sum, Xr{k}))) "
@@ -718,7 +719,7 @@ class _Program:
             # d/dx[s, j] = gz[s, 0] w[0, j] + gz[s, 1] w[1, j] + ..., every sample in one loop
             lines.append(f"XD{k} = []")
             lines.append(f"for {_names('_g', R)}, in zip(*[iter(gz{k})] * {R}):")
-            if group.op is v.RELU_WEIGHTED_SUM:
+            if group.op is fast.RELU_WEIGHTED_SUM:
                 # An inactive neuron's gz is 0.0, and adding 0.0 * w (finite: checked above) to
                 # a sum leaves it as it is: its row is skipped (ReLU layers: half the work).
                 lines.append(f"    {' = '.join(f'_d{j}' for j in range(n))} = -0.0")
@@ -745,7 +746,7 @@ class _Program:
             f"for ({_names('_g', R)},), ({_names('_x', n)},) in zip(zip(*[iter(gz{k})] * {R}), "
             f"Xr{k}):"
         )
-        if self.groups[k].op is v.RELU_WEIGHTED_SUM:
+        if self.groups[k].op is fast.RELU_WEIGHTED_SUM:
             # as for the inputs: an inactive neuron (gz = 0.0, x finite) adds nothing
             rows: dict[int, list[str]] = {}
             for name, (r, j) in zip(names, per, strict=True):
@@ -763,7 +764,7 @@ class _Program:
         lines = self.src.lines
         g = f"g{k}"
         n = len(group.parents[0]) // 2
-        relu = group.op is v.RELU_WEIGHTED_SUM
+        relu = group.op is fast.RELU_WEIGHTED_SUM
         if relu:
             lines.append(f"A{k} = [not z <= 0 for z in o{k}]")
             if "db" in used:
@@ -857,5 +858,9 @@ def _describe(group: Group, matrix: _Matrix | None) -> str:
     if group.kind == WEIGHTED and group.op in LINEAR_WEIGHTED_SUMS:
         n = arity // 2
         return f"{name} x{k}: rows of W[{k}x{n}] and X[{k}x{n}], each summed left to right"
-    how = "one list comprehension" if group.op in _SIMPLE or group.op is v.TOTAL else "node by node"
+    how = (
+        "one list comprehension"
+        if group.op in _SIMPLE or group.op is fast.TOTAL
+        else "node by node"
+    )
     return f"{name} x{k} ({arity} input{'s' if arity != 1 else ''} each): {how}"

@@ -4,7 +4,7 @@ Every operation states its local derivatives once, in value.py, with operators a
 of a numbers namespace ``m``. Given ``m = SYMBOLS`` and Symbols for its inputs and result, the
 same function returns the expressions themselves: ``MUL`` gives ``(x1, x0)``, ``TANH`` gives
 ``(1.0 - (out * out),)``. The Python backend pastes them into its loops, so compiled code
-computes each derivative with exactly the float operations of eager mode (``m = ieee``).
+computes each derivative with exactly the float operations of eager mode (``m = floats``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gradengine.value import Operation
+from gradengine.engine import Operation
 
-#: The functions of ``m`` that a derivative may call; the generated code calls ieee's.
+#: The functions of ``m`` that a derivative may call; the generated code calls floats.
 FUNCTIONS = ("divide", "power", "exp", "log", "sigmoid", "tanh", "sqrt", "step", "where")
 
 
@@ -78,13 +78,13 @@ def _function(name: str) -> Callable[..., Symbol]:
     def call(*args: object) -> Symbol:
         parts = [_source(a) for a in args]
         names = frozenset().union(*(n for _, n in parts))
-        return Symbol(f"ieee.{name}({', '.join(s for s, _ in parts)})", names)
+        return Symbol(f"floats.{name}({', '.join(s for s, _ in parts)})", names)
 
     return call
 
 
 class _Symbols:
-    """The namespace m whose functions write calls of ieee's."""
+    """The namespace m whose functions write calls of floats."""
 
     def __init__(self) -> None:
         for name in FUNCTIONS:

@@ -30,12 +30,13 @@ except ImportError as error:  # pragma: no cover - exercised without numpy only
         '".[bench]"), or compile with backend="python"'
     ) from error
 
-from gradengine import ieee
-from gradengine import value as v
+from gradengine import engine as v
+from gradengine import fast
 from gradengine.compile import CONSTANT, INPUT, PARAMETER, Recording
 from gradengine.compile.cross_entropy import CrossEntropy
 from gradengine.compile.plan import CHAIN, LINEAR_WEIGHTED_SUMS, matrix_plan
 from gradengine.compile.plan import groups as plan_groups
+from gradengine.engine import floats
 
 
 class NUMPY_M:
@@ -63,7 +64,7 @@ class NUMPY_M:
 
     @staticmethod
     def sigmoid(x: Any) -> Any:
-        """1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: ieee.sigmoid's two branches."""
+        """1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: floats.sigmoid's two branches."""
         x = np.asarray(x, dtype=np.float64)
         with np.errstate(all="ignore"):
             e = np.exp(-np.abs(x))
@@ -146,11 +147,12 @@ class _Elementwise:
         args = [V[c] for c in self.cols]
         if self.scalar:
             rows = list(zip(*(a.tolist() for a in args), strict=True))
-            results = [float(self.op.evaluate(ieee, row)) for row in rows]
+            results = [float(self.op.evaluate(floats, row)) for row in rows]
             V[self.out] = results
             if want_grads:
                 grads = [
-                    self.op.local_grads(ieee, row, r) for row, r in zip(rows, results, strict=True)
+                    self.op.local_grads(floats, row, r)
+                    for row, r in zip(rows, results, strict=True)
                 ]
                 self.locals = [np.array(col, dtype=np.float64) for col in zip(*grads, strict=True)]
             return
@@ -179,7 +181,7 @@ class _WeightedSums:
     """k weighted sums of n inputs each: b[k] + rows of W[k x n] * X[k x n], left to right."""
 
     def __init__(self, op: v.Operation, outs: list[int], parents: list[tuple[int, ...]]) -> None:
-        self.op, self.relu = op, op is v.RELU_WEIGHTED_SUM
+        self.op, self.relu = op, op is fast.RELU_WEIGHTED_SUM
         n = len(parents[0]) // 2
         self.n = n
         self.parents = parents
@@ -419,7 +421,7 @@ class NumpyEngine:
                 step = _WeightedSums(group.op, group.members, group.parents)
             elif isinstance(group.op, CrossEntropy):  # one node per group: each its own op
                 step = _CrossEntropy(group.op, group.members[0], group.parents[0])
-            elif group.op is v.TOTAL:
+            elif group.op is fast.TOTAL:
                 step = _Total(group.op, group.members, group.parents)
             else:
                 step = _Elementwise(group.op, group.members, group.parents)

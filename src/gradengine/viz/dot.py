@@ -9,8 +9,8 @@ import os
 from typing import Any
 
 from gradengine.checks import describe
+from gradengine.engine import Value
 from gradengine.files import write_atomic
-from gradengine.value import Value
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
     build_graph,

@@ -11,7 +11,8 @@ import heapq
 from dataclasses import dataclass, field
 
 from gradengine.checks import check_size
-from gradengine.value import Value
+from gradengine.engine import Value
+from gradengine.fast import paused_gc
 from gradengine.viz.formulas import (
     derivative_text,
     forward_expression,
@@ -19,7 +20,6 @@ from gradengine.viz.formulas import (
     local_formulas,
 )
 from gradengine.viz.graph import Graph, build_graph, check_root, number
-from gradengine.walk import paused_gc
 
 #: How many paths into one gradient are listed by name before "and N more".
 LISTED_PATHS = 6

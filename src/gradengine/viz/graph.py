@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradengine.checks import check_size, describe
+from gradengine.engine import Value, topological_order
+from gradengine.fast import paused_gc
 from gradengine.files import write_atomic
-from gradengine.value import Value
-from gradengine.walk import paused_gc, topological_order
 
 __all__ = [
     "MAX_DRAWN_VALUES",

@@ -13,7 +13,8 @@ from importlib import resources
 from typing import Any
 
 from gradengine.checks import describe
-from gradengine.value import Value
+from gradengine.engine import Value
+from gradengine.fast import paused_gc
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.explain import backward_account, forward_line
 from gradengine.viz.graph import (
@@ -27,7 +28,6 @@ from gradengine.viz.graph import (
     write_atomic,
 )
 from gradengine.viz.layout import CARD_HEIGHT, CARD_WIDTH, OP_HEIGHT, OP_MARGIN, layout, op_width
-from gradengine.walk import paused_gc
 
 
 def constant_text(x: float) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradengine.value import Value
+from gradengine.engine import Value
 from gradengine.viz.dot import op_symbol
 from gradengine.viz.graph import MAX_DRAWN_VALUES, build_graph, check_root, number
 

@@ -1,15 +1,17 @@
 """How a Value and an MLP show themselves in Jupyter: the graph as SVG, or text without Graphviz.
 
-Importing this module (``import gradengine`` does) gives Value its ``_repr_mimebundle_`` and MLP
-its ``_repr_markdown_``: the core and nn do not import the drawing code.
+``register()`` (which ``import gradengine`` calls) tells a running IPython how to show them,
+through its documented display formatters: the core and nn neither import the drawing code nor
+are changed by it.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from gradengine.engine import Value
 from gradengine.nn import MLP
-from gradengine.value import Value
 from gradengine.viz.graph import MAX_DRAWN_VALUES
 
 
@@ -70,15 +72,25 @@ def mlp_markdown(mlp: MLP) -> str:
     return f"**{type(mlp).__name__}**: {mlp!r}\n\n" + "\n".join(rows) + f"\n\n{total:,} parameters"
 
 
-def _value_display(self: Value, include: Any = None, exclude: Any = None) -> dict[str, str]:
-    """Jupyter's rich display: the graph as SVG when Graphviz is installed, else text."""
-    return value_mimebundle(self)
+def register(ip: Any = None) -> bool:
+    """Show Values as their graph and MLPs as a table of layers in IPython (the running one if
+    ip is None); True if there is one to tell."""
+    if ip is None:
+        ipython = sys.modules.get("IPython")
+        ip = ipython.get_ipython() if ipython is not None else None
+    if ip is None:
+        return False
+    formatters = ip.display_formatter
+    formatters.mimebundle_formatter.for_type(Value, _value_display)
+    formatters.formatters["text/markdown"].for_type(MLP, mlp_markdown)
+    return True
 
 
-def _mlp_display(self: MLP) -> str:
-    """Jupyter's rich display: a table of the layers."""
-    return mlp_markdown(self)
+def load_ipython_extension(ip: Any) -> None:
+    """%load_ext gradengine.viz.notebook: register() with that IPython."""
+    register(ip)
 
 
-Value._repr_mimebundle_ = _value_display  # type: ignore[attr-defined]
-MLP._repr_markdown_ = _mlp_display  # type: ignore[attr-defined]
+def _value_display(value: Value, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    """IPython's rich display of a Value: its graph as SVG when Graphviz is installed, else text."""
+    return value_mimebundle(value)

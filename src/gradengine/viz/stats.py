@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from gradengine.value import Value
+from gradengine.engine import Value
+from gradengine.fast import paused_gc
 from gradengine.viz.graph import Graph, build_graph, check_root
-from gradengine.walk import paused_gc
 
 
 @dataclass(frozen=True)

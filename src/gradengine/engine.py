@@ -1,0 +1,250 @@
+"""Value: a number that remembers how it was computed, and backpropagates through that history.
+
+Every operation is one row of the table at the end: its value and its local derivative d(out)/dx
+for each input x. ``backward()`` visits the nodes from the output back; each adds its grad times
+each local derivative into that parent's grad: the chain rule. A row is written once, with the
+functions of a namespace ``m``: ``floats`` here, Values in gradengine.higher (gradients of
+gradients), arrays in compiled mode. For x / y at x = 6, y = 3: DIV.derivatives(floats, 6.0, 3.0,
+2.0) = (1 / y, -(x / y) / y) = (0.333..., -0.666...). Needs only Python's standard library.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from math import copysign, inf, nan
+from typing import Any
+
+
+class Floats:
+    """The numbers m of floats: IEEE-754's inf and nan (as PyTorch) where Python's raise errors."""
+
+    # fmt: off
+    def real(self, x: float) -> float: return x
+    def tanh(self, x: float) -> float: return math.tanh(x)
+    def exp(self, x: float) -> float: return math.exp(x) if not x > 709.782712893384 else inf
+    def log(self, x: float) -> float: return math.log(x) if x > 0 else -inf if x == 0 else nan
+    def sqrt(self, x: float) -> float: return math.sqrt(x) if x >= 0 else nan
+    def step(self, x: float) -> float: return 0.0 if x <= 0 else 1.0  # relu's slope (1 at nan)
+    def where(self, condition: bool, a: float, b: float) -> float: return a if condition else b
+    def sigmoid(self, x: float) -> float:  # 1 / (1 + e^-x), without overflow
+        return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+    def divide(self, x: float, y: float) -> float:  # ±inf for x / ±0, nan for 0 / 0
+        if y == 0:
+            return nan if x == 0 or x != x else copysign(inf, x) * copysign(1.0, y)
+        return x / y
+    def power(self, x: float, y: float) -> float:  # C's pow: inf if too large or 0 ** negative
+        try:
+            return math.pow(x, y)
+        except (OverflowError, ValueError):  # nan for negative ** fraction, -inf for odd powers
+            if x < 0 and not y.is_integer():
+                return nan
+            return -inf if y.is_integer() and y % 2 == 1 and copysign(1.0, x) < 0 else inf
+    # fmt: on
+
+
+floats = Floats()
+
+
+def as_float(x: object, what: str = "a number") -> float:
+    """x as a float, for a real number (an int beyond the float range rounds to ±inf)"""
+    if type(x) is not float and not isinstance(x, numbers.Real):
+        raise TypeError(f"{what} must be a real number (int, float, bool), got {x!r:.60}")
+    try:
+        return float(x)
+    except OverflowError:
+        return -inf if x < 0 else inf
+
+
+class Value:
+    """A scalar node: data, grad = d(output)/d(self), and the parents it was computed from."""
+
+    # fmt: off
+    __slots__ = ("data", "grad", "label", "_op", "_parents", "_local_grads", "_operation",
+                 "__dict__")  # made only when needed: for a hand-made node's own _backward
+
+    def __init__(self, data: object, _children: Iterable[Value] = (), _op: str = "",
+                 label: str = "") -> None:
+        # fmt: on
+        if isinstance(data, Value) or not isinstance(_op, str) or not isinstance(label, str):
+            raise TypeError(f"Value(data, _children, _op, label): got {data!r:.40}, {_op!r:.20}")
+        self.data = as_float(data, "Value(data)")
+        self.grad = 0.0
+        self.label = label
+        self._op = _op
+        # The lecture's way to make a node: Value(data, (a, b), "+"), then set its _backward.
+        # Parents are kept in the order given, each once (micrograd keeps a set of children).
+        self._parents = tuple(dict.fromkeys(_children))
+        if not all(isinstance(p, Value) for p in self._parents):
+            raise TypeError(f"Value(data, _children, _op): _children must be Values: {_children}")
+        self._local_grads: tuple[Any, ...] = ()
+        self._operation = LEAF
+
+    @staticmethod
+    def node(data: float, parents: Parents, grads: tuple[Any, ...], op: Operation) -> Value:
+        """An operation's result: its data, its parents, and d(data)/d(parent) for each."""
+        out = object.__new__(Value)  # not __init__: data is a float already
+        out.data, out.grad, out.label, out._op = data, 0.0, "", op.name
+        out._parents, out._local_grads, out._operation = parents, grads, op
+        for watch in WATCHERS:  # anomaly mode checks each new node here
+            watch(out)
+        return out
+
+    # Each operation is one row of the table at the end: its value and its local derivatives.
+    # fmt: off
+    def __add__(self, other: ValueLike) -> Value: return ADD(self, other)
+    def __mul__(self, other: ValueLike) -> Value: return MUL(self, other)
+    def __sub__(self, other: ValueLike) -> Value: return SUB(self, other)
+    def __truediv__(self, other: ValueLike) -> Value: return DIV(self, other)
+    def __rsub__(self, other: float) -> Value: return SUB(other, self)
+    def __rtruediv__(self, other: float) -> Value: return DIV(other, self)
+    def __rpow__(self, other: float) -> Value: return POW(other, self)
+    def __neg__(self) -> Value: return NEG(self)
+    def relu(self) -> Value: return RELU(self)
+    def tanh(self) -> Value: return TANH(self)
+    def exp(self) -> Value: return EXP(self)
+    def log(self) -> Value: return LOG(self)
+    def sigmoid(self) -> Value: return SIGMOID(self)
+    def __pow__(self, y: ValueLike) -> Value:  # a number y is part of the operation: "**2"
+        return POW(self, y) if isinstance(y, Value) else power_by(as_float(y, "exponent"))(self)
+    __radd__, __rmul__ = __add__, __mul__  # other + self as self + other, as micrograd does
+    # fmt: on
+
+    def _backward(self) -> None:
+        """parent.grad += self.grad * d(self)/d(parent): the chain rule at this node"""
+        for parent, local_grad in zip(self._parents, self._local_grads):
+            parent.grad += self.grad * local_grad
+
+    def backward(self) -> None:
+        """grad of every node := d(self)/d(node); leaves add it to what they held, as in PyTorch."""
+        if getattr(_in_backward, "now", False):
+            raise RuntimeError("backward() called inside a running backward() (a signal handler?)")
+        with _one_pass_at_a_time:  # two threads adding into one leaf at once would lose sums
+            _in_backward.now = True
+            order = topological_order(self)
+            held = [(node, node.grad) for node in order if not node._parents]
+            try:
+                for node in order:
+                    node.grad = -0.0  # -0.0 + g is g: a single contribution keeps its sign
+                self.grad = 1.0
+                for node in reversed(order):
+                    node._backward()
+                for leaf, grad in held:
+                    if grad:  # a leaf that held 0 keeps this pass's total as it is
+                        leaf.grad += grad
+                for check in CHECKS:  # anomaly mode checks the whole pass here
+                    check(order, held)
+            except BaseException:  # an error, or Ctrl-C midway: leaves keep what they held
+                for leaf, grad in held:
+                    leaf.grad = grad
+                raise
+            finally:
+                _in_backward.now = False
+
+    @property
+    def _prev(self) -> tuple[Value, ...]:
+        """the Values this one was computed from (micrograd's name)"""
+        return self._parents
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+
+ValueLike = Value | int | float
+Parents = tuple[Value, ...]
+WATCHERS: list[Callable[[Value], None]] = []  # called with each new node (anomaly mode)
+CHECKS: list[Callable[[list[Value], list[tuple[Value, float]]], None]] = []  # after backward()
+_one_pass_at_a_time, _in_backward = threading.Lock(), threading.local()
+
+
+def topological_order(root: Value) -> list[Value]:
+    """Every node root was computed from, root last, each after all of its parents."""
+    order, seen = [], {id(root)}
+    stack = [(root, iter(root._parents))]  # an explicit stack: a million-deep chain is fine
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append((parent, iter(parent._parents)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+class Operation:
+    """value(m, *inputs) and derivatives(m, *inputs, result); variadic: inputs as one tuple"""
+
+    __slots__ = ("name", "value", "derivatives", "variadic")
+
+    # fmt: off
+    def __init__(self, name: str, value: Callable[..., Any], derivatives: Callable[..., Any],
+                 *, variadic: bool = False) -> None:
+        # fmt: on
+        if not isinstance(name, str) or not callable(value) or not callable(derivatives):
+            raise TypeError("Operation(name, value, derivatives) takes a str and two functions")
+        self.name, self.value, self.derivatives, self.variadic = name, value, derivatives, variadic
+
+    # fmt: off
+    def evaluate(self, m: Any, xs: Sequence[Any]) -> Any:  # the result, in m's numbers
+        return self.value(m, *([xs] if self.variadic else xs))
+    def local_grads(self, m: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:  # d(out)/d(x)
+        return tuple(self.derivatives(m, *([xs] if self.variadic else xs), out))
+    # fmt: on
+
+    def __call__(self, *operands: ValueLike) -> Value:
+        """The node of this operation of the operands, with its value and local derivatives."""
+        parents = tuple([x if isinstance(x, Value) else Value(x) for x in operands])
+        xs = [as_float(p.data, "a Value's data") for p in parents]
+        out = as_float(self.evaluate(floats, xs), f"the value of {self.name!r}")
+        grads = self.local_grads(floats, xs, out)
+        if len(grads) != len(parents):
+            raise ValueError(f"{self.name!r} gave {len(grads)} derivatives for {len(xs)} inputs")
+        return Value.node(out, parents, grads, self)
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name!r})"
+
+
+def _made_by_hand(m: Any, *inputs: Any) -> Any:
+    raise TypeError("no operation computed this Value: it is a leaf, or a node made by hand")
+
+
+# fmt: off
+LEAF = Operation("", _made_by_hand, _made_by_hand)  # for leaves, and nodes made by hand
+# name, value, and d(result)/d(each input)
+ADD = Operation("+", lambda m, x, y: x + y, lambda m, x, y, out: (1.0, 1.0))
+SUB = Operation("-", lambda m, x, y: x - y, lambda m, x, y, out: (1.0, -1.0))
+MUL = Operation("*", lambda m, x, y: x * y, lambda m, x, y, out: (y, x))
+DIV = Operation("/", lambda m, x, y: m.divide(x, y),
+                lambda m, x, y, q: (m.divide(1.0, y), -m.divide(q, y)))
+NEG = Operation("neg", lambda m, x: -x, lambda m, x, out: (-1.0,))
+RELU = Operation("ReLU", lambda m, x: m.where(m.real(x) <= 0, 0.0, x),
+                 lambda m, x, out: (m.step(x),))
+TANH = Operation("tanh", lambda m, x: m.tanh(x), lambda m, x, t: (1.0 - t * t,))
+EXP = Operation("exp", lambda m, x: m.exp(x), lambda m, x, e: (e,))
+LOG = Operation("log", lambda m, x: m.log(x), lambda m, x, out: (m.divide(1.0, x),))
+SIGMOID = Operation("sigmoid", lambda m, x: m.sigmoid(x), lambda m, x, s: (s * (1.0 - s),))
+# x ** y: d/dx = y x^(y-1) and d/dy = x^y ln x, each 0 where PyTorch makes it 0 (y = 0; x = 0 <= y)
+POW = Operation("**", lambda m, x, y: m.power(x, y), lambda m, x, y, out: (
+    m.where(m.real(y) == 0, 0.0, y * m.power(x, y - 1.0)),
+    m.where((m.real(x) == 0) & (m.real(y) >= 0), 0.0, out * m.log(x))))
+# fmt: on
+POWERS: dict[float, Operation] = {}  # x ** c for each number c, named as micrograd: "**2"
+
+
+# fmt: off
+def power_by(c: float) -> Operation:
+    """x ** c; d/dx = c x^(c-1), and 0 for c = 0 (so 0 ** 0 has slope 0, as in PyTorch)"""
+    if c not in POWERS:  # x ** ±0.5 as PyTorch: √x and 1 / √x (unlike pow at -0.0 and -inf)
+        def value(m: Any, x: Any) -> Any: return m.power(x, c)
+        def root(m: Any, x: Any) -> Any: return m.sqrt(x) if c > 0 else m.divide(1.0, m.sqrt(x))
+        def slope(m: Any, x: Any, out: Any) -> Any: return (c * power_by(c - 1).value(m, x),)
+        zero = (lambda m, x, out: (0.0,)) if c == 0 else slope
+        POWERS[c] = Operation(f"**{c:g}", root if c in (0.5, -0.5) else value, zero)
+    return POWERS[c]
