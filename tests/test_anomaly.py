@@ -11,7 +11,8 @@ from gradengine import MLP
 from gradengine.anomaly import detect_anomaly, is_anomaly_enabled
 from gradengine import Value, total, weighted_sum
 
-ORIGINAL_NODE = Value.__dict__["_node"]
+from gradengine import engine
+
 ORIGINAL_BACKWARD = Value.__dict__["backward"]
 
 # (name, computation from finite inputs that overflows or leaves the domain, op in the message,
@@ -29,7 +30,6 @@ FORWARD = [
     ("pow number", lambda: Value(0.0) ** -1, "'**-1'", ["0.0"]),
     ("pow overflow", lambda: Value(10.0) ** 400, "'**400'", ["10.0"]),
     ("pow nan", lambda: Value(-8.0) ** Value(1 / 3), "'**'", ["-8.0", "0.333"]),
-    ("pow method", lambda: Value(0.0).pow(-2), "'**-2'", ["0.0"]),
     ("rpow", lambda: 10 ** Value(400.0), "'**'", ["10.0", "400.0"]),
     ("exp", lambda: Value(710.0).exp(), "'exp'", ["710.0"]),
     ("log 0", lambda: Value(0.0).log(), "'log'", ["0.0"]),
@@ -131,7 +131,7 @@ def test_the_engine_is_untouched_outside_the_block_even_after_an_error() -> None
         assert is_anomaly_enabled()
         Value(1.0) / 0
     assert not is_anomaly_enabled()
-    assert Value.__dict__["_node"] is ORIGINAL_NODE
+    assert engine.WATCHERS == [] and engine.CHECKS == []  # nothing is watching any more
     assert Value.__dict__["backward"] is ORIGINAL_BACKWARD
 
 

@@ -95,7 +95,6 @@ def value_rows() -> Iterator[Any]:
         yield row(f"{given} / Value", lambda b=bad: b / v(), TypeError, "real number", given)
         yield row(f"Value ** {given}", lambda b=bad: v() ** b, TypeError, "exponent", given)
         yield row(f"{given} ** Value", lambda b=bad: b ** v(), TypeError, "real number", given)
-        yield row(f"Value.pow({given})", lambda b=bad: v().pow(b), TypeError, "exponent", given)
         yield row(f"update(lr={given})", lambda b=bad: v().update(b), TypeError, "lr", given)
     yield row("Value(Value)", lambda: Value(v()), TypeError, "real number", "got a Value")
     yield row("update(lr=Value)", lambda: v().update(v()), TypeError, "lr", "Value")

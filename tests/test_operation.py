@@ -5,6 +5,7 @@ import math
 import pytest
 
 from gradengine import Operation, Value, gradcheck
+from gradengine.higher import local_grads
 
 SOFTPLUS = Operation(
     "softplus",
@@ -53,10 +54,9 @@ def test_numbers_are_accepted_as_operands():
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        ((3, abs, abs), {}, "name must be a str"),
-        (("f", 3, abs), {}, "value must be a function"),
-        (("f", abs, None), {}, "derivatives must be a function"),
-        (("f", abs, abs), {"variadic": 1}, "variadic must be True or False"),
+        ((3, abs, abs), {}, "takes a str and two functions"),
+        (("f", 3, abs), {}, "takes a str and two functions"),
+        (("f", abs, None), {}, "takes a str and two functions"),
     ],
 )
 def test_an_operation_is_refused_when_it_is_not_made_of_a_name_and_two_functions(
@@ -68,40 +68,31 @@ def test_an_operation_is_refused_when_it_is_not_made_of_a_name_and_two_functions
 
 def test_derivatives_must_give_one_number_per_input():
     two = Operation("two", lambda m, x: x, lambda m, x, out: (1.0, 2.0))
-    with pytest.raises(ValueError, match="gave 2 values for 1 inputs"):
+    with pytest.raises(ValueError, match="gave 2 derivatives for 1 inputs"):
         two(Value(1.0))
     text = Operation("text", lambda m, x: x, lambda m, x, out: ("one",))
-    with pytest.raises(TypeError, match="a derivative of operation 'text'"):
+    with pytest.raises(TypeError, match="must be a real number, got str"):
         text(Value(1.0))
     complex_value = Operation("c", lambda m, x: 1j, lambda m, x, out: (1.0,))
-    with pytest.raises(TypeError, match="the value of operation 'c'"):
+    with pytest.raises(TypeError, match="the value of 'c'"):
         complex_value(Value(1.0))
     assert repr(HYPOT) == "Operation('hypot')"
 
 
-def test_a_leaf_records_no_operation():
+def test_a_leaf_records_no_operation_but_may_carry_an_op_label_as_in_micrograd():
     leaf = Value(2.0)
     assert leaf._op == "" and leaf._prev == () and leaf._backward() is None
-    with pytest.raises(TypeError, match="a leaf has no operation"):
-        Value(2.0, (), "tanh")
+    labelled = Value(42, _op="x")  # micrograd accepts this: a leaf whose _op is just a label
+    assert (labelled.data, labelled._op, labelled._prev) == (42.0, "x", ())
 
 
-def test_a_positional_label_is_refused_with_the_keyword_to_use():
-    with pytest.raises(TypeError, match=r"Value\(data, label='x'\)"):
-        Value(2.0, "x")
-    with pytest.raises(TypeError, match="must be a Value"):
+def test_children_that_are_not_values_and_an_op_that_is_not_a_str_are_refused():
+    with pytest.raises(TypeError, match="_children must be Values: 'x'"):
+        Value(2.0, "x")  # a label given where the children go
+    with pytest.raises(TypeError, match="must be Values"):
         Value(2.0, (Value(1.0), 3.0), "+")
-    with pytest.raises(TypeError, match="_op must be a str"):
-        Value(2.0, (Value(1.0),), 3)
-
-
-def test_a_subclass_of_value_makes_leaves_only():
-    class Named(Value):
-        __slots__ = ()
-
-    assert Named(2.0).data == 2.0
-    with pytest.raises(TypeError, match="for Value itself only"):
-        Named(2.0, (Value(1.0),), "+")
+    with pytest.raises(TypeError, match="got 2.0, 3"):
+        Value(2.0, (Value(1.0),), 3)  # type: ignore[arg-type]
 
 
 def test_a_built_in_nodes_backward_applies_the_chain_rule_at_that_node_only():
@@ -128,7 +119,7 @@ def test_a_lecture_nodes_local_derivatives_are_read_without_changing_any_grad():
     square._backward = backward
     square.grad = 0.5
     assert type(square) is Value and square._prev == (x,)
-    assert square._local_grads == (6.0,)  # d(x*x)/dx = 2x
+    assert local_grads(square) == (6.0,)  # d(x*x)/dx = 2x, read by running its _backward
     assert (x.grad, square.grad) == (7.0, 0.5)
     square.backward()
     assert x.grad == 7.0 + 6.0

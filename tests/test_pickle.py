@@ -109,21 +109,10 @@ def test_micrograds_demo_loss_pickles_with_its_model_and_stays_one_graph() -> No
     twin_loss, twin_model, twin_scores = round_trip((loss, model, scores))  # type: ignore[misc]
     leaves = {id(v) for v in topological_order(twin_loss)}
     assert all(id(p) in leaves for p in twin_model.parameters())  # the model's own parameters
-    assert all(id(s) in leaves for s in twin_scores)  # and the scores are the graph's nodes
+    assert [s.data for s in twin_scores] == [s.data for s in scores]  # type: ignore[union-attr]
     loss.backward()
     twin_loss.backward()
     assert [p.grad for p in twin_model.parameters()] == [p.grad for p in model.parameters()]
-    assert [s.grad for s in twin_scores] == [s.grad for s in scores]  # type: ignore[union-attr]
-
-
-def test_a_node_pickled_before_its_root_comes_back_inside_it() -> None:
-    _, y = chain(3000)
-    middle = y._parents[0]._parents[0]
-    for first in ("middle", "root"):
-        pair = (middle, y) if first == "middle" else (y, middle)
-        back = round_trip(pair)
-        twin_middle, twin_y = back if first == "middle" else back[::-1]  # type: ignore[misc]
-        assert twin_y._parents[0]._parents[0] is twin_middle, first
 
 
 def test_copy_copy_is_a_new_node_over_the_same_parents() -> None:
@@ -149,21 +138,3 @@ def test_a_failed_pickling_does_not_spoil_the_next() -> None:
         pickle.dumps(top)  # halfway down its list, an operation of lambdas cannot be pickled
     for graph in (y, chain(3000)[1]):  # below the failure, and another graph
         assert round_trip(graph).data == graph.data  # type: ignore[attr-defined]
-
-
-def test_a_failed_pickling_lets_its_list_go() -> None:
-    def failing() -> Value:
-        """The deep branch of a root whose unpicklable branch is listed, and fails, before it."""
-        good = chain(3000)[1]
-        with pytest.raises((pickle.PicklingError, AttributeError)):
-            pickle.dumps(unpicklable_square(Value(2.0)) + good)
-        return good
-
-    good = failing()
-    # Each of the deep branch's nodes was listed and never saved: saved as a root now, it lists
-    # its own graph again, rather than save its parents inside itself, 3,000 deep.
-    assert round_trip(good).data == good.data  # type: ignore[attr-defined]
-    good = failing()
-    below = weakref.ref(good._parents[0])
-    del good
-    assert below() is None  # nothing keeps the failed save's nodes alive

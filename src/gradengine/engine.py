@@ -51,7 +51,7 @@ floats = Floats()
 def as_float(x: object, what: str = "a number") -> float:
     """x as a float, for a real number (an int beyond the float range rounds to ±inf)"""
     if type(x) is not float and not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a real number (int, float, bool), got {x!r:.60}")
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__} {x!r:.40}")
     try:
         return float(x)
     except OverflowError:
@@ -63,7 +63,7 @@ class Value:
 
     # fmt: off
     __slots__ = ("data", "grad", "label", "_op", "_parents", "_local_grads", "_operation",
-                 "__dict__")  # made only when needed: for a hand-made node's own _backward
+                 "__weakref__", "__dict__")  # __dict__: made when needed, for a hand-made _backward
 
     def __init__(self, data: object, _children: Iterable[Value] = (), _op: str = "",
                  label: str = "") -> None:
@@ -78,7 +78,7 @@ class Value:
         # Parents are kept in the order given, each once (micrograd keeps a set of children).
         self._parents = tuple(dict.fromkeys(_children))
         if not all(isinstance(p, Value) for p in self._parents):
-            raise TypeError(f"Value(data, _children, _op): _children must be Values: {_children}")
+            raise TypeError(f"Value(data, _children): _children must be Values: {_children!r:.30}")
         self._local_grads: tuple[Any, ...] = ()
         self._operation = LEAF
 
@@ -202,7 +202,7 @@ class Operation:
         parents = tuple([x if isinstance(x, Value) else Value(x) for x in operands])
         xs = [as_float(p.data, "a Value's data") for p in parents]
         out = as_float(self.evaluate(floats, xs), f"the value of {self.name!r}")
-        grads = self.local_grads(floats, xs, out)
+        grads = tuple(map(as_float, self.local_grads(floats, xs, out)))
         if len(grads) != len(parents):
             raise ValueError(f"{self.name!r} gave {len(grads)} derivatives for {len(xs)} inputs")
         return Value.node(out, parents, grads, self)

@@ -121,9 +121,9 @@ def _local_grads(node: Value) -> tuple[Any, ...]:
     operation, parents = node._operation, node._parents
     if operation is LEAF:
         raise TypeError(
-            f"the node {node!r} was made by hand, Value(data, children, {node._op!r}), with a "
-            "_backward of its own: it has no derivatives to differentiate again (define its "
-            "operation with gradengine.Operation)"
+            f"operation {node._op!r} has no higher-order derivatives: the node {node!r} was made "
+            "by hand, Value(data, children, op), with a _backward of its own (define its "
+            "operation with gradengine.Operation to differentiate it again)"
         )
     name = getattr(node, "_op", operation.name) or operation.name
     try:

@@ -115,10 +115,12 @@ class MLP(Module):
         seed: int | None = None,
         activation: str | Sequence[str] = "relu",
     ) -> None:
-        if not isinstance(nouts, Sequence) or isinstance(nouts, (str, bytes)) or not nouts:
+        if not isinstance(nouts, Sequence) or isinstance(nouts, (str, bytes)):
             raise TypeError(
-                f"nouts must be a list of layer sizes such as [16, 16, 1], got {describe(nouts)}"
+                f"nouts must be a list of layer sizes like [16, 1], got {describe(nouts)}"
             )
+        if not nouts:
+            raise ValueError("nouts must name at least one layer size, got an empty list")
         sizes = [check_size(nin, "nin")]
         sizes += [check_size(n, f"layer size nouts[{i}]") for i, n in enumerate(nouts)]
         check_parameter_count(sum((a + 1) * b for a, b in itertools.pairwise(sizes)), "MLP")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from gradengine.checks import check_size
 from gradengine.engine import Value
 from gradengine.fast import paused_gc
+from gradengine.higher import local_grads
 from gradengine.viz.formulas import (
     derivative_text,
     forward_expression,
@@ -111,7 +112,7 @@ def told_step(
     formulas = local_formulas(node._op, [names[p] for p in parents], names[i])
     step = BackwardStep(node=i, grad=grad)
     step.lines = [forward_line(graph, i), "  " + received_line(graph, i, received)]
-    for k, (p, local) in enumerate(zip(parents, node._local_grads, strict=True)):
+    for k, (p, local) in enumerate(zip(parents, local_grads(node), strict=True)):
         amount = grad * local
         grads[p] += amount
         incoming.setdefault(p, []).append((i, amount))
@@ -146,7 +147,7 @@ def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAcco
         # An untold step still passes its terms on: the leaves' lines need every one of them.
         omitted += 1
         grad = grads[i]
-        for parent, local in zip(node._parents, node._local_grads):
+        for parent, local in zip(node._parents, local_grads(node)):
             p = index[id(parent)]
             amount = grad * local
             grads[p] += amount
