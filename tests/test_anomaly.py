@@ -7,11 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from gradengine import MLP
+from gradengine import MLP, Value, engine, total, weighted_sum
 from gradengine.anomaly import detect_anomaly, is_anomaly_enabled
-from gradengine import Value, total, weighted_sum
-
-from gradengine import engine
 
 ORIGINAL_BACKWARD = Value.__dict__["backward"]
 

@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 
 from gradengine.cli.examples import EXAMPLES
-from gradengine.engine import Value
+from gradengine.engine import Value, topological_order
 from gradengine.viz import to_html
-from gradengine.engine import topological_order
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -6,8 +6,8 @@ import random
 import pytest
 
 from gradengine import Value
-from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
 from gradengine.engine import topological_order
+from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
 
 
 def random_case(name, seed, n=6, k=3):

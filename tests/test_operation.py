@@ -19,9 +19,8 @@ HYPOT = Operation(
 )
 MEAN = Operation(
     "mean",
-    lambda m, xs: sum(xs[1:], xs[0]) / len(xs),
-    lambda m, xs, out: (1.0 / len(xs),) * len(xs),
-    variadic=True,
+    lambda m, *xs: sum(xs[1:], xs[0]) / len(xs),
+    lambda m, *xs_and_value: (1.0 / (len(xs_and_value) - 1),) * (len(xs_and_value) - 1),
 )
 
 
@@ -39,7 +38,7 @@ def test_a_users_operation_passes_gradcheck(at):
     assert gradcheck(lambda x, y: HYPOT(x, y + 1.0), [at, 2.0])
 
 
-def test_a_variadic_operation_takes_its_inputs_as_one_tuple():
+def test_an_operation_of_any_number_of_inputs_takes_them_as_star_args():
     xs = [Value(1.0), Value(2.0), Value(6.0)]
     out = MEAN(*xs, 3.0)  # a number operand is a constant
     out.backward()
@@ -70,8 +69,8 @@ def test_derivatives_must_give_one_number_per_input():
     two = Operation("two", lambda m, x: x, lambda m, x, out: (1.0, 2.0))
     with pytest.raises(ValueError, match="gave 2 derivatives for 1 inputs"):
         two(Value(1.0))
-    text = Operation("text", lambda m, x: x, lambda m, x, out: ("one",))
-    with pytest.raises(TypeError, match="must be a real number, got str"):
+    text = Operation("text", lambda m, x: "one", lambda m, x, out: (1.0,))
+    with pytest.raises(TypeError, match="the value of 'text' must be a real number, got str"):
         text(Value(1.0))
     complex_value = Operation("c", lambda m, x: 1j, lambda m, x, out: (1.0,))
     with pytest.raises(TypeError, match="the value of 'c'"):
@@ -91,7 +90,7 @@ def test_children_that_are_not_values_and_an_op_that_is_not_a_str_are_refused():
         Value(2.0, "x")  # a label given where the children go
     with pytest.raises(TypeError, match="must be Values"):
         Value(2.0, (Value(1.0), 3.0), "+")
-    with pytest.raises(TypeError, match="got 2.0, 3"):
+    with pytest.raises(TypeError, match=r"got 2\.0, 3"):
         Value(2.0, (Value(1.0),), 3)  # type: ignore[arg-type]
 
 

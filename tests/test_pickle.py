@@ -7,15 +7,13 @@ import math
 import pickle
 import random
 import sys
-import weakref
 
 import pytest
 
 from gradengine import MLP, Operation, Value
-from gradengine.gradcheck import gradcheck
-from gradengine.engine import ADD, TANH, power_by
+from gradengine.engine import ADD, TANH, power_by, topological_order
 from gradengine.fast import RELU_WEIGHTED_SUM
-from gradengine.engine import topological_order
+from gradengine.gradcheck import gradcheck
 
 
 def round_trip(x: object) -> object:

@@ -6,9 +6,9 @@ import math
 import pytest
 
 from gradengine import gradcheck, losses, train
+from gradengine.engine import Value
 from gradengine.nn import MLP, Neuron
 from gradengine.optim import SGD, Adam
-from gradengine.engine import Value
 
 ALPHA = 1e-4
 

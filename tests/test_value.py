@@ -18,8 +18,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from gradengine import MLP, Value, total, weighted_sum
-from gradengine.gradcheck import gradcheck
 from gradengine.engine import topological_order
+from gradengine.gradcheck import gradcheck
 
 inf, nan = math.inf, math.nan
 LN2 = math.log(2.0)

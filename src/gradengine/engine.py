@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from math import copysign, inf, nan
 from typing import Any
 
@@ -88,9 +88,7 @@ class Value:
         out = object.__new__(Value)  # not __init__: data is a float already
         out.data, out.grad, out.label, out._op = data, 0.0, "", op.name
         out._parents, out._local_grads, out._operation = parents, grads, op
-        for watch in WATCHERS:  # anomaly mode checks each new node here
-            watch(out)
-        return out
+        return watched(out) if WATCHERS else out  # (WATCHERS: what anomaly mode adds)
 
     # Each operation is one row of the table at the end: its value and its local derivatives.
     # fmt: off
@@ -119,29 +117,24 @@ class Value:
 
     def backward(self) -> None:
         """grad of every node := d(self)/d(node); leaves add it to what they held, as in PyTorch."""
-        if getattr(_in_backward, "now", False):
+        if _one_pass_at_a_time._is_owned():  # type: ignore[attr-defined]
             raise RuntimeError("backward() called inside a running backward() (a signal handler?)")
         with _one_pass_at_a_time:  # two threads adding into one leaf at once would lose sums
-            _in_backward.now = True
             order = topological_order(self)
             held = [(node, node.grad) for node in order if not node._parents]
             try:
-                for node in order:
-                    node.grad = -0.0  # -0.0 + g is g: a single contribution keeps its sign
-                self.grad = 1.0
+                for node in order:  # d(self)/d(self) = 1; -0.0 + g is g, so one contribution
+                    node.grad = 1.0 if node is self else -0.0  # keeps its sign, as in PyTorch
                 for node in reversed(order):
                     node._backward()
-                for leaf, grad in held:
-                    if grad:  # a leaf that held 0 keeps this pass's total as it is
-                        leaf.grad += grad
+                for leaf, grad in held:  # leaves add this pass's total to what they held
+                    leaf.grad += grad or -0.0  # (adding -0.0 changes nothing, not even a sign)
                 for check in CHECKS:  # anomaly mode checks the whole pass here
                     check(order, held)
             except BaseException:  # an error, or Ctrl-C midway: leaves keep what they held
                 for leaf, grad in held:
                     leaf.grad = grad
                 raise
-            finally:
-                _in_backward.now = False
 
     @property
     def _prev(self) -> tuple[Value, ...]:
@@ -155,57 +148,57 @@ class Value:
 
 ValueLike = Value | int | float
 Parents = tuple[Value, ...]
-WATCHERS: list[Callable[[Value], None]] = []  # called with each new node (anomaly mode)
+WATCHERS: list[Callable[[Value], None]] = []  # see each new node (anomaly mode)
 CHECKS: list[Callable[[list[Value], list[tuple[Value, float]]], None]] = []  # after backward()
-_one_pass_at_a_time, _in_backward = threading.Lock(), threading.local()
+_one_pass_at_a_time = threading.RLock()  # an RLock knows whether this thread holds it
+
+
+def watched(node: Value) -> Value:
+    """node, after each of WATCHERS has seen it (anomaly mode raises there at a nan or inf)"""
+    for watch in WATCHERS:
+        watch(node)
+    return node
 
 
 def topological_order(root: Value) -> list[Value]:
     """Every node root was computed from, root last, each after all of its parents."""
-    order, seen = [], {id(root)}
-    stack = [(root, iter(root._parents))]  # an explicit stack: a million-deep chain is fine
+    order, seen, stack = [], set(), [(root, False)]  # a stack, not recursion: any depth is fine
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append((parent, iter(parent._parents)))
-                break
-        else:
-            stack.pop()
+        node, parents_done = stack.pop()
+        if parents_done:
             order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            # node comes off the stack again after all of its parents, first one first:
+            stack += [(node, True), *[(parent, False) for parent in reversed(node._parents)]]
     return order
 
 
 class Operation:
-    """value(m, *inputs) and derivatives(m, *inputs, result); variadic: inputs as one tuple"""
+    """An operation of Values: value(m, *inputs) and derivatives(m, *inputs, value)."""
 
-    __slots__ = ("name", "value", "derivatives", "variadic")
+    __slots__ = ("name", "value", "derivatives")
 
-    # fmt: off
-    def __init__(self, name: str, value: Callable[..., Any], derivatives: Callable[..., Any],
-                 *, variadic: bool = False) -> None:
-        # fmt: on
+    def __init__(self, name: str, value: Callable[..., Any], derivatives: Callable[..., Any]):
         if not isinstance(name, str) or not callable(value) or not callable(derivatives):
             raise TypeError("Operation(name, value, derivatives) takes a str and two functions")
-        self.name, self.value, self.derivatives, self.variadic = name, value, derivatives, variadic
-
-    # fmt: off
-    def evaluate(self, m: Any, xs: Sequence[Any]) -> Any:  # the result, in m's numbers
-        return self.value(m, *([xs] if self.variadic else xs))
-    def local_grads(self, m: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:  # d(out)/d(x)
-        return tuple(self.derivatives(m, *([xs] if self.variadic else xs), out))
-    # fmt: on
+        self.name, self.value, self.derivatives = name, value, derivatives
 
     def __call__(self, *operands: ValueLike) -> Value:
         """The node of this operation of the operands, with its value and local derivatives."""
         parents = tuple([x if isinstance(x, Value) else Value(x) for x in operands])
-        xs = [as_float(p.data, "a Value's data") for p in parents]
-        out = as_float(self.evaluate(floats, xs), f"the value of {self.name!r}")
-        grads = tuple(map(as_float, self.local_grads(floats, xs, out)))
-        if len(grads) != len(parents):
-            raise ValueError(f"{self.name!r} gave {len(grads)} derivatives for {len(xs)} inputs")
+        xs = [p.data if type(p.data) is float else as_float(p.data, "data") for p in parents]
+        out = self.value(floats, *xs)
+        grads = tuple(self.derivatives(floats, *xs, out))
+        if type(out) is not float or len(grads) != len(xs):  # (only an operation of your own)
+            out, grads = self.checked(out, grads, len(xs))
         return Value.node(out, parents, grads, self)
+
+    def checked(self, out: Any, grads: tuple[Any, ...], n: int) -> tuple[float, tuple[Any, ...]]:
+        """out and grads as floats; TypeError or ValueError saying what is wrong with them"""
+        if len(grads) != n:
+            raise ValueError(f"{self.name!r} gave {len(grads)} derivatives for {n} inputs")
+        return as_float(out, f"the value of {self.name!r}"), tuple(map(as_float, grads))
 
     def __repr__(self) -> str:
         return f"Operation({self.name!r})"

@@ -127,7 +127,7 @@ def _local_grads(node: Value) -> tuple[Any, ...]:
         )
     name = getattr(node, "_op", operation.name) or operation.name
     try:
-        grads = operation.local_grads(VALUES, parents, node)
+        grads = tuple(operation.derivatives(VALUES, *parents, node))
     except (TypeError, AttributeError) as error:
         raise TypeError(
             f"operation {name!r} has no higher-order derivatives: its derivatives cannot be "

@@ -48,9 +48,7 @@ def _float_only(m: object, *inputs: object) -> float:
     )
 
 
-_OPERATIONS = {
-    name: Operation(name, _float_only, _float_only, variadic=True) for name in ("cross_entropy",)
-}
+_OPERATIONS = {name: Operation(name, _float_only, _float_only) for name in ("cross_entropy",)}
 
 
 def _fused(
@@ -89,16 +87,16 @@ def _operation(
         rest = iter(parents)
         return [numbers_at[i] if i in numbers_at else next(rest) for i in range(n)]
 
-    def value_of_parents(m: Any, parents: Sequence[Any]) -> Any:
+    def value_of_parents(m: Any, *parents: Any) -> Any:
         return value(m, fill(parents))
 
-    def derivatives_of_parents(m: Any, parents: Sequence[Any], out: Any) -> list[Any]:
-        grads = derivatives(m, fill(parents))
+    def derivatives_of_parents(m: Any, *parents_and_value: Any) -> list[Any]:
+        grads = derivatives(m, fill(parents_and_value[:-1]))
         return [g for i, g in enumerate(grads) if i not in numbers_at]
 
     value_of_parents.__doc__ = value.__doc__
     derivatives_of_parents.__doc__ = derivatives.__doc__
-    return Operation(name, value_of_parents, derivatives_of_parents, variadic=True)
+    return Operation(name, value_of_parents, derivatives_of_parents)
 
 
 def _mse_value(m: Any, xs: list[Any]) -> Any:

@@ -20,7 +20,6 @@ import sys
 from typing import Any
 
 from gradengine.engine import POWERS, Operation, Value, power_by, topological_order
-from gradengine.fast import NeuronOperation
 
 #: A node as saved: a leaf itself, or (data, grad, label, _op, operation, parent positions, d/dp)
 Row = Value | tuple[float, float, str, str, Operation, tuple[int, ...], tuple[Any, ...]]
@@ -99,5 +98,4 @@ def _constant(module: str, name: str) -> Operation:
 
 
 copyreg.pickle(Value, _reduce_value)
-for _kind in (Operation, NeuronOperation):
-    copyreg.pickle(_kind, _reduce_operation)
+copyreg.pickle(Operation, _reduce_operation)

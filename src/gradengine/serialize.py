@@ -101,7 +101,7 @@ def mlp_to_dict(mlp: MLPLike) -> dict[str, Any]:
             if len(neuron.w) != fan_in or len(kinds) > 1:
                 raise ValueError(
                     f"layers[{i}][{j}] does not fit MLP({nin}, {nouts}): it has {len(neuron.w)} "
-                    f"weights (expected {fan_in}), and its layer mixes activations {sorted(kinds)}"
+                    f"weights (expected {fan_in}); neurons of its layer mix activations {sorted(kinds)}"
                 )
         fan_in = len(layer.neurons)
     layers = [
@@ -235,7 +235,7 @@ def parse_mlp(doc: object, source: str = "<dict>") -> Architecture:
             if len(kinds) > 1:
                 raise read.fail(
                     f"{where}.activation",
-                    f"layer {i} mixes activations {sorted(kinds)}; expected one",
+                    f"the neurons of layer {i} mix activations {sorted(kinds)}; expected one",
                 )
             layer.append((w, b))
         weights.append(layer)

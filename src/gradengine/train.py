@@ -422,14 +422,15 @@ def _loss_of_label_leaves(
     return _cross_entropy_of_targets(width)(*flat, *labels)
 
 
-def _hinge_value(m: Any, xs: Sequence[Any]) -> Any:
+def _hinge_value(m: Any, *xs: Any) -> Any:
     """mean max(0, 1 - y_i s_i), the scores s_1..s_n then their labels y_1..y_n (-1 or +1)"""
     n = len(xs) // 2
     return losses._mean_hinge(m, [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)])
 
 
-def _hinge_derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
+def _hinge_derivatives(m: Any, *xs_and_value: Any) -> list[Any]:
     """d/ds_i = -y_i / n, d/dy_i = -s_i / n where 1 - y_i s_i > 0, else 0"""
+    xs = xs_and_value[:-1]
     n = len(xs) // 2
     scores, labels = xs[:n], xs[n:]
     active = [m.real(1.0 - y * s) > 0 for s, y in zip(scores, labels, strict=True)]
@@ -437,7 +438,7 @@ def _hinge_derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
     return d_scores + [m.where(a, -s / n, 0.0) for a, s in zip(active, scores, strict=True)]
 
 
-_HINGE_OF_LABELS = Operation("hinge", _hinge_value, _hinge_derivatives, variadic=True)
+_HINGE_OF_LABELS = Operation("hinge", _hinge_value, _hinge_derivatives)
 
 
 def _row_max(m: Any, z: Sequence[Any]) -> Any:
@@ -452,7 +453,7 @@ def _cross_entropy_of_targets(width: int) -> Operation:
         half = len(xs) // 2
         return [(xs[i : i + width], xs[half + i : half + i + width]) for i in range(0, half, width)]
 
-    def value(m: Any, xs: Sequence[Any]) -> Any:
+    def value(m: Any, *xs: Any) -> Any:
         """mean over rows of ln Σ_j e^z_j - Σ_j t_j z_j, i.e. ln Σ_j e^z_j - z_c"""
         terms = []
         for z, t in rows(xs):
@@ -461,9 +462,9 @@ def _cross_entropy_of_targets(width: int) -> Operation:
             terms.append(log_total - reduce(add, [tj * zj for tj, zj in zip(t, z, strict=True)]))
         return losses._mean(terms)
 
-    def derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
+    def derivatives(m: Any, *xs_and_value: Any) -> list[Any]:
         """d/dz_j = (p_j - t_j) / n with p = softmax(z), d/dt_j = -z_j / n"""
-        pairs = rows(xs)
+        pairs = rows(xs_and_value[:-1])
         n = len(pairs)
         d_logits: list[Any] = []
         d_targets: list[Any] = []
@@ -475,7 +476,7 @@ def _cross_entropy_of_targets(width: int) -> Operation:
             d_targets += [-zj / n for zj in z]
         return d_logits + d_targets
 
-    return Operation("cross_entropy", value, derivatives, variadic=True)
+    return Operation("cross_entropy", value, derivatives)
 
 
 def _accuracy_or_none(mlp: MLP, X: Points, y: Labels) -> float | None:

@@ -67,8 +67,8 @@ def _check_replayable(node: Value, op: Operation) -> None:
     """An operation that is not built in must compute its value and derivatives from floats."""
     inputs = [p.data for p in node._parents]
     try:
-        result = float(op.evaluate(floats, inputs))
-        grads = op.local_grads(floats, inputs, result)
+        result = float(op.value(floats, *inputs))
+        grads = tuple(op.derivatives(floats, *inputs, result))
     except Exception as error:
         raise TypeError(
             f"cannot compile the {op.name!r} node {_describe_node(node)}: its operation "

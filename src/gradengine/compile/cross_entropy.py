@@ -32,13 +32,13 @@ class CrossEntropy(Operation):
     def __init__(self, classes: Sequence[int], width: int) -> None:
         self.classes = list(classes)
         self.width = width
-        super().__init__("cross_entropy", self._value, self._derivatives, variadic=True)
+        super().__init__("cross_entropy", self._value, self._derivatives)
 
     def _rows(self, xs: Sequence[Any]) -> list[list[float]]:
         w = self.width
         return [[float(z) for z in xs[r * w : (r + 1) * w]] for r in range(len(self.classes))]
 
-    def _value(self, m: Any, xs: Sequence[Any]) -> float:
+    def _value(self, m: Any, *xs: Any) -> float:
         """mean over rows of ln Σ_j e^z_j - z_c"""
         rows = self._rows(xs)
         terms = []
@@ -47,9 +47,9 @@ class CrossEntropy(Operation):
             terms.append(log_total - z[c])
         return losses._mean(terms)
 
-    def _derivatives(self, m: Any, xs: Sequence[Any], out: Any) -> list[float]:
+    def _derivatives(self, m: Any, *xs_and_value: Any) -> list[float]:
         """d/dz_j = (p_j - [j = c]) / n"""
-        rows = self._rows(xs)
+        rows = self._rows(xs_and_value[:-1])
         n = len(rows)
         grads: list[float] = []
         for z, c in zip(rows, self.classes, strict=True):
@@ -91,8 +91,8 @@ def replay_operation(node: Value) -> CrossEntropy:
         if classes is None:
             continue
         op = CrossEntropy(classes, width)
-        value = op.evaluate(None, logits)
-        again = op.local_grads(None, logits, value)
+        value = op.value(None, *logits)
+        again = op.derivatives(None, *logits, value)
         if _same(value, node.data) and all(map(_same, again, grads)):
             found.append(op)
     if len(found) != 1:

@@ -25,8 +25,8 @@ again by a second program without matrix products (generated the first time it i
 The local derivatives are the expressions that each operation's own derivatives function writes
 when it is run on symbols (symbolic.py), so they are stated once, in value.py; operations the
 generator does not know (``x ** c``, ``x ** y``, fused tanh and sigmoid neurons,
-your own) are called through ``operation.evaluate(floats, ...)`` and
-``operation.local_grads(floats, ...)``, node by node.
+your own) are called through ``operation.value(floats, ...)`` and
+``operation.derivatives(floats, ...)``, node by node.
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ class _Program:
             else:
                 c = len(self.src.namespace["O"])
                 self.src.namespace["O"].append(op)
-                lines.append(f"o{k} = [float(O[{c}].evaluate(floats, r)) for r in r{k}]")
+                lines.append(f"o{k} = [float(O[{c}].value(floats, *r)) for r in r{k}]")
         lines.append(f"{out} = o{k}")
 
     def _forward_weighted(self, k: int, group: Group) -> None:
@@ -679,7 +679,7 @@ class _Program:
             c = self.src.namespace["O"].index(op)
             lines.append(
                 f"D{k} = [g * float(d) for g, r, z in zip({g}, r{k}, {o}) "
-                f"for d in O[{c}].local_grads(floats, r, z)]"
+                f"for d in O[{c}].derivatives(floats, *r, z)]"
             )
             return
         derivatives = _derivatives(op, len(group.parents[0]))

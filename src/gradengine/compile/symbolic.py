@@ -102,7 +102,7 @@ def derivative_sources(op: Operation, arity: int) -> list[Symbol | float] | None
     """d(out)/d(x_q) for q < arity as expressions of x0, x1, ... and out; None if not one each."""
     inputs: Sequence[Symbol] = [Symbol(f"x{q}") for q in range(arity)]
     try:
-        grads = op.local_grads(SYMBOLS, inputs, Symbol("out"))
+        grads = tuple(op.derivatives(SYMBOLS, *inputs, Symbol("out")))
     except NotSymbolic:
         return None
     if len(grads) != arity:

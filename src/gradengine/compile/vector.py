@@ -3,7 +3,7 @@
 The level of a leaf is 0, that of a node one more than its highest parent's. Nodes at the same
 level never depend on each other, so the nodes of one level with the same operation (and the
 same number of inputs) form a vector: their parents are gathered by index arrays, the operation
-runs once on arrays (``operation.evaluate(NUMPY_M, arrays)``, the very definition eager mode runs
+runs once on arrays (``operation.value(NUMPY_M, *arrays)``, the very definition eager mode runs
 with floats), and backward scatters ``grad * local derivative`` back onto the parents.
 
 Two shapes get more than that:
@@ -134,8 +134,8 @@ class _Elementwise:
         """Fall back to floats, node by node, if the operation does not work on arrays."""
         try:
             args = [data[c] for c in self.cols]
-            result = self.op.evaluate(NUMPY_M, args)
-            grads = self.op.local_grads(NUMPY_M, args, result)
+            result = self.op.value(NUMPY_M, *args)
+            grads = tuple(self.op.derivatives(NUMPY_M, *args, result))
             ok = len(grads) == len(self.cols) and _same(result, data[self.out])
             for g in grads:
                 np.broadcast_to(np.asarray(g, dtype=np.float64), self.out.shape)
@@ -147,19 +147,19 @@ class _Elementwise:
         args = [V[c] for c in self.cols]
         if self.scalar:
             rows = list(zip(*(a.tolist() for a in args), strict=True))
-            results = [float(self.op.evaluate(floats, row)) for row in rows]
+            results = [float(self.op.value(floats, *row)) for row in rows]
             V[self.out] = results
             if want_grads:
                 grads = [
-                    self.op.local_grads(floats, row, r)
+                    tuple(self.op.derivatives(floats, *row, r))
                     for row, r in zip(rows, results, strict=True)
                 ]
                 self.locals = [np.array(col, dtype=np.float64) for col in zip(*grads, strict=True)]
             return
-        result = self.op.evaluate(NUMPY_M, args)
+        result = self.op.value(NUMPY_M, *args)
         V[self.out] = result
         if want_grads:
-            self.locals = list(self.op.local_grads(NUMPY_M, args, V[self.out]))
+            self.locals = list(self.op.derivatives(NUMPY_M, *args, V[self.out]))
 
     def backward(self, G: Any) -> None:
         g = G[self.out]

@@ -28,23 +28,30 @@ sum_left_to_right: Callable[..., Any] = sum if sys.version_info < (3, 12) else p
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")
 
 
-class NeuronOperation(Operation):
-    """act(b + w·x) of inputs (b, w1..wn, x1..xn): value(m, b, w, x), derivatives(m, b, w, x, y)"""
-
-    __slots__ = ()
-
-    def evaluate(self, m: Any, xs: Sequence[Any]) -> Any:
-        n = len(xs) // 2
-        return self.value(m, xs[0], xs[1 : n + 1], xs[n + 1 :])
-
-    def local_grads(self, m: Any, xs: Sequence[Any], out: Any) -> tuple[Any, ...]:
-        n = len(xs) // 2
-        return tuple(self.derivatives(m, xs[0], xs[1 : n + 1], xs[n + 1 :], out))
+def _split(b: Any, *rest: Any) -> tuple[Any, Sequence[Any], Sequence[Any], Any]:
+    """(b, [w1..wn], [x1..xn], y) from the inputs (b, w1..wn, x1..xn) and the value y"""
+    n = len(rest) // 2
+    return b, rest[:n], rest[n : 2 * n], rest[-1]
 
 
-def _z(m: Any, b: Any, w: Sequence[Any], x: Sequence[Any]) -> Any:
+def _z(b: Any, w: Sequence[Any], x: Sequence[Any]) -> Any:
     """b + w1*x1 + ... + wn*xn"""
     return sum_left_to_right(map(mul, w, x), b)
+
+
+def _value(act: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """value(m, b, w1..wn, x1..xn) = act(b + w·x)"""
+    return lambda m, b, *wx: act(m, _z(b, wx[: len(wx) // 2], wx[len(wx) // 2 :]))
+
+
+def _derivatives(slope: Callable[[Any, Any], Any]) -> Callable[..., tuple[Any, ...]]:
+    """derivatives(m, b, w1..wn, x1..xn, y): s, s x1..s xn, s w1..s wn for s = slope(m, y)"""
+
+    def derivatives(m: Any, *inputs: Any) -> tuple[Any, ...]:
+        _, w, x, y = _split(*inputs)
+        return _scaled(slope(m, y), w, x)
+
+    return derivatives
 
 
 def _scaled(s: Any, w: Sequence[Any], x: Sequence[Any]) -> tuple[Any, ...]:
@@ -52,24 +59,19 @@ def _scaled(s: Any, w: Sequence[Any], x: Sequence[Any]) -> tuple[Any, ...]:
     return (s, *[s * xi for xi in x], *[s * wi for wi in w])
 
 
-def _relu_derivatives(m: Any, b: Any, w: Sequence[Any], x: Sequence[Any], out: Any) -> Any:
-    """act'(z) = 1[z > 0], read from out = relu(z) (nan passes, as relu's own step)"""
-    return _scaled(m.step(out), w, x)
-
-
-WEIGHTED_SUM = NeuronOperation("weighted_sum", _z, lambda m, b, w, x, z: (1.0, *x, *w))
-RELU_WEIGHTED_SUM = NeuronOperation(
-    "relu(weighted_sum)", lambda m, b, w, x: RELU.value(m, _z(m, b, w, x)), _relu_derivatives
+# A neuron's operation for each activation: its inputs are (b, w1..wn, x1..xn), and its slope
+# act'(z) is read from its value y (relu: 1 if y > 0, so nan passes as relu's own step).
+WEIGHTED_SUM = Operation("weighted_sum", _value(lambda m, z: z), _derivatives(lambda m, y: 1.0))
+RELU_WEIGHTED_SUM = Operation(
+    "relu(weighted_sum)", _value(RELU.value), _derivatives(lambda m, y: m.step(y))
 )
-TANH_WEIGHTED_SUM = NeuronOperation(
-    "tanh(weighted_sum)",
-    lambda m, b, w, x: m.tanh(_z(m, b, w, x)),
-    lambda m, b, w, x, t: _scaled(1.0 - t * t, w, x),
+TANH_WEIGHTED_SUM = Operation(
+    "tanh(weighted_sum)", _value(lambda m, z: m.tanh(z)), _derivatives(lambda m, t: 1.0 - t * t)
 )
-SIGMOID_WEIGHTED_SUM = NeuronOperation(
+SIGMOID_WEIGHTED_SUM = Operation(
     "sigmoid(weighted_sum)",
-    lambda m, b, w, x: m.sigmoid(_z(m, b, w, x)),
-    lambda m, b, w, x, s: _scaled(s * (1.0 - s), w, x),
+    _value(lambda m, z: m.sigmoid(z)),
+    _derivatives(lambda m, s: s * (1.0 - s)),
 )
 #: The operation of a neuron node, for each activation.
 NEURONS = {
@@ -115,9 +117,8 @@ def weighted_sum(
 
 TOTAL = Operation(
     "sum",
-    lambda m, xs: sum_left_to_right(xs[1:], xs[0]),
-    lambda m, xs, out: (1.0,) * len(xs),
-    variadic=True,
+    lambda m, *xs: sum_left_to_right(xs[1:], xs[0]),
+    lambda m, *xs_and_out: (1.0,) * (len(xs_and_out) - 1),
 )
 
 
