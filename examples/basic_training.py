@@ -44,7 +44,7 @@ def main() -> None:
         model.zero_grad()
         loss.backward()
         for p in model.parameters():
-            p.update(LEARNING_RATE)
+            p.data -= LEARNING_RATE * p.grad
 
     print(f"test loss {mse(model, TEST).data:.6f}")
     for x1, x2 in TEST:

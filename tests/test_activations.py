@@ -142,7 +142,7 @@ def test_loading_refuses_bad_activations() -> None:
 def test_saving_refuses_mixed_hidden_activations() -> None:
     mlp = MLP(2, [3, 1], seed=5)
     mlp.layers[0].neurons[0].activation = "tanh"
-    with pytest.raises(ValueError, match="mix activations"):
+    with pytest.raises(ValueError, match="must not mix activations"):
         mlp.to_dict()
 
 

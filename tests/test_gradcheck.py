@@ -13,7 +13,7 @@ from gradengine.gradcheck import gradcheck
 
 def wrong_square(x: Value) -> Value:
     """x² with a deliberately wrong local derivative 3x (the truth is 2x)."""
-    return Value.node(x.data**2, (x,), (3.0 * x.data,), "wrong_square")
+    return Operation("wrong_square", lambda m, x: x * x, lambda m, x, out: (3.0 * x,))(x)
 
 
 def test_correct_gradients_pass_with_hand_derived_values():
@@ -104,7 +104,8 @@ def step_up(slope: float):
     """f(x) = inf for x > 0 else 0, with a chosen local derivative: numeric slope +inf at 0."""
 
     def f(x: Value) -> Value:
-        return Value.node(math.inf if x.data > 0 else 0.0, (x,), (slope,), "step")
+        step = Operation("step", lambda m, x: math.inf if x > 0 else 0.0, lambda m, x, y: (slope,))
+        return step(x)
 
     return f
 

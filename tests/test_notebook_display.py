@@ -10,7 +10,7 @@ import pytest
 
 from gradengine import MLP, Value
 from gradengine.viz import MAX_DRAWN_VALUES, GraphTooLargeError, draw_dot
-from gradengine.viz.notebook import count_values, value_mimebundle
+from gradengine.viz.notebook import count_values, mlp_markdown, register, value_mimebundle
 
 HAVE_DOT = shutil.which("dot") is not None
 
@@ -45,24 +45,24 @@ def test_value_shows_svg_when_graphviz_is_installed() -> None:
     pytest.importorskip("graphviz")
     if not HAVE_DOT:
         pytest.skip("Graphviz's dot is not installed")
-    bundle = small()._repr_mimebundle_()
+    bundle = value_mimebundle(small())
     assert "<svg" in bundle["image/svg+xml"] and "tanh" in bundle["image/svg+xml"]
     assert bundle["text/plain"].startswith("Value(data=")
 
 
 def test_value_shows_text_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
     hide_graphviz(monkeypatch)
-    bundle = small()._repr_mimebundle_()
+    bundle = value_mimebundle(small())
     assert set(bundle) == {"text/plain"}
     assert bundle["text/plain"].startswith("Value(data=") and "tanh" in bundle["text/plain"]
-    leaf = Value(1.5)._repr_mimebundle_()
+    leaf = value_mimebundle(Value(1.5))
     assert leaf == {"text/plain": repr(Value(1.5))}
 
 
 def test_value_shows_text_without_the_dot_program(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("graphviz")
     monkeypatch.setenv("PATH", "")
-    bundle = small()._repr_mimebundle_()
+    bundle = value_mimebundle(small())
     assert set(bundle) == {"text/plain"} and "tanh" in bundle["text/plain"]
 
 
@@ -78,15 +78,16 @@ def test_ipython_display_formatter_uses_the_bundle() -> None:
     pytest.importorskip("IPython")
     from IPython.core.interactiveshell import InteractiveShell
 
-    formatter = InteractiveShell.instance().display_formatter
-    data, _ = formatter.format(small())
-    assert "text/plain" in data
-    mlp_data, _ = formatter.format(MLP(2, [3, 1], seed=0))
+    shell = InteractiveShell.instance()
+    assert register(shell)  # what `import gradengine` does in a running IPython
+    data, _ = shell.display_formatter.format(small())
+    assert data["text/plain"].startswith("Value(data=")
+    mlp_data, _ = shell.display_formatter.format(MLP(2, [3, 1], seed=0))
     assert "| layer |" in mlp_data["text/markdown"]
 
 
 def test_mlp_markdown_shows_the_architecture() -> None:
-    text = MLP(3, [4, 4, 1], seed=0, activation="tanh")._repr_markdown_()
+    text = mlp_markdown(MLP(3, [4, 4, 1], seed=0, activation="tanh"))
     assert "MLP(3 -> 4 tanh -> 4 tanh -> 1 linear, 41 parameters)" in text
     assert "| 0 | 3 | 4 | tanh | 16 |" in text
     assert "| 2 | 4 | 1 | linear | 5 |" in text

@@ -155,7 +155,7 @@ BAD_FILES = [
     ("string weight", edit(lambda d: d["layers"][0][1]["w"].__setitem__(1, "2")), r"\.w\[1\]"),
     ("bool bias", edit(lambda d: d["layers"][0][0].update(b=True)), r"layers\[0\]\[0\]\.b"),
     ("missing bias", edit(lambda d: d["layers"][0][0].pop("b")), r"\.b: missing"),
-    ("nonlin", edit(lambda d: d["layers"][1][0].update(nonlin=True)), r"\.nonlin"),
+    ("nonlin", edit(lambda d: d["layers"][1][0].update(nonlin="yes")), r"\.nonlin"),
     ("bare NaN", json.dumps(good_doc()).replace("0.125", "NaN"), "bare NaN"),
     ("number beyond float range", json.dumps(good_doc()).replace("0.125", "-1e999"), "-1e999"),
     (

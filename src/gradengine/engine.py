@@ -68,8 +68,11 @@ class Value:
     def __init__(self, data: object, _children: Iterable[Value] = (), _op: str = "",
                  label: str = "") -> None:
         # fmt: on
-        if isinstance(data, Value) or not isinstance(_op, str) or not isinstance(label, str):
-            raise TypeError(f"Value(data, _children, _op, label): got {data!r:.40}, {_op!r:.20}")
+        if isinstance(data, Value):
+            raise TypeError("Value(data) needs a real number, got a Value: Value(v.data) copies it")
+        if not isinstance(_op, str) or not isinstance(label, str):
+            kinds = f"{type(_op).__name__}, {type(label).__name__}"
+            raise TypeError(f"_op and label must be str, got {kinds}")
         self.data = as_float(data, "Value(data)")
         self.grad = 0.0
         self.label = label

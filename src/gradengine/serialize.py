@@ -101,7 +101,8 @@ def mlp_to_dict(mlp: MLPLike) -> dict[str, Any]:
             if len(neuron.w) != fan_in or len(kinds) > 1:
                 raise ValueError(
                     f"layers[{i}][{j}] does not fit MLP({nin}, {nouts}): it has {len(neuron.w)} "
-                    f"weights (expected {fan_in}); neurons of its layer mix activations {sorted(kinds)}"
+                    f"weights (expected {fan_in}); the neurons of a layer must not mix activations "
+                    f"({sorted(kinds)})"
                 )
         fan_in = len(layer.neurons)
     layers = [

@@ -17,7 +17,7 @@ from functools import partial, reduce
 from operator import add, mul
 from typing import Any
 
-from gradengine.checks import as_value
+from gradengine.checks import as_list, as_value
 from gradengine.engine import RELU, Operation, Value, as_float, floats
 
 #: b + w1*x1 + ... + wn*xn, left to right: micrograd's chain of additions, bit for bit. sum() adds
@@ -62,9 +62,15 @@ def _scaled(s: Any, w: Sequence[Any], x: Sequence[Any]) -> tuple[Any, ...]:
 # A neuron's operation for each activation: its inputs are (b, w1..wn, x1..xn), and its slope
 # act'(z) is read from its value y (relu: 1 if y > 0, so nan passes as relu's own step).
 WEIGHTED_SUM = Operation("weighted_sum", _value(lambda m, z: z), _derivatives(lambda m, y: 1.0))
-RELU_WEIGHTED_SUM = Operation(
-    "relu(weighted_sum)", _value(RELU.value), _derivatives(lambda m, y: m.step(y))
-)
+
+
+def _relu_derivatives(m: Any, *inputs: Any) -> tuple[Any, ...]:
+    """(1, x1..xn, w1..wn) while active; all 0 when not: an inactive ReLU passes nothing back"""
+    _, w, x, y = _split(*inputs)
+    return (0.0,) * (1 + 2 * len(w)) if m.real(y) <= 0 else (1.0, *x, *w)
+
+
+RELU_WEIGHTED_SUM = Operation("relu(weighted_sum)", _value(RELU.value), _relu_derivatives)
 TANH_WEIGHTED_SUM = Operation(
     "tanh(weighted_sum)", _value(lambda m, z: m.tanh(z)), _derivatives(lambda m, t: 1.0 - t * t)
 )
@@ -97,8 +103,12 @@ def neuron(b: Value, w: Sequence[Value], x: Sequence[Value], activation: str) ->
         s = out * (1.0 - out)
     else:
         out, s = z, 1.0
-    # For s = 1 the derivatives are the numbers themselves: no new float for each.
-    grads = (1.0, *xd, *wd) if s == 1.0 else _scaled(s, wd, xd)
+    if s == 1.0:  # the derivatives are the numbers themselves: no new float for each
+        grads = (1.0, *xd, *wd)
+    elif activation == "relu":  # an inactive ReLU passes nothing back (not even 0 * inf)
+        grads = (0.0,) * (1 + 2 * len(xd))
+    else:
+        grads = _scaled(s, wd, xd)
     return Value.node(out, (b, *w, *x), grads, NEURONS[activation])
 
 
@@ -106,7 +116,10 @@ def weighted_sum(
     bias: Value, weights: Sequence[Value], inputs: Sequence[Value | float], *, relu: bool = False
 ) -> Value:
     """z = b + w1*x1 + ... + wn*xn as one node (relu=True: max(z, 0)); d/db = 1, d/dwi = xi"""
-    ws, xs = list(weights), [as_value(v) for v in inputs]
+    ws = as_list(weights, "the weights as a list of Values")
+    xs = [as_value(v) for v in as_list(inputs, "the inputs as a list of Values or numbers")]
+    if not isinstance(relu, bool):
+        raise TypeError(f"weighted_sum: relu must be True or False, got {type(relu).__name__}")
     for name, v in [("bias", bias), *(("weight", w) for w in ws)]:
         if not isinstance(v, Value):
             raise TypeError(f"weighted_sum: each {name} must be a Value, got {type(v).__name__}")
@@ -124,7 +137,7 @@ TOTAL = Operation(
 
 def total(values: Sequence[Value | float]) -> Value:
     """x1 + x2 + ... + xn as one node, summed left to right; d/dxi = 1"""
-    xs = tuple(as_value(v) for v in values)
+    xs = tuple(as_value(v) for v in as_list(values, "a list of Values or numbers to total"))
     if not xs:
         raise ValueError("total() needs at least one value, got an empty sequence")
     data = [as_float(v.data) for v in xs]
