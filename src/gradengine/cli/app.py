@@ -260,14 +260,12 @@ def _add_graph_command(commands: Any) -> None:
 
 # -- what a run needs, before it starts ------------------------------------------------------------
 
-# One training step builds, for every training point, one Hidden node per hidden layer (its
-# outputs a tuple of floats, their grads an array: nn.MLP and hidden.py), one node per output
-# neuron and the loss's few nodes. Fitted to tracemalloc's peak over a second step of 2-16-16-1,
-# 2-64-64-1, 2-128-1, 2-32-32-32-1 and 2-256-1 MLPs on moons x 400 points, 2-24-24-1 x 100,
-# 2-48-1 x 150 and 2-512-512-1 x 100 (python 3.11): within 5% on all eight.
-BYTES_PER_HIDDEN = 30  # per point and hidden neuron: its output and its grad, as floats
-BYTES_PER_NODE = 170  # per point and output neuron: the node and the number it holds
-BYTES_PER_POINT = 700  # per point: its inputs, its loss's nodes and each layer's Hidden node
+# One training step builds, for every training point, one node per neuron whose parents and
+# local derivatives are tuples as long as its inputs and weights (nn.Neuron, gradengine.fast).
+# Fitted to tracemalloc's peak over a second step of 2-24-24-1 x 100, 2-48-1 x 150, 2-16-16-1 x
+# 200, 2-64-1 x 100 and 2-8-8-8-1 x 300 points (python 3.11): within 10% on all five.
+BYTES_PER_EDGE = 25  # per point and parameter: its place in a neuron's parents and derivatives
+BYTES_PER_NEURON = 360  # per point and neuron: the node, its tuples and the walk's share
 BYTES_PER_PARAMETER = 140  # once: each weight's share of the step (optimizer state, snapshots)
 # The compiled engine keeps the recorded graph of every point, training and test, for the whole
 # run, and its program beside it: fitted to the growth of the peak RSS over one step, the larger
@@ -303,8 +301,7 @@ def estimate(settings: Settings, n_outputs: int) -> Estimate:
         per_point = COMPILED_BYTES_PER_EDGE * parameters + COMPILED_BYTES_PER_NODE * neurons
         peak = settings.samples * per_point
     else:  # the test set is evaluated one point at a time: only the training graph counts
-        hidden = sum(settings.hidden)
-        per_point = BYTES_PER_HIDDEN * hidden + BYTES_PER_NODE * n_outputs + BYTES_PER_POINT
+        per_point = BYTES_PER_EDGE * parameters + BYTES_PER_NEURON * neurons
         peak = n_train * per_point + BYTES_PER_PARAMETER * parameters
     per_step = settings.samples * (SECONDS_PER_EDGE * parameters + SECONDS_PER_NODE * neurons)
     return Estimate(parameters, peak, per_step * settings.steps)
