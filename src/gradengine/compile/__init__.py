@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gradengine import ieee
 from gradengine import value as _v
-from gradengine.checks import type_name
+from gradengine.checks import as_float, describe, type_name
 from gradengine.nodes import LectureOperation
 from gradengine.value import Operation, Value
 from gradengine.walk import exclusive, paused_gc, topological_order
@@ -244,19 +245,7 @@ class Program:
         if input_values is None:
             values: Any = [x.data for x in self.inputs]
         else:
-            try:
-                size = len(input_values)
-            except TypeError:
-                raise TypeError(
-                    "input_values must be a flat sequence of numbers, got "
-                    f"{type_name(input_values)}"
-                ) from None
-            if size != n:
-                raise ValueError(
-                    f"expected {n} input values (one per input recorded), got {size}: a batch "
-                    "of another shape needs a graph built and compiled for it"
-                )
-            values = input_values
+            values = _input_list(input_values, n)
         with exclusive("program.run()"):
             result: float = self._engine.run(values)
         return result
@@ -275,6 +264,26 @@ class Program:
 
     def __repr__(self) -> str:
         return f"<Program: {len(self.recording)} nodes, {self.backend} backend>"
+
+
+def _input_list(input_values: object, n: int) -> list[float]:
+    """input_values as a list of n floats, checked as Value() checks its data."""
+    if isinstance(input_values, (str, bytes, Mapping, AbstractSet)) or not isinstance(
+        input_values, Iterable
+    ):
+        raise TypeError(
+            f"input_values must be a flat sequence of {n} numbers (one per input recorded), "
+            f"got {describe(input_values)}"
+        )
+    values = list(input_values)
+    if len(values) != n:
+        raise ValueError(
+            f"expected {n} input values (one per input recorded), got {len(values)}: a batch "
+            "of another shape needs a graph built and compiled for it"
+        )
+    if all(type(x) is float for x in values):
+        return values
+    return [as_float(x, f"input_values[{k}]") for k, x in enumerate(values)]
 
 
 def _numpy_available() -> bool:
