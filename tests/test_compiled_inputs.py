@@ -49,7 +49,7 @@ def test_collections_that_are_not_sequences_are_refused(backend: str, values) ->
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_wrong_length_is_a_value_error(backend: str) -> None:
     program, *_ = program_of_two_inputs(backend)
-    with pytest.raises(ValueError, match="expected 2 input values .* got 3"):
+    with pytest.raises(ValueError, match=r"expected 2 input values .* got 3"):
         program.run([1.0, 2.0, 3.0])
 
 
