@@ -252,6 +252,12 @@ class Program:
 
     step = run
 
+    @property
+    def source(self) -> str:
+        """The code this program runs: with the Python backend, the generated Python itself."""
+        text: str = self._engine.source
+        return text
+
     def __str__(self) -> str:
         rec = self.recording
         lines = [f"compiled program ({self.backend} backend), {rec.leaf_summary()}"]

@@ -807,6 +807,7 @@ class _Program:
             ]
         else:
             texts = self._parts(body)
+        texts[0] = f"{_HEADER}\n{texts[0]}"
         self.source = "\n\n\n".join(texts)
         # Code generated from the recording above (never from user text), run once to define it.
         for text in texts:
@@ -842,6 +843,16 @@ class _Program:
         calls.append(f"return {root}")
         driver = "\n".join(["def replay(X, backward=True):", *("    " + line for line in calls)])
         return [*texts, driver]
+
+
+_HEADER = """\
+# The replay of a compiled graph (gradengine's Python backend). replay(X) puts every node's value
+# in the list V (parameters, inputs, constants, then the groups of nodes, level by level), runs
+# the backward pass and adds the gradients to the parameters' (PU) and inputs' (IU) .grad;
+# replay(X, False) runs the forward pass only. The names it does not define are the program's:
+# T (V before a run: the constants), itemgetters I.. and F.. and index lists J.. over V, the
+# operations O called node by node, and gradengine.ieee's float functions.\
+"""
 
 
 def _split(lines: list[str]) -> list[list[str]]:
