@@ -47,6 +47,7 @@ from typing import Any
 
 from gradengine import ieee
 from gradengine import value as _v
+from gradengine.anomaly import is_anomaly_enabled
 from gradengine.checks import as_float, describe, type_name
 from gradengine.nodes import LectureOperation
 from gradengine.value import Operation, Value
@@ -247,6 +248,10 @@ class Program:
         else:
             values = _input_list(input_values, n)
         with exclusive("program.run()"):
+            if is_anomaly_enabled():
+                from gradengine.compile.anomalies import check
+
+                check(self.recording, values)
             result: float = self._engine.run(values)
         return result
 
