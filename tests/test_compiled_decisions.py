@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gradengine import MLP, Value, compile_graph, grad
+from gradengine import MLP, Operation, Value, compile_graph, grad
 from gradengine.losses import hinge
 
 BACKENDS = [
@@ -159,3 +159,36 @@ def test_the_power_oracle_is_the_hand_derived_one() -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_powers_derivative_in_the_loss(backend: str) -> None:
     replayed_or_refused(power_slope, [0.0], [2.0], backend, "**")
+
+
+# What compiled mode needs from the engine, shown with operations of the test's own: a decision
+# recorded as a node is recomputed on every run. (One that cannot be recorded so would be a node
+# whose operation cannot recompute it from floats: compile_graph refuses those, naming them.)
+
+STEP = Operation("step", lambda m, x: m.step(x), lambda m, x, out: (0.0,))
+WHERE = Operation(
+    "where",
+    lambda m, c, a, b: m.where(m.real(c) > 0, a, b),
+    lambda m, c, a, b, out: (0.0, m.step(c), 1.0 - m.step(c)),
+)
+
+
+def relu_penalty_recorded(data: list[float]) -> tuple[Value, list[Value], list[Value]]:
+    """relu_penalty with its decisions as nodes: d relu(wx)/dw = x step(wx), and a where."""
+    w, x = Value(0.5), Value(data[0])
+    z = w * x
+    dw = x * STEP(z)
+    return WHERE(STEP(z), z, 0.0) + dw * dw, [w], [x]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_decisions_recorded_as_nodes_are_recomputed(backend: str) -> None:
+    """The same loss as relu_penalty's, so its eager oracle (hand-checked above) applies."""
+    for recorded, new in (([2.0], [-1.0]), ([-1.0], [2.0])):
+        loss, parameters, inputs = relu_penalty_recorded(recorded)
+        program = compile_graph(loss, parameters, inputs, backend=backend, input_grads=False)
+        parameters[0].grad = 0.0
+        got = program.run(new)
+        want, (w,), _ = relu_penalty(new)
+        want.backward()
+        assert (got, parameters[0].grad) == (want.data, w.grad)
