@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import random
+import re
 
 import pytest
 from graph_strategies import EngineBackend, graphs, run
@@ -148,3 +149,25 @@ def _chain_value(x: float, w: float, steps: int) -> float:
     for _ in range(steps):
         y = math.tanh(y * w + x)
     return y
+
+
+def test_the_depth_benchmark_runs_on_a_tiny_chain() -> None:
+    """benchmarks/compile_depth.py measures; here it only runs (no timing is asserted)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    script = str(root / "benchmarks" / "compile_depth.py")
+    out = subprocess.run(
+        [sys.executable, script, "--nodes", "50", "--repeats", "1", "--backends", "python"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    ).stdout
+    assert "50-node chain" in out
+    assert re.search(r"python +min [\d.]+ s +median [\d.]+ s +mean [\d.]+ s +peak \d+ MB", out)
