@@ -261,7 +261,8 @@ class Program:
 
     @property
     def source(self) -> str:
-        """The code this program runs: with the Python backend, the generated Python itself."""
+        """The code this program runs: the Python backend's generated Python itself, or a
+        listing of the NumPy backend's array operations (forward, then backward)."""
         text: str = self._engine.source
         return text
 
