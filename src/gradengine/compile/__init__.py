@@ -25,7 +25,9 @@ Limits, as with any tracing compiler:
 - Python control flow that read ``.data`` while the graph was built (an ``if``, a ``max`` over
   Values, the number of iterations of a loop) is frozen into the recording. Replaying with other
   weights or inputs follows the recorded branches; only ReLU masks and the data-dependent cases
-  of the operations' derivatives are recomputed.
+  of the operations' derivatives are recomputed. Not those of a derivative taken inside the
+  loss with ``grad(..., create_graph=True)``: it decides once, as a plain number, a constant
+  the recording cannot tell from any other (docs/compiled.md).
 - A leaf that is neither a parameter nor an input (the 2 in ``x * 2``) is a constant: its
   ``.data`` at compile time is frozen and it receives no gradient. Interior nodes keep the
   ``.data`` and ``.grad`` of the eager pass that built them.
@@ -41,12 +43,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from gradengine import engine as _v
 from gradengine import fast
-from gradengine.checks import type_name
+from gradengine.anomaly import is_anomaly_enabled
+from gradengine.checks import as_float, describe, type_name
 from gradengine.engine import Operation, Value, floats, topological_order
 from gradengine.fast import paused_gc
 
@@ -243,23 +247,22 @@ class Program:
         if input_values is None:
             values: Any = [x.data for x in self.inputs]
         else:
-            try:
-                size = len(input_values)
-            except TypeError:
-                raise TypeError(
-                    "input_values must be a flat sequence of numbers, got "
-                    f"{type_name(input_values)}"
-                ) from None
-            if size != n:
-                raise ValueError(
-                    f"expected {n} input values (one per input recorded), got {size}: a batch "
-                    "of another shape needs a graph built and compiled for it"
-                )
-            values = input_values
+            values = _input_list(input_values, n)
+        if is_anomaly_enabled():
+            from gradengine.compile.anomalies import check
+
+            check(self.recording, values)
         result: float = self._engine.run(values)
         return result
 
     step = run
+
+    @property
+    def source(self) -> str:
+        """The code this program runs: the Python backend's generated Python itself, or a
+        listing of the NumPy backend's array operations (forward, then backward)."""
+        text: str = self._engine.source
+        return text
 
     def __str__(self) -> str:
         rec = self.recording
@@ -273,6 +276,26 @@ class Program:
 
     def __repr__(self) -> str:
         return f"<Program: {len(self.recording)} nodes, {self.backend} backend>"
+
+
+def _input_list(input_values: object, n: int) -> list[float]:
+    """input_values as a list of n floats, checked as Value() checks its data."""
+    if isinstance(input_values, (str, bytes, Mapping, AbstractSet)) or not isinstance(
+        input_values, Iterable
+    ):
+        raise TypeError(
+            f"input_values must be a flat sequence of {n} numbers (one per input recorded), "
+            f"got {describe(input_values)}"
+        )
+    values = list(input_values)
+    if len(values) != n:
+        raise ValueError(
+            f"expected {n} input values (one per input recorded), got {len(values)}: a batch "
+            "of another shape needs a graph built and compiled for it"
+        )
+    if all(type(x) is float for x in values):
+        return values
+    return [as_float(x, f"input_values[{k}]") for k, x in enumerate(values)]
 
 
 def _numpy_available() -> bool:

@@ -31,7 +31,10 @@ your own) are called through ``operation.value(floats, ...)`` and
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import math
+import re
 from collections.abc import Sequence
 from functools import cache
 from itertools import accumulate, pairwise, repeat
@@ -57,6 +60,12 @@ from gradengine.fast import paused_gc
 #: Arity up to which a group's parents are gathered column by column (zip of columns); above
 #: it, row by row (one itemgetter per node).
 _COLUMNS = 8
+#: A name in generated Python (not an attribute: p.data reads p).
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+#: Lines of generated Python compiled as one function, at most: longer, it is cut into parts of
+#: about _PART lines (see _Program._parts).
+_WHOLE = 2000
+_PART = 300
 #: Matrix products of at most this many weights are unrolled (each weight a local name).
 _UNROLL = 4096
 
@@ -267,6 +276,7 @@ class _Program:
             isfinite=math.isfinite,
             sumlr=fast.sum_left_to_right,
             NotFinite=NotFinite,
+            keep=_keep,
         )
         lines = src.lines
         lines.append("V = T[:]")
@@ -454,6 +464,9 @@ class _Program:
         if self.input_nodes and rec.input_grads:
             folds.append(("gI", self.input_nodes))
         planned = {name: self._plan_fold(targets) for name, targets in folds}
+        self.used_by: dict[int, set[str]] = {}  # what each group provides: one lookup per group
+        for group_number, what in self.used:
+            self.used_by.setdefault(group_number, set()).add(what)
         lines = self.src.lines
         for k in range(len(self.groups) - 1, -1, -1):
             if f"g{k}" not in planned:
@@ -657,7 +670,7 @@ class _Program:
 
     def _contributions(self, k: int) -> None:
         """After g<k>: what group k sends back to its parents, for the sources used."""
-        used = {what for group, what in self.used if group == k}
+        used = self.used_by.get(k, set())
         if not used:
             return
         lines = self.src.lines
@@ -789,12 +802,74 @@ class _Program:
 
     def compile(self) -> Any:
         body = self.src.lines
-        self.source = "\n".join(
-            ["def replay(X, backward=True):", *("    " + line for line in body)]
-        )
+        if len(body) <= _WHOLE:
+            texts = [
+                "\n".join(["def replay(X, backward=True):", *("    " + line for line in body)])
+            ]
+        else:
+            texts = self._parts(body)
+        texts[0] = f"{_HEADER}\n{texts[0]}"
+        self.source = "\n\n\n".join(texts)
         # Code generated from the recording above (never from user text), run once to define it.
-        exec(compile(self.source, "<gradengine compiled graph>", "exec"), self.src.namespace)
+        for text in texts:
+            exec(compile(text, "<gradengine compiled graph>", "exec"), self.src.namespace)
         return self.src.namespace["replay"]
+
+    def _parts(self, body: list[str]) -> list[str]:
+        """The body as functions of at most about _PART lines each, and replay() calling them.
+
+        CPython compiles one function in time that grows with the square of its comprehensions
+        and local names (a 20,000-node chain: a minute): each part is compiled on its own, and
+        the names one part leaves to a later one travel in a dict S.
+        """
+        forward, backward = body[: self.forward_lines], body[self.forward_lines + 2 : -1]
+        root = f"S['V'][{self.pos[self.rec.root]}]"
+        globals_ = self.src.namespace.keys() | set(dir(builtins)) | set(keyword.kwlist)
+        texts: list[str] = []
+        calls: list[str] = ["S = {'X': X}"]
+        defined = {"X"}  # the names an earlier part may have bound (S.get: None if it did not)
+        for section, stop in (
+            (forward, ["if not backward:", f"    return {root}"]),
+            (backward, []),
+        ):
+            for chunk in _split(section):
+                name = f"part{len(texts)}"
+                names = set(_NAME.findall("\n".join(chunk))) - globals_
+                loads = sorted(names & defined)
+                defined |= names
+                load = [f"    {', '.join(loads)}, = map(S.get, {tuple(loads)!r})"] if loads else []
+                texts.append("\n".join([f"def {name}(S):", *load, *chunk, "    keep(S, locals())"]))
+                calls.append(f"{name}(S)")
+            calls += stop
+        calls.append(f"return {root}")
+        driver = "\n".join(["def replay(X, backward=True):", *("    " + line for line in calls)])
+        return [*texts, driver]
+
+
+_HEADER = """\
+# The replay of a compiled graph (gradengine's Python backend). replay(X) puts every node's value
+# in the list V (parameters, inputs, constants, then the groups of nodes, level by level), runs
+# the backward pass and adds the gradients to the parameters' (PU) and inputs' (IU) .grad;
+# replay(X, False) runs the forward pass only. The names it does not define are the program's:
+# T (V before a run: the constants), itemgetters I.. and F.. and index lists J.. over V, the
+# operations O called node by node, and gradengine.engine's float functions (floats).\
+"""
+
+
+def _split(lines: list[str]) -> list[list[str]]:
+    """lines (indented as a function body) in runs of about _PART, cut between statements."""
+    chunks: list[list[str]] = [[]]
+    for line in lines:
+        if len(chunks[-1]) >= _PART and not line.startswith(" "):
+            chunks.append([])
+        chunks[-1].append("    " + line)
+    return [chunk for chunk in chunks if chunk]
+
+
+def _keep(S: dict[str, Any], names: dict[str, Any]) -> None:
+    """S gets a part's local names (but not S itself: no reference cycle)."""
+    del names["S"]
+    S.update(names)
 
 
 class PythonEngine:

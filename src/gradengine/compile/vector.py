@@ -490,8 +490,89 @@ class NumpyEngine:
                 x.grad += g
         return float(V[self.rec.root])
 
+    @property
+    def source(self) -> str:
+        """What run() computes, one line per array operation (not Python to run: a listing)."""
+        return _listing(self)
+
     def describe(self) -> list[str]:
         lines = [f"  as {len(self.steps)} array operations per pass, level by level:"]
         for lv, step in zip(self.levels, self.steps, strict=True):
             lines.append(f"    level {lv}: {step.describe()}")
         return lines
+
+
+_LISTING_HEADER = """\
+# The replay of a compiled graph (gradengine's NumPy backend), one line per array operation.
+# V holds every node's value, G every node's gradient; in3_0, out3, W3, ... are index arrays
+# into them (one entry per node of step 3); G[i] += c adds up the contributions to a repeated i.
+def run(X):
+    V[parameters] = [p.data for p in parameters]; V[inputs] = X\
+"""
+
+
+def _listing(engine: NumpyEngine) -> str:
+    """The forward and backward array operations of engine, as pseudo-Python."""
+    number = {id(step): k for k, step in enumerate(engine.steps)}
+    lines = [_LISTING_HEADER]
+    for level, step in zip(engine.levels, engine.steps, strict=True):
+        code, note = _forward_line(number[id(step)], step)
+        count = np.size(step.out)
+        lines.append(f"    {code}  # level {level}: {count} node{'s' if count > 1 else ''}{note}")
+    lines += ["    if not backward:", "        return V[root]", "    G[:] = 0; G[root] = 1"]
+    for step in engine.backward_steps:
+        lines += [f"    {line}" for line in _backward_lines(number[id(step)], step)]
+    lines.append("    for p, g in zip(parameters, G[parameters]): p.grad += g")
+    if engine.used_inputs:
+        lines.append("    for x, g in zip(inputs, G[inputs]): x.grad += g")
+    lines.append("    return V[root]")
+    return "\n".join(lines)
+
+
+def _forward_line(k: int, step: Any) -> tuple[str, str]:
+    """The code of a forward step, and what the comment adds about it."""
+    if isinstance(step, _Elementwise):
+        args = [f"V[in{k}_{q}]" for q in range(len(step.cols))]
+        infix = step.name in ("+", "-", "*", "/", "**") and len(args) == 2
+        call = f" {step.name} ".join(args) if infix else f"{step.name}({', '.join(args)})"
+        return f"V[out{k}] = {call}", (", floats, node by node" if step.scalar else "")
+    if isinstance(step, _WeightedSums):
+        n = step.n
+        if step.matrix is not None:
+            s, r = step.matrix["out"].shape
+            z, note = f"V[X{k}] @ V[W{k}].T + V[b{k}]", f", [{s}x{n}] @ [{r}x{n}].T"
+        else:
+            z, note = f"V[b{k}] + rowsum(V[W{k}] * V[X{k}])", ", rows summed left to right"
+        return f"V[out{k}] = {f'relu({z})' if step.relu else z}", note
+    if isinstance(step, _CrossEntropy):
+        return f"V[out{k}] = mean(logsumexp(V[Z{k}], rows) - V[Z{k}][rows, classes{k}])", ""
+    if isinstance(step, _Total):
+        return f"V[out{k}] = rowsum(V[X{k}])", ", rows summed left to right"
+    return f"V[out{k}] = cumsum(V[start{k}], V[terms{k}])", ""
+
+
+def _backward_lines(k: int, step: Any) -> list[str]:
+    if isinstance(step, _Elementwise):
+        return [
+            f"G[in{k}_{q}] += G[out{k}] * d(out{k})/d(in{k}_{q})"
+            for q, wanted in enumerate(step.wanted)
+            if wanted
+        ]
+    if isinstance(step, _WeightedSums):
+        gz = f"G[out{k}] * (V[out{k}] > 0)" if step.relu else f"G[out{k}]"
+        W, X = f"V[W{k}]", f"V[X{k}]"
+        lines = [f"gz{k} = {gz}"]
+        if step.matrix is not None:
+            sums = [f"gz{k}.sum(axis=0)", f"gz{k}.T @ {X}", f"gz{k} @ {W}"]
+        else:
+            sums = [f"gz{k}", f"gz{k} * {X}", f"gz{k} * {W}"]
+        targets = [f"G[b{k}]", f"G[W{k}]", f"G[X{k}]"]
+        lines += [
+            f"{t} += {c}" for t, c, wanted in zip(targets, sums, step.wanted, strict=True) if wanted
+        ]
+        return lines
+    if isinstance(step, _CrossEntropy):
+        return [f"G[Z{k}] += G[out{k}] * (softmax(V[Z{k}], rows) - onehot(classes{k})) / {step.n}"]
+    if isinstance(step, _Total):
+        return [f"G[X{k}] += G[out{k}]  # to each input"]
+    return [f"G[start{k}, terms{k}] += G[out{k}][-1]"]

@@ -17,7 +17,7 @@ from functools import partial, reduce
 from operator import add, mul
 from typing import Any
 
-from gradengine.checks import as_list, as_value
+from gradengine.checks import as_list, as_value, describe
 from gradengine.engine import RELU, Operation, Value, as_float, floats
 
 #: b + w1*x1 + ... + wn*xn, left to right: micrograd's chain of additions, bit for bit. sum() adds
@@ -120,12 +120,13 @@ def weighted_sum(
     xs = [as_value(v) for v in as_list(inputs, "the inputs as a list of Values or numbers")]
     if not isinstance(relu, bool):
         raise TypeError(f"weighted_sum: relu must be True or False, got {type(relu).__name__}")
-    for name, v in [("bias", bias), *(("weight", w) for w in ws)]:
-        if not isinstance(v, Value):
-            raise TypeError(f"weighted_sum: each {name} must be a Value, got {type(v).__name__}")
+    params = [p for p in [bias, *ws] if isinstance(p, Value)]
+    if len(params) != 1 + len(ws):
+        wrong = next(p for p in [bias, *ws] if not isinstance(p, Value))
+        raise TypeError(f"weighted_sum: the bias and weights must be Values, got {describe(wrong)}")
     if len(ws) != len(xs):
         raise ValueError(f"expected {len(ws)} inputs (one per weight), got {len(xs)}")
-    return neuron(bias, ws, xs, "relu" if relu else "linear")
+    return neuron(params[0], params[1:], xs, "relu" if relu else "linear")
 
 
 TOTAL = Operation(
