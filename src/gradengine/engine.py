@@ -165,15 +165,15 @@ def watched(node: Value) -> Value:
 
 def topological_order(root: Value) -> list[Value]:
     """Every node root was computed from, root last, each after all of its parents."""
-    order, seen, stack = [], set(), [(root, False)]  # a stack, not recursion: any depth is fine
+    order, seen, stack = [], set(), [(root, 0)]  # a stack, not recursion: any depth is fine
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
             order.append(node)
         elif id(node) not in seen:
             seen.add(id(node))
-            # node comes off the stack again after all of its parents, first one first:
-            stack += [(node, True), *[(parent, False) for parent in reversed(node._parents)]]
+            # (node, 1) comes off the stack after its parents, which go first, first one first
+            stack += [(node, 1), *[(p, 0) for p in reversed(node._parents) if id(p) not in seen]]
     return order
 
 

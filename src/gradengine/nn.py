@@ -203,7 +203,7 @@ def check_inputs(x: object, expected: int) -> list[Value]:
         x = as_list(x, f"a list of {expected} inputs (Values or numbers)")
         if len(x) != expected:
             raise ValueError(f"expected {expected} inputs, got {len(x)}")
-    if all(isinstance(v, Value) for v in x):
+    if all(map(isinstance, x, itertools.repeat(Value))):  # (map: the loop runs in C)
         return x  # type: ignore[return-value]
     return [as_value(v) for v in x]
 
