@@ -13,9 +13,12 @@ from gradengine.files import write_atomic
 from gradengine.value import Value
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
+    Graph,
     build_graph,
+    check_hide,
     check_path,
     check_root,
+    is_hidden,
     number,
 )
 
@@ -59,13 +62,31 @@ def op_symbol(op: str) -> str:
     return OP_SYMBOLS.get(op, op)
 
 
+def shown_numbers(graph: Graph, i: int, hide: str | None) -> tuple[str, str]:
+    """Node i's data and grad as a drawing shows them: ? for what class mode hides."""
+    node = graph.nodes[i]
+    return (
+        "?" if is_hidden(node, "data", hide) else number(node.data),
+        "?" if is_hidden(node, "grad", hide) else number(node.grad),
+    )
+
+
 def to_dot(
-    root: Value, rankdir: str = "LR", force: bool = False, max_values: int = MAX_DRAWN_VALUES
+    root: Value,
+    rankdir: str = "LR",
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> str:
-    """DOT source: a record (label | data | grad) per value, a small node per operation."""
+    """DOT source: a record (label | data | grad) per value, a small node per operation.
+
+    hide="grad" shows every grad as ?, hide="data" the data of every computed value (class mode).
+    """
     root = check_root(root, "to_dot()")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {describe(rankdir)}")
+    hide = check_hide(hide)
     graph = build_graph(root, limit=max_values, force=force)
     lines = [
         "digraph gradengine {",
@@ -75,8 +96,9 @@ def to_dot(
         '  edge [color="#718096", arrowsize=0.7];',
     ]
     for i, node in enumerate(graph.nodes):
-        fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
-        if node.label:
+        data, grad = shown_numbers(graph, i, hide)
+        fields = [f"data {data}", f"grad {grad}"]
+        if graph.names.label(i):
             fields.insert(0, graph.names.label(i))
         label = " | ".join(record_text(field) for field in fields)
         fill = "#e6f0fa" if node._parents else "#fdf6e3"
@@ -103,8 +125,13 @@ def draw(
     rankdir: str = "LR",
     force: bool = False,
     max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> None:
-    """Render to_dot(root) to path (.svg, .png or .pdf, by suffix) with Graphviz's `dot`."""
+    """Render to_dot(root) to path (.svg, .png or .pdf, by suffix) with Graphviz's `dot`.
+
+    hide="grad" or "data" draws those numbers as ? (class mode; see to_dot).
+    """
     target = check_path(path, "draw(root, path): path")
     fmt = FORMATS.get(target.suffix.lower())
     if fmt is None:
@@ -112,7 +139,7 @@ def draw(
             f"draw() writes {', '.join(FORMATS)} files, chosen by the path's suffix; "
             f"got {str(target)!r}"
         )
-    source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values)
+    source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values, hide=hide)
     try:
         import graphviz
     except ImportError as error:
@@ -138,14 +165,18 @@ def draw_dot(
     rankdir: str = "LR",
     force: bool = False,
     max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> Any:
     """The lecture's draw_dot: a graphviz.Digraph, a record per value and a node per operation.
 
     Shown inline in Jupyter, or rendered with its own ``.render()``; needs the graphviz package.
+    hide="grad" or "data" draws those numbers as ? (class mode; see to_dot).
     """
     root = check_root(root, "draw_dot()")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {describe(rankdir)}")
+    hide = check_hide(hide)
     try:
         import graphviz
     except ImportError as error:
@@ -157,10 +188,12 @@ def draw_dot(
     graph = build_graph(root, limit=max_values, force=force)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     for i, node in enumerate(graph.nodes):
-        name = record_text(graph.names.label(i)) if node.label else ""
+        name = record_text(graph.names.label(i))
+        data = "?" if is_hidden(node, "data", hide) else f"{node.data:.4f}"
+        grad = "?" if is_hidden(node, "grad", hide) else f"{node.grad:.4f}"
         dot.node(
             f"v{i}",
-            label=f"{{ {name} | data {node.data:.4f} | grad {node.grad:.4f} }}",
+            label=f"{{ {name} | data {data} | grad {grad} }}",
             shape="record",
         )
         if node._parents:

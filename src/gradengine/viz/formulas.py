@@ -94,8 +94,9 @@ def local_formulas(op: str, parents: list[str], out: str) -> list[str | None]:
     if op in ("tanh(weighted_sum)", "sigmoid(weighted_sum)") and len(parents) % 2 == 1:
         # the weighted sum's derivatives times the function's own derivative at its result
         inner = local_formulas("weighted_sum", parents, out)
-        outer = f"(1 - {out}²)" if op.startswith("tanh") else f"{out}·(1 - {out})"
-        return [outer if formula == "1" else f"{outer}·{formula}" for formula in inner]
+        outer = f"1 - {out}²" if op.startswith("tanh") else f"{out}·(1 - {out})"
+        factor = f"({outer})" if op.startswith("tanh") else outer
+        return [outer if formula == "1" else f"{factor}·{formula}" for formula in inner]
     return [None] * len(parents)
 
 

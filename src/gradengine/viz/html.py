@@ -47,25 +47,20 @@ class PageNames(NodeNames):
 
     A Value(2) and the 2 in x * 2 are alike (leaves without a label), so a constant is told from
     a parameter by what it looks like: an unlabelled leaf whose value reads as typed (at most
-    four significant digits) and that feeds no neuron (a fused weighted sum, whose leaves are
-    weights and biases). Two constants with one value share the name: they mean the same
-    number. A constant whose value reads like another node's label gets #<position>.
+    four significant digits) and that is no neuron's input (those are named w1, x1, b). Two
+    constants with one value share the name: they mean the same number. A constant whose value
+    reads like another node's label gets #<position>.
     """
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         super().__init__(nodes)
         own = super().__getitem__
-        self._taken = {own(i) for i, node in enumerate(nodes) if node.label}
-        in_neurons = {
-            id(parent) for node in nodes if "weighted_sum" in node._op for parent in node._parents
-        }
+        self._taken = {own(i) for i in range(len(nodes)) if self.label(i)}
+        # A neuron's inputs are named by their role (w1, x1, b), so they are never constants.
         self._constants = {
             i
             for i, node in enumerate(nodes)
-            if not node.label
-            and not node._parents
-            and id(node) not in in_neurons
-            and looks_typed(node.data)
+            if not self.label(i) and not node._parents and looks_typed(node.data)
         }
 
     def is_constant(self, i: int) -> bool:
@@ -159,7 +154,7 @@ def page_data(graph: Graph) -> dict[str, Any]:
     nodes = [
         {
             "name": graph.names[i],
-            "labelled": bool(node.label),
+            "labelled": bool(graph.names.label(i)),
             "constant": isinstance(graph.names, PageNames) and graph.names.is_constant(i),
             "symbol": symbols[i],
             "opWidth": op_width(symbols[i]),

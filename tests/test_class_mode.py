@@ -1,0 +1,81 @@
+"""Class mode: hide="grad" or hide="data" shows those numbers as ? in drawings and pages."""
+
+import re
+import shutil
+
+import pytest
+
+from gradengine import Value
+from gradengine.viz import draw, to_dot, to_mermaid
+
+RECORD = re.compile(r'label="\{ (?:(.*?) \| )?data\\ (\S+) \| grad\\ (\S+) \}"')
+
+
+def lecture_graph():
+    """L = (a*b + c) * f, the lecture's first graph, after backward()."""
+    a, b, c, f = (Value(v, label=n) for v, n in ((2.0, "a"), (-3.0, "b"), (10.0, "c"), (-2.0, "f")))
+    e = a * b
+    e.label = "e"
+    d = e + c
+    d.label = "d"
+    out = d * f
+    out.label = "L"
+    out.backward()
+    return out
+
+
+def shown(dot):
+    return {m[1]: (m[2], m[3]) for m in RECORD.finditer(dot)}
+
+
+def test_hiding_the_grads_shows_every_grad_as_a_question_mark():
+    numbers = shown(to_dot(lecture_graph(), hide="grad"))
+    assert set(numbers) == {"a", "b", "c", "f", "e", "d", "L"}
+    assert {grad for _, grad in numbers.values()} == {"?"}
+    assert {name: float(data) for name, (data, _) in numbers.items()} == {
+        "a": 2.0,
+        "b": -3.0,
+        "c": 10.0,
+        "f": -2.0,
+        "e": -6.0,
+        "d": 4.0,
+        "L": -8.0,
+    }
+
+
+def test_hiding_the_data_keeps_the_leaves_and_the_grads():
+    numbers = shown(to_dot(lecture_graph(), hide="data"))
+    assert {name: data for name, (data, _) in numbers.items() if data != "?"} == {
+        "a": "2.0",
+        "b": "-3.0",
+        "c": "10.0",
+        "f": "-2.0",
+    }
+    assert sorted(name for name, (data, _) in numbers.items() if data == "?") == ["L", "d", "e"]
+    # dL/da = f * b = 6 by hand; dL/dd = f = -2
+    assert float(numbers["a"][1]) == 6.0 and float(numbers["d"][1]) == -2.0
+
+
+def test_nothing_hidden_by_default():
+    assert "?" not in to_dot(lecture_graph())
+
+
+def test_mermaid_hides_the_same_way():
+    text = to_mermaid(lecture_graph(), hide="grad")
+    assert text.count("grad ?") == 7 and "grad -2" not in text
+
+
+@pytest.mark.parametrize(
+    ("hide", "error"), [("grads", ValueError), ("", ValueError), (True, TypeError), (1, TypeError)]
+)
+def test_an_unknown_hide_is_refused_with_the_choices(hide, error):
+    with pytest.raises(error, match='hide must be "grad", "data" or None'):
+        to_dot(lecture_graph(), hide=hide)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+def test_draw_renders_the_question_marks(tmp_path):
+    pytest.importorskip("graphviz", reason="draw() needs the graphviz package")
+    draw(lecture_graph(), tmp_path / "sheet.svg", hide="grad")
+    svg = (tmp_path / "sheet.svg").read_text()
+    assert svg.count("grad ?") == 7
