@@ -13,6 +13,7 @@ from gradengine.files import write_atomic
 from gradengine.value import Value
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
+    NEURON_OPERATIONS,
     Graph,
     build_graph,
     check_hide,
@@ -55,6 +56,15 @@ def quoted(text: str) -> str:
     """text as a DOT double-quoted string (no record syntax)."""
     clean = "".join(" " if ord(char) < 32 else char for char in text)
     return '"' + clean.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def drawn_order(op: str, parents: list[int]) -> list[int]:
+    """The order a drawing stacks an operation's inputs: a neuron's as x1, w1, x2, w2, ..., b."""
+    if op not in NEURON_OPERATIONS or len(parents) % 2 == 0:
+        return parents
+    n = len(parents) // 2
+    pairs = zip(parents[n + 1 :], parents[1 : n + 1], strict=True)
+    return [p for pair in pairs for p in pair] + [parents[0]]
 
 
 def op_symbol(op: str) -> str:
@@ -108,11 +118,12 @@ def to_dot(
         )
         if node._parents:
             symbol = quoted(op_symbol(node._op))
+            # ordering=in keeps a neuron's inputs stacked as drawn_order lists them
             lines.append(
                 f"  op{i} [shape=circle, width=0.3, fixedsize=false, margin=0.02, "
-                f'style=filled, fillcolor="#ffffff", label={symbol}];'
+                f'style=filled, fillcolor="#ffffff", label={symbol}, ordering=in];'
             )
-            for p in graph.parents_of(i):
+            for p in drawn_order(node._op, graph.parents_of(i)):
                 lines.append(f"  v{p} -> op{i};")
             lines.append(f"  op{i} -> v{i};")
     lines.append("}")
@@ -199,6 +210,7 @@ def draw_dot(
         if node._parents:
             dot.node(f"op{i}", label=node._op)
             dot.edge(f"op{i}", f"v{i}")
-            for p in dict.fromkeys(graph.parents_of(i)):  # each edge once, as the lecture's set
+            # each edge once, as the lecture's set
+            for p in dict.fromkeys(drawn_order(node._op, graph.parents_of(i))):
                 dot.edge(f"v{p}", f"op{i}")
     return dot

@@ -44,7 +44,13 @@ NEURONS = {
 
 
 def grouped(operand: str) -> str:
-    """operand in parentheses when it is negative, so that 2.0 * (-3.0) reads right."""
+    """operand in parentheses when it is negative, so that 2.0 * (-3.0) reads right.
+
+    A number the page may hide (\x00 node \x01 number \x02) gets them inside the mark, so a
+    hidden -3.0 reads ?, not (?).
+    """
+    if operand.startswith("\x00") and "\x01-" in operand:
+        return operand.replace("\x01-", "\x01(-", 1).replace("\x02", ")\x02", 1)
     return f"({operand})" if operand.startswith("-") else operand
 
 

@@ -344,7 +344,7 @@ function mount(root, payload, options = {}) {
       const all = revealed.size >= hiddenCount;
       part("reveal").textContent = all ? "hide all" : "reveal all";
       part("class-note").textContent =
-        `class mode: ${G.hide === "grad" ? "grads" : "computed data"} hidden; click a ? to reveal it`;
+        `${G.hide === "grad" ? "grads" : "computed data"} hidden: click a ? to reveal it, R for all`;
     }
   }
   function followStep() {
