@@ -342,9 +342,9 @@ function mount(root, payload, options = {}) {
     part("class").hidden = !G.hide;
     if (G.hide) {
       const all = revealed.size >= hiddenCount;
-      part("reveal").textContent = all ? "hide all" : "reveal all";
+      part("reveal").textContent = all ? "hide all (R)" : "reveal all (R)";
       part("class-note").textContent =
-        `${G.hide === "grad" ? "grads" : "computed data"} hidden: click a ? to reveal it, R for all`;
+        `${G.hide === "grad" ? "grads" : "computed data"} hidden: click a ? to reveal it`;
     }
   }
   function followStep() {
