@@ -79,3 +79,31 @@ def test_draw_renders_the_question_marks(tmp_path):
     draw(lecture_graph(), tmp_path / "sheet.svg", hide="grad")
     svg = (tmp_path / "sheet.svg").read_text()
     assert svg.count("grad ?") == 7
+
+
+def test_draw_dot_hides_the_same_way():
+    pytest.importorskip("graphviz", reason="draw_dot() builds a graphviz.Digraph")
+    from gradengine.viz import draw_dot
+
+    source = draw_dot(lecture_graph(), hide="data").source
+    assert source.count("data ?") == 3  # e, d and L; the leaves keep their data
+    assert "grad 6.0000" in source  # dL/da = f * b = 6, by hand
+
+
+def test_the_graph_command_hides_in_the_drawings_and_keeps_the_answers(tmp_path, capsys):
+    import argparse
+
+    from gradengine.cli.graph import add_parser, run
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    program = "L = d * f; d = e + c; e = a * b"
+    argv = ["graph", "--expr", program, "--set", "a=2,b=-3,c=10,f=-2", "--hide", "grad"]
+    assert run(parser.parse_args([*argv, "--out", str(tmp_path)])) == 0
+    numbers = shown((tmp_path / "graph.dot").read_text(encoding="utf-8"))
+    assert {grad for _, grad in numbers.values()} == {"?"}
+    assert '"hide": "grad"' in (tmp_path / "graph.html").read_text(encoding="utf-8")
+    assert "grad a = 6.0, received from e" in (tmp_path / "explain.txt").read_text("utf-8")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["graph", "--hide", "grads"])
+    assert "invalid choice: 'grads'" in capsys.readouterr().err

@@ -140,3 +140,20 @@ def test_another_page_embeds_the_view_and_highlights_a_node(browser, tmp_path):
     assert page.locator("g.node").count() == 0
     assert errors == []
     page.close()
+
+
+def test_the_views_controls_leave_play_pause_step_and_reset_to_the_page(browser, tmp_path):
+    path = tmp_path / "page.html"
+    to_html(lecture(), path, hide="grad")
+    page, errors = open_page(browser, path)
+    names = page.evaluate(
+        """() => [...document.querySelectorAll('.ge-view :is(button, input, select)')]
+              .map(e => e.getAttribute('aria-label') || e.textContent)"""
+    )
+    assert len(names) == 11
+    for word in ("play", "pause", "step", "reset"):
+        assert not [name for name in names if word in name.lower()], (word, names)
+    page.get_by_role("button", name="to the end").click()
+    assert page.locator(".ge-view").get_attribute("data-step") == "7"  # 3 forward, 3 back, done
+    assert errors == []
+    page.close()

@@ -249,7 +249,7 @@ def graph_payload(
     name: payload["tags"] maps each name to the Value's position. A Value that is not in the
     graph is a ValueError. The payload holds floats that may be NaN or infinite: write it
     with json.dumps(payload, allow_nan=True) and read it in JavaScript (NaN is a JS name), or
-    with script_json for a <script>.
+    with script_json inside an HTML script element.
     """
     root = check_root(root, "graph_payload()")
     hide = check_hide(hide)

@@ -12,7 +12,9 @@
 //   view.destroy()          remove the view and its listeners
 //
 // keys: "document" (a page of its own: keys work anywhere) or "focus" (the default: only while
-// the focus is inside the element, so a page's own shortcuts keep working).
+// the focus is inside the element, so a page's own shortcuts keep working). The controls'
+// names (rewind the pass, previous, animate the pass, next, to the end, ...) avoid the words
+// play, pause, step and reset, which a page around the view may use for its own buttons.
 const GradengineGraph = (() => {
 const SVG_NS = "http://www.w3.org/2000/svg";
 const MARKUP = `
@@ -26,16 +28,16 @@ const MARKUP = `
   </section>
   <aside class="ge-panel">
     <div class="ge-controls">
-      <button class="ge-first" title="first step (Home)" aria-label="first step">|&#x25C0;</button>
-      <button class="ge-prev" title="previous step (&#x2190;)" aria-label="previous step">&#x25C0;</button>
-      <button class="ge-play" title="play / pause the steps (space)" aria-label="play the steps">&#x25B6; play</button>
-      <button class="ge-next" title="next step (&#x2192;)" aria-label="next step">&#x25B6;</button>
-      <button class="ge-last" title="last step (End)" aria-label="last step">&#x25B6;|</button>
+      <button class="ge-first" title="first step (Home)" aria-label="rewind the pass">|&#x25C0;</button>
+      <button class="ge-prev" title="previous step (&#x2190;)" aria-label="previous">&#x25C0;</button>
+      <button class="ge-play" title="play / pause the steps (space)" aria-label="animate the pass">&#x25B6; play</button>
+      <button class="ge-next" title="next step (&#x2192;)" aria-label="next">&#x25B6;</button>
+      <button class="ge-last" title="last step (End)" aria-label="to the end">&#x25B6;|</button>
     </div>
     <div class="ge-timeline">
-      <input class="ge-scrubber" type="range" min="0" value="0" aria-label="step of the pass">
+      <input class="ge-scrubber" type="range" min="0" value="0" aria-label="position in the pass">
       <label class="ge-speed-label">speed
-        <select class="ge-speed" aria-label="play speed of the steps">
+        <select class="ge-speed" aria-label="animation speed">
           <option value="0.25">&#xBC;&#xD7;</option>
           <option value="0.5">&#xBD;&#xD7;</option>
           <option value="1" selected>1&#xD7;</option>
