@@ -157,3 +157,29 @@ def test_the_views_controls_leave_play_pause_step_and_reset_to_the_page(browser,
     assert page.locator(".ge-view").get_attribute("data-step") == "7"  # 3 forward, 3 back, done
     assert errors == []
     page.close()
+
+
+def test_a_highlighted_neuron_of_a_network_can_be_brought_into_view(browser, tmp_path):
+    from gradengine import MLP
+
+    model = MLP(2, [16, 16, 1], seed=0)
+    out = model([0.5, -1.0])
+    out.backward()
+    hidden = out._parents[1 + 16 + 5]  # the output neuron's x6: the sixth neuron of layer 2
+    files = view_files()
+    payload = graph_payload(out, tags={"layer 2, neuron 6": hidden})
+    path = tmp_path / "net.html"
+    path.write_text(
+        EMBEDDING.format(css=files["page.css"], js=files["page.js"], payload=script_json(payload)),
+        encoding="utf-8",
+    )
+    page, errors = open_page(browser, path)
+    page.evaluate("view.highlight('layer 2, neuron 6', { show: true })")
+    card = page.locator("g.node.highlight")
+    assert card.get_attribute("data-name") == "L2N6"
+    box, canvas = card.bounding_box(), page.locator(".ge-canvas").bounding_box()
+    assert box["width"] >= 120  # drawn at a readable size (the card is 132 units wide)
+    assert canvas["x"] <= box["x"] and box["x"] + box["width"] <= canvas["x"] + canvas["width"]
+    assert canvas["y"] <= box["y"] and box["y"] + box["height"] <= canvas["y"] + canvas["height"]
+    assert errors == []
+    page.close()

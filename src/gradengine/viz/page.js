@@ -6,7 +6,8 @@
 //
 //   const view = GradengineGraph.mount(element, payload, { keys: "focus" });
 //   view.update(payload)    the same graph at new numbers (keeps the step, zoom and reveals)
-//   view.highlight(k)       ring node k (a position, or a name of payload.tags); null clears
+//   view.highlight(k)       ring node k (a position, or a name of payload.tags); null clears;
+//                           view.highlight(k, { show: true }) also zooms to it
 //   view.reveal(k)          class mode: show node k's hidden number; view.revealAll(true|false)
 //   view.go(step)           show a step (0 = the graph, the last = every grad)
 //   view.destroy()          remove the view and its listeners
@@ -446,12 +447,23 @@ function mount(root, payload, options = {}) {
     }
   });
 
-  function highlight(key) {
+  // { show: true } also brings the node into the middle of the view, at `scale` (default 1) or
+  // closer: a network's graph fitted whole is too small to read.
+  function highlight(key, opts = {}) {
     if (key === null || key === undefined) highlighted = null;
     else if (typeof key === "string") highlighted = key in G.tags ? G.tags[key] : null;
     else highlighted = Number.isInteger(key) && key >= 0 && key < G.nodes.length ? key : null;
     root.dataset.highlight = highlighted === null ? "" : String(highlighted);
     render(current);
+    if (opts.show && highlighted !== null) {
+      const node = G.nodes[highlighted];
+      const { width, height } = size();
+      camera.scale = Math.min(MAX_SCALE, Math.max(camera.scale, opts.scale ?? 1));
+      camera.left = node.x + W / 2 - width / camera.scale / 2;
+      camera.top = node.y + H / 2 - height / camera.scale / 2;
+      camera.moved = true;
+      show();
+    }
   }
   // The same graph at new numbers keeps the step, the zoom and what was revealed.
   function update(next) {
