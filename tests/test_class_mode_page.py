@@ -132,8 +132,10 @@ def test_another_page_embeds_the_view_and_highlights_a_node(browser, tmp_path):
     # new numbers for the same graph keep the step: c = 11 makes d = 5, L = -10, dL/df = 5
     again = build(PROGRAM, {**VALUES, "c": 11.0})
     again.backward()
+    page.evaluate("view.highlight('first')")
     page.evaluate(f"view.update({script_json(graph_payload(again))})")
     assert page.locator(".ge-view").get_attribute("data-step") == str(last)
+    assert page.locator("g.node.highlight").get_attribute("data-name") == "e"  # kept
     assert float(cards(page, "grad")["f"]) == 5.0 and float(cards(page, "data")["L"]) == -10.0
     assert page.locator("#play").text_content() == "Play"  # the page's own button is untouched
     page.evaluate("view.destroy()")

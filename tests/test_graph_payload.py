@@ -89,3 +89,15 @@ def test_the_view_files_are_the_packaged_script_and_style():
     files = view_files()
     assert set(files) == {"page.js", "page.css"}
     assert "const GradengineGraph" in files["page.js"] and ".ge-view" in files["page.css"]
+
+
+def test_nan_and_infinite_numbers_stay_strict_json():
+    x, y = Value(float("inf"), label="x"), Value(0.0, label="y")
+    out = x * y - x  # inf * 0 is NaN, as IEEE says; d(out)/dy = x = inf
+    out.backward()
+    payload = graph_payload(out)
+    json.dumps(payload, allow_nan=False)  # would raise on a bare NaN or infinity
+    names = [n["name"] for n in payload["nodes"]]
+    final = {names[u[0]]: u[1] for u in payload["steps"][-1]["updates"]}
+    assert final["y"] == "Infinity" and final["x"] == 0.0 - 1.0  # y*1 - 1 at y = 0
+    assert payload["nodes"][-1]["dataText"] == "nan"

@@ -161,12 +161,14 @@ def neuron_roles(nodes: Sequence[Value]) -> dict[int, str]:
     o), and an unlabelled input that is no neuron is x1..xn. A value that several neurons use
     is named by the first, in forward order. Keys are positions in nodes.
     """
-    position = {id(node): i for i, node in enumerate(nodes)}
     neurons = [
         i
         for i, node in enumerate(nodes)
         if node._op in NEURON_OPERATIONS and len(node._parents) % 2 == 1
     ]
+    if not neurons:
+        return {}  # and no index of a graph that may hold a million values
+    position = {id(node): i for i, node in enumerate(nodes)}
     roles: dict[int, str] = {}
     prefixes = {i: "" for i in neurons}
     if len(neurons) > 1:

@@ -247,9 +247,8 @@ def graph_payload(
     Value of the graph drawn highlighted (its position is payload["highlight"]). tags: names
     for Values of the graph (say, each neuron's output), so that the page can highlight one by
     name: payload["tags"] maps each name to the Value's position. A Value that is not in the
-    graph is a ValueError. The payload holds floats that may be NaN or infinite: write it
-    with json.dumps(payload, allow_nan=True) and read it in JavaScript (NaN is a JS name), or
-    with script_json inside an HTML script element.
+    graph is a ValueError. json.dumps(payload) is strict JSON: a NaN or infinite number is
+    the string "NaN", "Infinity" or "-Infinity", as JavaScript's String() writes it.
     """
     root = check_root(root, "graph_payload()")
     hide = check_hide(hide)
@@ -278,6 +277,21 @@ def graph_payload(
         data["tags"][key] = position(value, f"tags[{key!r}]")
     data["title"] = f"Backpropagation through {graph.names[-1]}"
     data["subtitle"] = root_line(graph, hide)
+    return strict_json(data)
+
+
+def strict_json(data: Any) -> Any:
+    """data with every NaN or infinite float replaced by its JavaScript name, as a string."""
+    if isinstance(data, float):
+        if math.isfinite(data):
+            return data
+        if math.isnan(data):
+            return "NaN"
+        return "Infinity" if data > 0 else "-Infinity"
+    if isinstance(data, dict):
+        return {key: strict_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(value) for value in data]
     return data
 
 

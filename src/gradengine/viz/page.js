@@ -5,7 +5,8 @@
 // (viz/layout.py keeps every edge clear of boxes).
 //
 //   const view = GradengineGraph.mount(element, payload, { keys: "focus" });
-//   view.update(payload)    the same graph at new numbers (keeps the step, zoom and reveals)
+//   view.update(payload)    the same graph at new numbers (keeps the step, zoom, reveals and
+//                           highlight, unless the payload names a highlight of its own)
 //   view.highlight(k)       ring node k (a position, or a name of payload.tags); null clears;
 //                           view.highlight(k, { show: true }) also zooms to it
 //   view.reveal(k)          class mode: show node k's hidden number; view.revealAll(true|false)
@@ -471,7 +472,9 @@ function mount(root, payload, options = {}) {
     G = next;
     steps = G.steps;
     if (!same) { revealed = new Set(); current = 0; }
-    highlighted = G.highlight;
+    // the payload's highlight if it names one; else the same graph keeps its highlight
+    if (G.highlight !== null && G.highlight !== undefined) highlighted = G.highlight;
+    else if (!same) highlighted = null;
     draw();
     arrange();
     if (camera.moved && same) show();
