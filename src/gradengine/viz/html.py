@@ -277,7 +277,8 @@ def graph_payload(
         data["tags"][key] = position(value, f"tags[{key!r}]")
     data["title"] = f"Backpropagation through {graph.names[-1]}"
     data["subtitle"] = root_line(graph, hide)
-    return strict_json(data)
+    strict: dict[str, Any] = strict_json(data)
+    return strict
 
 
 def strict_json(data: Any) -> Any:
