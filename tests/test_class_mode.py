@@ -100,6 +100,7 @@ def test_the_graph_command_hides_in_the_drawings_and_keeps_the_answers(tmp_path,
     program = "L = d * f; d = e + c; e = a * b"
     argv = ["graph", "--expr", program, "--set", "a=2,b=-3,c=10,f=-2", "--hide", "grad"]
     assert run(parser.parse_args([*argv, "--out", str(tmp_path)])) == 0
+    assert "class mode: every grad shows as ?" in capsys.readouterr().out
     numbers = shown((tmp_path / "graph.dot").read_text(encoding="utf-8"))
     assert {grad for _, grad in numbers.values()} == {"?"}
     assert '"hide": "grad"' in (tmp_path / "graph.html").read_text(encoding="utf-8")

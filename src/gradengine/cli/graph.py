@@ -133,4 +133,10 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     print(f"open {out / 'graph.html'} in a browser: arrow keys step, space plays")
+    if hide is not None:
+        shown = "every grad" if hide == "grad" else "the data of every computed value"
+        print(
+            f"class mode: {shown} shows as ? (click one to reveal it, R for all); "
+            f"{out / 'explain.txt'} holds the answers"
+        )
     return 0
