@@ -256,8 +256,8 @@ def test_explain_and_dot_read_fused_tanh_and_sigmoid_neurons() -> None:
         out = n([Value(1.0, label="x1"), Value(2.0, label="x2")])
         out.backward()
         text = explain(out)
-        assert f"v5 = {activation}(v0 + v1*x1 + v2*x2)" in text
-        assert f"∂v5/∂x1 = {outer}·v1 = " in text
+        assert f"v5 = {activation}(b + w1*x1 + w2*x2)" in text
+        assert f"∂v5/∂x1 = {outer}·w1 = " in text
         assert symbol in to_dot(out)
 
 

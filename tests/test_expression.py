@@ -96,7 +96,7 @@ REFUSED = [
     ("tanh(*x)", "tanh with other than one argument"),
     ("(lambda: 1)()", "calling anything but a function by its name"),
     ("x; y", "is not an expression"),
-    ("x = 1", "is not an expression"),
+    ("x = 1", "which a statement defines"),  # a statement now: x names no leaf
     ("x +", "is not an expression"),
     ("", "the expression is empty"),
     ("   ", "the expression is empty"),

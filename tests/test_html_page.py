@@ -66,13 +66,13 @@ def test_stepping_to_the_end_shows_pythons_grads(browser, tmp_path, name):
     last = 1 + 2 * operations  # start, one step forward and one backward per operation, done
 
     page, errors = open_page(browser, path)
-    assert page.locator("body").get_attribute("data-step") == "0"
+    assert page.locator(".ge-view").get_attribute("data-step") == "0"
     before = shown_grads(page)
     assert all(attribute is None for attribute, _ in before.values())  # no grad before backward
     for _ in range(last + 2):  # two extra presses must not run past the end
         page.keyboard.press("ArrowRight")
-    assert page.locator("body").get_attribute("data-step") == str(last)
-    assert page.locator("#counter").text_content() == f"step {last} of {last}"
+    assert page.locator(".ge-view").get_attribute("data-step") == str(last)
+    assert page.locator(".ge-counter").text_content() == f"step {last} of {last}"
 
     after = shown_grads(page)
     names = [g.get_attribute("data-name") for g in page.locator("g.node").all()]
@@ -94,14 +94,14 @@ def test_the_paths_example_shows_partial_sums_then_the_total(browser, tmp_path):
     page.keyboard.press("Home")
     for _ in range(3):  # start, forward aa, forward b
         page.keyboard.press("ArrowRight")
-    assert page.locator("#phase").text_content() == "backward pass"
+    assert page.locator(".ge-phase").text_content() == "backward pass"
     a = page.locator('g.node[data-name="a"]')
     assert a.get_attribute("data-grad") == "1"
     assert "partial" in a.locator("text.grad").get_attribute("class")
     page.keyboard.press("ArrowRight")
     assert a.get_attribute("data-grad") == "7"
     assert "partial" not in a.locator("text.grad").get_attribute("class")
-    panel = page.locator("#step-text").text_content()
+    panel = page.locator(".ge-step-text").text_content()
     assert "so a receives 1.0 × 3.0 = 3.0" in panel
     page.keyboard.press("ArrowLeft")
     assert a.get_attribute("data-grad") == "1"
@@ -114,11 +114,11 @@ def test_space_plays_and_pauses(browser, tmp_path):
     to_html(EXAMPLES["expression"].build(), path)
     page, errors = open_page(browser, path)
     page.keyboard.press(" ")
-    page.wait_for_function("document.body.dataset.step >= 2", timeout=5000)
+    page.wait_for_function("document.querySelector('.ge-view').dataset.step >= 2", timeout=5000)
     page.keyboard.press(" ")
-    paused_at = page.locator("body").get_attribute("data-step")
+    paused_at = page.locator(".ge-view").get_attribute("data-step")
     page.wait_for_timeout(1200)
-    assert page.locator("body").get_attribute("data-step") == paused_at
+    assert page.locator(".ge-view").get_attribute("data-step") == paused_at
     assert errors == []
     page.close()
 
@@ -160,8 +160,8 @@ def test_no_drawn_edge_passes_through_a_box(browser, tmp_path, name):
 
 # For each card: is it inside the canvas, and how large its smallest text is on the screen.
 CARD_FACTS = """() => {
-    const canvas = document.getElementById('canvas').getBoundingClientRect();
-    const scale = Number(document.getElementById('graph').dataset.scale);
+    const canvas = document.querySelector('.ge-canvas').getBoundingClientRect();
+    const scale = Number(document.querySelector('.ge-graph').dataset.scale);
     return [...document.querySelectorAll('g.node')].map(g => {
         const box = g.querySelector('rect').getBoundingClientRect();
         const inside = box.left >= canvas.left && box.top >= canvas.top
@@ -182,7 +182,7 @@ def test_every_example_is_whole_and_readable_at_1280_by_720(browser, tmp_path, n
     for card, inside, smallest in page.evaluate(CARD_FACTS):
         assert inside, f"{card} is cut off"
         assert smallest >= 11, f"{card}: text {smallest:.1f} px on screen"
-    panel = page.locator("#panel").bounding_box()
+    panel = page.locator(".ge-panel").bounding_box()
     assert panel["y"] + panel["height"] <= 720 and panel["x"] + panel["width"] <= 1280
     assert errors == []
     page.close()
@@ -200,28 +200,28 @@ def test_the_leaves_stay_whole_in_a_small_window(browser, tmp_path):
 
 def view_box(page):
     """The part of the drawing in view: [left, top, width, height]."""
-    return [float(v) for v in page.locator("#graph").get_attribute("viewBox").split()]
+    return [float(v) for v in page.locator(".ge-graph").get_attribute("viewBox").split()]
 
 
 def test_the_wheel_zooms_about_the_pointer(browser, tmp_path):
     path = tmp_path / "page.html"
     to_html(EXAMPLES["expression"].build(), path)
     page, errors = open_page(browser, path)
-    canvas = page.locator("#canvas").bounding_box()
+    canvas = page.locator(".ge-canvas").bounding_box()
     sx, sy = canvas["width"] * 0.3, canvas["height"] * 0.4  # the pointer, within the canvas
     left, top, width, _ = view_box(page)
     scale = canvas["width"] / width
     under = (left + sx / scale, top + sy / scale)  # the drawing point under the pointer
     page.mouse.move(canvas["x"] + sx, canvas["y"] + sy)
     page.mouse.wheel(0, -400)
-    page.wait_for_function(f"Number(document.getElementById('graph').dataset.scale) > {scale}")
+    page.wait_for_function(f"Number(document.querySelector('.ge-graph').dataset.scale) > {scale}")
     left, top, width, _ = view_box(page)
     zoomed = canvas["width"] / width
     assert zoomed > scale * 1.5
     assert left + sx / zoomed == pytest.approx(under[0], abs=0.5)
     assert top + sy / zoomed == pytest.approx(under[1], abs=0.5)
     page.mouse.wheel(0, 400)
-    page.wait_for_function(f"Number(document.getElementById('graph').dataset.scale) < {zoomed}")
+    page.wait_for_function(f"Number(document.querySelector('.ge-graph').dataset.scale) < {zoomed}")
     assert errors == []
     page.close()
 
@@ -230,14 +230,14 @@ def test_buttons_and_keys_zoom_and_fit(browser, tmp_path):
     path = tmp_path / "page.html"
     to_html(EXAMPLES["neuron"].build(), path)
     page, errors = open_page(browser, path)
-    scale = lambda: float(page.locator("#graph").get_attribute("data-scale"))  # noqa: E731
+    scale = lambda: float(page.locator(".ge-graph").get_attribute("data-scale"))  # noqa: E731
     fitted = scale()
-    page.click("#zoom-in")
+    page.click(".ge-zoom-in")
     assert scale() == pytest.approx(fitted * 1.25)
-    page.click("#zoom-in")
-    page.click("#zoom-out")
+    page.click(".ge-zoom-in")
+    page.click(".ge-zoom-out")
     assert scale() == pytest.approx(fitted * 1.25)
-    page.click("#zoom-fit")
+    page.click(".ge-zoom-fit")
     assert scale() == pytest.approx(fitted)
     page.keyboard.press("+")
     assert scale() == pytest.approx(fitted * 1.25)
@@ -246,7 +246,7 @@ def test_buttons_and_keys_zoom_and_fit(browser, tmp_path):
     assert scale() == pytest.approx(fitted / 1.25)
     page.keyboard.press("0")
     assert scale() == pytest.approx(fitted)
-    assert page.locator("body").get_attribute("data-step") == "0"  # zoom keys do not step
+    assert page.locator(".ge-view").get_attribute("data-step") == "0"  # zoom keys do not step
     assert errors == []
     page.close()
 
@@ -255,7 +255,7 @@ def test_dragging_pans_the_drawing(browser, tmp_path):
     path = tmp_path / "page.html"
     to_html(EXAMPLES["expression"].build(), path)
     page, errors = open_page(browser, path)
-    canvas = page.locator("#canvas").bounding_box()
+    canvas = page.locator(".ge-canvas").bounding_box()
     left, top, width, _ = view_box(page)
     scale = canvas["width"] / width
     x, y = canvas["x"] + 200, canvas["y"] + 200
@@ -282,7 +282,7 @@ def test_a_big_graph_opens_whole_and_follows_the_step_when_zoomed_in(browser, tm
     for card, inside, _ in page.evaluate(CARD_FACTS):
         assert inside, f"{card} is outside the fitted view"
     for _ in range(6):
-        page.click("#zoom-in")
+        page.click(".ge-zoom-in")
     page.keyboard.press("End")
     page.keyboard.press("ArrowLeft")  # the last backward step: at the leaves, far left
     facts = {card: inside for card, inside, _ in page.evaluate(CARD_FACTS)}
@@ -316,15 +316,15 @@ def test_the_speed_menu_sets_how_fast_play_runs(browser, tmp_path):
     path = tmp_path / "page.html"
     to_html(EXAMPLES["expression"].build(), path)
     page, errors = open_page(browser, path)
-    body = page.locator("body")
+    body = page.locator(".ge-view")
     assert body.get_attribute("data-interval") == "900"
-    page.select_option("#speed", "4")
+    page.select_option(".ge-speed", "4")
     assert body.get_attribute("data-interval") == "225"
     page.keyboard.press(" ")
     page.wait_for_timeout(1000)
     fast = int(body.get_attribute("data-step"))
     assert fast >= 3
-    page.select_option("#speed", "0.25")  # slower while playing: the next step is 3.6 s away
+    page.select_option(".ge-speed", "0.25")  # slower while playing: the next step is 3.6 s away
     assert body.get_attribute("data-interval") == "3600"
     at = int(body.get_attribute("data-step"))
     page.wait_for_timeout(1500)
@@ -337,6 +337,6 @@ def test_the_speed_menu_sets_how_fast_play_runs(browser, tmp_path):
     assert body.get_attribute("data-interval") == "225"  # 4x is the fastest
     page.keyboard.press("[")
     assert body.get_attribute("data-interval") == "450"
-    assert page.locator("#speed").input_value() == "2"
+    assert page.locator(".ge-speed").input_value() == "2"
     assert errors == []
     page.close()

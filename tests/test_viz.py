@@ -58,15 +58,15 @@ def test_dot_has_one_record_per_value_and_one_node_per_operation():
     assert "rankdir=LR;" in source
 
 
-def test_fused_weighted_sum_is_one_operation_node_fed_in_operand_order():
+def test_fused_weighted_sum_is_one_operation_node_fed_as_the_lecture_pairs_its_inputs():
     root = build("neuron")  # n = b + w1*x1 + w2*x2, o = tanh(n)
     source = to_dot(root)
     assert source.count("shape=circle") == 2
-    n_op = re.search(r'op(\d+) \[.*label="Σ w·x \+ b"\]', source).group(1)
+    n_op = re.search(r'op(\d+) \[.*label="Σ w·x \+ b", ordering=in\]', source).group(1)
     feeding = re.findall(rf"(v\d+) -> op{n_op};", source)
     names = re.findall(r'  (v\d+) \[shape=record.*label="\{ (\w+) ', source)
     label = dict(names)
-    assert [label[v] for v in feeding] == ["b", "w1", "w2", "x1", "x2"]
+    assert [label[v] for v in feeding] == ["x1", "w1", "x2", "w2", "b"]
 
 
 def test_edges_follow_evaluation_order():

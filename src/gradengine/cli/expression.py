@@ -3,7 +3,11 @@
 The text is parsed with `ast` and walked node by node; nothing is ever evaluated by Python. Only
 names, numbers, the operators + - * / ** (and unary minus or plus) and calls of the functions in
 FUNCTIONS are accepted; anything else is refused with a ValueError that names what is not
-allowed and the column where it stands.
+allowed and the column where it stands. Names are NFKC-normalised, as Python's own are.
+
+Inner values can be named with statements separated by ``;``, in any order, as the lecture
+names them: ``L = d * f; d = e + c; e = a * b``. The first statement's name is the output; the
+names no statement defines are the leaves, given values with --set.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import ast
 import keyword
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -152,26 +157,130 @@ def _kind(node: ast.AST) -> str:
 
 
 def names(source: str) -> list[str]:
-    """The names an expression uses, in the order they first appear."""
+    """The leaf names an expression (or its statements) uses, in the order they first appear."""
+    program = statements(source)
+    trees = [parse(source)] if program is None else [tree for _, tree in program]
+    found: list[str] = []
+    for tree in trees:
+        found += _names_in(tree)
+    defined = {name for name, _ in program or []}
+    return [name for name in dict.fromkeys(found) if name not in defined]
+
+
+def _names_in(tree: ast.expr) -> list[str]:
+    """The names a checked expression uses, in the order they appear."""
     # Function names appear only as callees: the check refuses them anywhere else.
     found = sorted(
-        (n for n in ast.walk(parse(source)) if isinstance(n, ast.Name) and n.id not in FUNCTIONS),
-        key=lambda n: n.col_offset,
+        (n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in FUNCTIONS),
+        key=lambda n: (n.lineno, n.col_offset),
     )
     return list(dict.fromkeys(n.id for n in found))
+
+
+STATEMENT = "each statement is name = expression, separated by ;"
+STARTS_A_STATEMENT = re.compile(r"\s*\w+\s*=(?!=)")
+
+
+def statements(source: str) -> list[tuple[str, ast.expr]] | None:
+    """[(name, checked expression)] of "L = d * f; d = e + c", or None for one expression."""
+    if not isinstance(source, str) or "=" not in source or len(source) > MAX_LENGTH:
+        return None  # parse() gives the message
+    text = source.strip()
+    try:
+        module = ast.parse(text, mode="exec")
+    except SyntaxError as error:
+        if not STARTS_A_STATEMENT.match(text):
+            return None  # no statement meant: parse() says what is wrong with the expression
+        column = f" at column {error.offset}" if error.offset else ""
+        raise ValueError(f"{text!r} does not parse{column}: {error.msg}; {STATEMENT}") from None
+    except (RecursionError, MemoryError):  # pragma: no cover (the length limit keeps it away)
+        raise ValueError("the expression is nested too deeply") from None
+    if len(module.body) == 1 and isinstance(module.body[0], ast.Expr):
+        return None  # one expression, such as x == y, which parse() refuses in its own words
+    program: list[tuple[str, ast.expr]] = []
+    for statement in module.body:
+        if not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            segment = ast.get_source_segment(text, statement) or ""
+            raise ValueError(f"{segment!r} is not allowed: {STATEMENT}, as in L = d * f; d = a + b")
+        name = statement.targets[0].id
+        if name in FUNCTIONS:
+            raise ValueError(f"{name} is a function: give the value another name")
+        if name in (defined for defined, _ in program):
+            raise ValueError(f"{name} is defined twice: {STATEMENT}, one for each name")
+        _check(text, statement.value)
+        program.append((name, statement.value))
+    return program
+
+
+def _in_order(program: list[tuple[str, ast.expr]]) -> list[str]:
+    """The defined names, each after the names its expression uses; ValueError for a cycle, or
+    for a name the output (the first statement's) does not use."""
+    defined = {name for name, _ in program}
+    uses = {name: [n for n in _names_in(tree) if n in defined] for name, tree in program}
+    output = program[0][0]
+    reached, todo = {output}, [output]
+    while todo:
+        for used in uses[todo.pop()]:
+            if used not in reached:
+                reached.add(used)
+                todo.append(used)
+    unused = [name for name, _ in program if name not in reached]
+    if unused:
+        raise ValueError(
+            f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} defined but not used by "
+            f"{output}, the output (the first statement's name)"
+        )
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 while its inputs are being ordered, 2 once ordered
+    for start, _ in program:
+        if state.get(start) == 2:
+            continue
+        state[start] = 1
+        stack, path = [(start, iter(uses[start]))], [start]
+        while stack:
+            name, pending = stack[-1]
+            step = next(pending, None)
+            if step is None:
+                stack.pop()
+                path.pop()
+                state[name] = 2
+                order.append(name)
+            elif state.get(step) == 1:
+                cycle = [*path[path.index(step) :], step]
+                raise ValueError(f"{step} is defined through itself: {' -> '.join(cycle)}")
+            elif state.get(step) is None:
+                state[step] = 1
+                stack.append((step, iter(uses[step])))
+                path.append(step)
+    return order
 
 
 def build(source: str, values: Mapping[str, float]) -> Value:
     """The expression as a graph of Values: each name a leaf labelled with it, valued from values.
 
     Every name needs a value and every value a name; a name used twice is one leaf (x*x reaches
-    x along two paths). Numbers are constants; arithmetic on numbers alone is done at once.
+    x along two paths). Numbers are constants; arithmetic on numbers alone is done at once. With
+    statements ("L = d * f; d = a * b"), each inner value is labelled with its name and the
+    first statement's is the output.
     """
-    tree = parse(source)
+    program = statements(source)
+    tree = parse(source) if program is None else None
+    order = [] if program is None else _in_order(program)  # refuses a cycle or an unused name
     source = source.strip()
     used = names(source)  # parses again: cheap, and keeps names() the one definition
+    defined = [name for name, _ in program or []]
+    given_defined = [name for name in values if name in defined]
     missing = [name for name in used if name not in values]
-    unknown = [name for name in values if name not in used]
+    unknown = [name for name in values if name not in used and name not in defined]
+    if given_defined:
+        raise ValueError(
+            f"--set gives {', '.join(given_defined)}, which a statement defines: "
+            "--set gives values only to the names no statement defines"
+        )
     if missing:
         given = ",".join(f"{name}=1" for name in used)
         raise ValueError(
@@ -183,8 +292,17 @@ def build(source: str, values: Mapping[str, float]) -> Value:
             f"--set gives {', '.join(unknown)}, which the expression does not use "
             f"(its names: {known})"
         )
+    if program is not None and not used:
+        raise ValueError(
+            f"{source!r} has no names without a statement of their own, so there is nothing "
+            "to differentiate: use a name given by --set, as in L = d * 2; d = x + 1"
+        )
     leaves = {name: Value(values[name], label=name) for name in used}
-    result = _evaluate(source, tree, leaves)
+    if tree is not None:
+        result = _evaluate(source, tree, leaves)
+    else:
+        assert program is not None
+        result = _run(source, program, order, leaves)
     if not isinstance(result, Value):
         raise ValueError(
             f"{source!r} has no names, so there is nothing to differentiate: use a name, as in x*2"
@@ -192,7 +310,28 @@ def build(source: str, values: Mapping[str, float]) -> Value:
     return result
 
 
-def _evaluate(source: str, tree: ast.expr, leaves: Mapping[str, Value]) -> Operand:
+def _run(
+    source: str, program: list[tuple[str, ast.expr]], order: list[str], leaves: dict[str, Value]
+) -> Value:
+    """The first statement's value, the statements evaluated in order (see _in_order)."""
+    trees = dict(program)
+    known: dict[str, Operand] = dict(leaves)
+    for name in order:
+        result = _evaluate(source, trees[name], known)
+        if isinstance(result, Value) and any(result is value for value in known.values()):
+            raise ValueError(
+                f"{name} = {ast.get_source_segment(source, trees[name])} only gives another "
+                f"name to a value: write the operation that computes {name}"
+            )
+        named = result if isinstance(result, Value) else Value(result)  # a number: a leaf
+        named.label = name
+        known[name] = named
+    result = known[program[0][0]]
+    assert isinstance(result, Value)
+    return result
+
+
+def _evaluate(source: str, tree: ast.expr, leaves: Mapping[str, Operand]) -> Operand:
     """The checked tree's result, children before parents (an explicit stack, no recursion)."""
     results: dict[int, Operand] = {}
     stack: list[tuple[ast.expr, bool]] = [(tree, False)]
@@ -222,7 +361,7 @@ def _children(node: ast.expr) -> list[ast.expr]:
     return []
 
 
-def _apply(node: ast.expr, operands: list[Operand], leaves: Mapping[str, Value]) -> Operand:
+def _apply(node: ast.expr, operands: list[Operand], leaves: Mapping[str, Operand]) -> Operand:
     """One node of the tree applied to its operands' results."""
     if isinstance(node, ast.Name):
         return leaves[node.id]

@@ -14,7 +14,7 @@ from gradengine.cli.examples import EXAMPLES
 from gradengine.engine import Value
 from gradengine.files import write_atomic
 from gradengine.viz import MAX_DRAWN_VALUES, GraphTooLargeError, draw, explain, to_dot, to_html
-from gradengine.viz.graph import build_graph, number
+from gradengine.viz.graph import HIDDEN_QUANTITIES, build_graph, number
 
 DEFAULT_EXAMPLE = "expression"
 
@@ -33,7 +33,9 @@ def add_parser(subparsers: Any) -> None:
         epilog=(
             f"examples: {listing}. "
             f'An expression, such as --expr "tanh(x*w + b)" --set x=2,w=-3,b=6.88, may use '
-            f"names, numbers, + - * / **, unary minus and {', '.join(expression.FUNCTIONS)}."
+            f"names, numbers, + - * / **, unary minus and {', '.join(expression.FUNCTIONS)}. "
+            'Name inner values with statements, in any order: --expr "L = d * f; d = e + c; '
+            "e = a * b\" --set a=2,b=-3,c=10,f=-2 (the first statement's name is the output)."
         ),
     )
     which = parser.add_mutually_exclusive_group()
@@ -46,7 +48,8 @@ def add_parser(subparsers: Any) -> None:
     which.add_argument(
         "--expr",
         metavar="EXPRESSION",
-        help='an expression to draw, such as "tanh(x*w + b)" (parsed, never run as Python)',
+        help='an expression to draw, such as "tanh(x*w + b)", or statements that name inner '
+        'values, such as "L = d * f; d = e + c; e = a * b" (parsed, never run as Python)',
     )
     parser.add_argument(
         "--set",
@@ -58,6 +61,14 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--out", metavar="DIR", default="graph", help="folder to write into (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--hide",
+        choices=HIDDEN_QUANTITIES,
+        default=None,
+        help="class mode: show every grad (or the data of every computed value) as ? in "
+        "graph.dot, graph.svg and graph.html, revealed on the page by a click or all at once "
+        "with R; explain.txt keeps every number (the answers)",
     )
 
 
@@ -78,7 +89,8 @@ def graph_to_draw(args: argparse.Namespace) -> tuple[Value, str, str]:
     root = expression.build(args.expr, values)
     where = ", ".join(f"{key} = {number(value)}" for key, value in values.items())
     description = f"{args.expr.strip()} at {where}" if where else args.expr.strip()
-    return root, description, f"Backpropagation through {args.expr.strip()}"
+    shown = root.label if expression.statements(args.expr) else args.expr.strip()
+    return root, description, f"Backpropagation through {shown}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
         if args.expr is not None
         else f"{args.example or DEFAULT_EXAMPLE}: {description}"
     )
-    write_atomic(out / "graph.dot", to_dot(root))
+    hide = args.hide
+    write_atomic(out / "graph.dot", to_dot(root, hide=hide))
     write_atomic(out / "explain.txt", explain(root))
-    to_html(root, out / "graph.html", title=title or None, subtitle=description)
+    to_html(root, out / "graph.html", title=title or None, subtitle=description, hide=hide)
     written = [out / "graph.dot", out / "graph.html", out / "explain.txt"]
     if shutil.which("dot") is None:
         print(
@@ -113,11 +126,17 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         try:
-            draw(root, out / "graph.svg")
+            draw(root, out / "graph.svg", hide=hide)
             written.insert(1, out / "graph.svg")
         except ImportError as error:
             print(f"graph.svg skipped: {error}")
     for path in written:
         print(f"wrote {path}")
     print(f"open {out / 'graph.html'} in a browser: arrow keys step, space plays")
+    if hide is not None:
+        shown = "every grad" if hide == "grad" else "the data of every computed value"
+        print(
+            f"class mode: {shown} shows as ? (click one to reveal it, R for all); "
+            f"{out / 'explain.txt'} holds the answers"
+        )
     return 0

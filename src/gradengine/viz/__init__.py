@@ -3,7 +3,7 @@
 from gradengine.viz.dot import draw, draw_dot, to_dot
 from gradengine.viz.explain import explain
 from gradengine.viz.graph import MAX_DRAWN_VALUES, GraphTooLargeError
-from gradengine.viz.html import to_html
+from gradengine.viz.html import graph_payload, to_html
 from gradengine.viz.mermaid import to_mermaid
 from gradengine.viz.stats import GraphStats, graph_stats
 
@@ -14,6 +14,7 @@ __all__ = [
     "draw",
     "draw_dot",
     "explain",
+    "graph_payload",
     "graph_stats",
     "to_dot",
     "to_html",

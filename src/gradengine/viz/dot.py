@@ -13,9 +13,13 @@ from gradengine.engine import Value
 from gradengine.files import write_atomic
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
+    NEURON_OPERATIONS,
+    Graph,
     build_graph,
+    check_hide,
     check_path,
     check_root,
+    is_hidden,
     number,
 )
 
@@ -54,18 +58,45 @@ def quoted(text: str) -> str:
     return '"' + clean.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def drawn_order(op: str, parents: list[int]) -> list[int]:
+    """The order a drawing stacks an operation's inputs: a neuron's as x1, w1, x2, w2, ..., b."""
+    if op not in NEURON_OPERATIONS or len(parents) % 2 == 0:
+        return parents
+    n = len(parents) // 2
+    pairs = zip(parents[n + 1 :], parents[1 : n + 1], strict=True)
+    return [p for pair in pairs for p in pair] + [parents[0]]
+
+
 def op_symbol(op: str) -> str:
     """How an operation is written in its small node: "+", "×", "relu", "Σ w·x + b"."""
     return OP_SYMBOLS.get(op, op)
 
 
+def shown_numbers(graph: Graph, i: int, hide: str | None) -> tuple[str, str]:
+    """Node i's data and grad as a drawing shows them: ? for what class mode hides."""
+    node = graph.nodes[i]
+    return (
+        "?" if is_hidden(node, "data", hide) else number(node.data),
+        "?" if is_hidden(node, "grad", hide) else number(node.grad),
+    )
+
+
 def to_dot(
-    root: Value, rankdir: str = "LR", force: bool = False, max_values: int = MAX_DRAWN_VALUES
+    root: Value,
+    rankdir: str = "LR",
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> str:
-    """DOT source: a record (label | data | grad) per value, a small node per operation."""
+    """DOT source: a record (label | data | grad) per value, a small node per operation.
+
+    hide="grad" shows every grad as ?, hide="data" the data of every computed value (class mode).
+    """
     root = check_root(root, "to_dot()")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {describe(rankdir)}")
+    hide = check_hide(hide)
     graph = build_graph(root, limit=max_values, force=force)
     lines = [
         "digraph gradengine {",
@@ -75,8 +106,9 @@ def to_dot(
         '  edge [color="#718096", arrowsize=0.7];',
     ]
     for i, node in enumerate(graph.nodes):
-        fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
-        if node.label:
+        data, grad = shown_numbers(graph, i, hide)
+        fields = [f"data {data}", f"grad {grad}"]
+        if graph.names.label(i):
             fields.insert(0, graph.names.label(i))
         label = " | ".join(record_text(field) for field in fields)
         fill = "#e6f0fa" if node._parents else "#fdf6e3"
@@ -86,11 +118,12 @@ def to_dot(
         )
         if node._parents:
             symbol = quoted(op_symbol(node._op))
+            # ordering=in keeps a neuron's inputs stacked as drawn_order lists them
             lines.append(
                 f"  op{i} [shape=circle, width=0.3, fixedsize=false, margin=0.02, "
-                f'style=filled, fillcolor="#ffffff", label={symbol}];'
+                f'style=filled, fillcolor="#ffffff", label={symbol}, ordering=in];'
             )
-            for p in graph.parents_of(i):
+            for p in drawn_order(node._op, graph.parents_of(i)):
                 lines.append(f"  v{p} -> op{i};")
             lines.append(f"  op{i} -> v{i};")
     lines.append("}")
@@ -103,8 +136,13 @@ def draw(
     rankdir: str = "LR",
     force: bool = False,
     max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> None:
-    """Render to_dot(root) to path (.svg, .png or .pdf, by suffix) with Graphviz's `dot`."""
+    """Render to_dot(root) to path (.svg, .png or .pdf, by suffix) with Graphviz's `dot`.
+
+    hide="grad" or "data" draws those numbers as ? (class mode; see to_dot).
+    """
     target = check_path(path, "draw(root, path): path")
     fmt = FORMATS.get(target.suffix.lower())
     if fmt is None:
@@ -112,7 +150,7 @@ def draw(
             f"draw() writes {', '.join(FORMATS)} files, chosen by the path's suffix; "
             f"got {str(target)!r}"
         )
-    source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values)
+    source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values, hide=hide)
     try:
         import graphviz
     except ImportError as error:
@@ -138,14 +176,18 @@ def draw_dot(
     rankdir: str = "LR",
     force: bool = False,
     max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> Any:
     """The lecture's draw_dot: a graphviz.Digraph, a record per value and a node per operation.
 
     Shown inline in Jupyter, or rendered with its own ``.render()``; needs the graphviz package.
+    hide="grad" or "data" draws those numbers as ? (class mode; see to_dot).
     """
     root = check_root(root, "draw_dot()")
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {describe(rankdir)}")
+    hide = check_hide(hide)
     try:
         import graphviz
     except ImportError as error:
@@ -157,15 +199,18 @@ def draw_dot(
     graph = build_graph(root, limit=max_values, force=force)
     dot = graphviz.Digraph(format=format, graph_attr={"rankdir": rankdir})
     for i, node in enumerate(graph.nodes):
-        name = record_text(graph.names.label(i)) if node.label else ""
+        name = record_text(graph.names.label(i))
+        data = "?" if is_hidden(node, "data", hide) else f"{node.data:.4f}"
+        grad = "?" if is_hidden(node, "grad", hide) else f"{node.grad:.4f}"
         dot.node(
             f"v{i}",
-            label=f"{{ {name} | data {node.data:.4f} | grad {node.grad:.4f} }}",
+            label=f"{{ {name} | data {data} | grad {grad} }}",
             shape="record",
         )
         if node._parents:
             dot.node(f"op{i}", label=node._op)
             dot.edge(f"op{i}", f"v{i}")
-            for p in dict.fromkeys(graph.parents_of(i)):  # each edge once, as the lecture's set
+            # each edge once, as the lecture's set
+            for p in dict.fromkeys(drawn_order(node._op, graph.parents_of(i))):
                 dot.edge(f"v{p}", f"op{i}")
     return dot

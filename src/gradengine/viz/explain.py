@@ -8,6 +8,7 @@ the gradients of root alone even when .grad holds sums from earlier backward() c
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gradengine.checks import check_size
@@ -24,6 +25,15 @@ from gradengine.viz.graph import Graph, build_graph, check_root, number
 
 #: How many paths into one gradient are listed by name before "and N more".
 LISTED_PATHS = 6
+
+#: mark(quantity, node, text): how a number of the account is written, given what it is ("data"
+#: or "grad") and the node it belongs to; the page marks those class mode hides.
+Mark = Callable[[str, int, str], str]
+
+
+def unmarked(quantity: str, node: int, text: str) -> str:
+    """text as it is: every number shown."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -59,35 +69,43 @@ class BackwardAccount:
     omitted_steps: int
 
 
-def forward_line(graph: Graph, i: int) -> str:
+def forward_line(graph: Graph, i: int, mark: Mark = unmarked) -> str:
     """'d = a * b = 2.0 * 3.0 = 6.0', or 'a = 2.0 (a leaf)'."""
     node, names = graph.nodes[i], graph.names
     if not node._parents:
-        return f"{names[i]} = {number(node.data)} (a leaf: an input or a constant)"
+        return f"{names[i]} = {mark('data', i, number(node.data))} (a leaf: an input or a constant)"
     parents = graph.parents_of(i)
     in_names = forward_expression(node._op, [names[p] for p in parents])
-    in_numbers = forward_expression(node._op, [number(graph.nodes[p].data) for p in parents])
-    return f"{names[i]} = {in_names} = {in_numbers} = {number(node.data)}"
+    in_numbers = forward_expression(
+        node._op, [mark("data", p, number(graph.nodes[p].data)) for p in parents]
+    )
+    return f"{names[i]} = {in_names} = {in_numbers} = {mark('data', i, number(node.data))}"
 
 
-def received_line(graph: Graph, node: int, incoming: list[tuple[int, float]]) -> str:
+def received_line(
+    graph: Graph, node: int, incoming: list[tuple[int, float]], mark: Mark = unmarked
+) -> str:
     """How node's grad was assembled: from the output itself, one path, or several summed."""
     name, names = graph.names[node], graph.names
     grad = sum_in_order([amount for _, amount in incoming])
     if node == len(graph.nodes) - 1:
-        return f"grad {name} = 1.0 (the output: ∂{name}/∂{name} = 1)"
+        return f"grad {name} = {mark('grad', node, f'1.0 (the output: ∂{name}/∂{name} = 1)')}"
     if len(incoming) == 1:
         consumer, amount = incoming[0]
-        return f"grad {name} = {number(amount)}, received from {names[consumer]}"
+        return (
+            f"grad {name} = {mark('grad', node, number(amount))}, received from {names[consumer]}"
+        )
     # In the order the forward pass ran; only the listed paths are formatted, as a value used a
     # million times receives a million terms.
     hidden = len(incoming) - LISTED_PATHS + 1 if len(incoming) > LISTED_PATHS else 0
     shown = heapq.nsmallest(len(incoming) - hidden, incoming, key=lambda pair: pair[0])
-    parts = [f"{number(amount)} via {names[consumer]}" for consumer, amount in shown]
+    parts = [
+        f"{mark('grad', node, number(amount))} via {names[consumer]}" for consumer, amount in shown
+    ]
     if hidden:
         parts.append(f"{hidden:,} more")
     listed = ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{name} receives {listed}: total {number(grad)}"
+    return f"{name} receives {listed}: total {mark('grad', node, number(grad))}"
 
 
 def sum_in_order(amounts: list[float]) -> float:
@@ -104,6 +122,7 @@ def told_step(
     received: list[tuple[int, float]],
     grads: list[float],
     incoming: dict[int, list[tuple[int, float]]],
+    mark: Mark = unmarked,
 ) -> BackwardStep:
     """Node i's step of the backward pass, in numbers and in words; adds its terms to grads."""
     node, names = graph.nodes[i], graph.names
@@ -111,7 +130,7 @@ def told_step(
     parents = graph.parents_of(i)
     formulas = local_formulas(node._op, [names[p] for p in parents], names[i])
     step = BackwardStep(node=i, grad=grad)
-    step.lines = [forward_line(graph, i), "  " + received_line(graph, i, received)]
+    step.lines = [forward_line(graph, i, mark), "  " + received_line(graph, i, received, mark)]
     for k, (p, local) in enumerate(zip(parents, local_grads(node), strict=True)):
         amount = grad * local
         grads[p] += amount
@@ -119,13 +138,15 @@ def told_step(
         step.contributions.append(Contribution(i, p, grad, local, amount, grads[p]))
         derivative = derivative_text(names[i], names[p], formulas[k], local)
         step.lines.append(
-            f"  {derivative}, so {names[p]} receives "
-            f"{number(grad)} × {grouped(number(local))} = {number(amount)}"
+            f"  {derivative}, so {names[p]} receives {mark('grad', i, number(grad))} × "
+            f"{grouped(number(local))} = {mark('grad', p, number(amount))}"
         )
     return step
 
 
-def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAccount:
+def backward_account(
+    graph: Graph, max_steps: int | None = None, mark: Mark = unmarked
+) -> BackwardAccount:
     """Every node's grad by the chain rule, with the first max_steps steps told in words."""
     nodes, index = graph.nodes, graph.index
     grads = [0.0] * len(nodes)
@@ -142,7 +163,7 @@ def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAcco
             continue
         received = incoming.pop(i)
         if max_steps is None or len(steps) < max_steps:
-            steps.append(told_step(graph, i, received, grads, incoming))
+            steps.append(told_step(graph, i, received, grads, incoming, mark))
             continue
         # An untold step still passes its terms on: the leaves' lines need every one of them.
         omitted += 1
@@ -155,7 +176,7 @@ def backward_account(graph: Graph, max_steps: int | None = None) -> BackwardAcco
     leaf_lines = []
     for i, node in enumerate(nodes):
         if not node._parents:
-            story = received_line(graph, i, incoming.get(i, []))
+            story = received_line(graph, i, incoming.get(i, []), mark)
             leaf_lines.append(f"  {story}")
     return BackwardAccount(graph, steps, grads, leaf_lines, omitted)
 

@@ -44,7 +44,13 @@ NEURONS = {
 
 
 def grouped(operand: str) -> str:
-    """operand in parentheses when it is negative, so that 2.0 * (-3.0) reads right."""
+    """operand in parentheses when it is negative, so that 2.0 * (-3.0) reads right.
+
+    A number the page may hide (\x00 node \x01 number \x02) gets them inside the mark, so a
+    hidden -3.0 reads ?, not (?).
+    """
+    if operand.startswith("\x00") and "\x01-" in operand:
+        return operand.replace("\x01-", "\x01(-", 1).replace("\x02", ")\x02", 1)
     return f"({operand})" if operand.startswith("-") else operand
 
 
@@ -94,8 +100,9 @@ def local_formulas(op: str, parents: list[str], out: str) -> list[str | None]:
     if op in ("tanh(weighted_sum)", "sigmoid(weighted_sum)") and len(parents) % 2 == 1:
         # the weighted sum's derivatives times the function's own derivative at its result
         inner = local_formulas("weighted_sum", parents, out)
-        outer = f"(1 - {out}²)" if op.startswith("tanh") else f"{out}·(1 - {out})"
-        return [outer if formula == "1" else f"{outer}·{formula}" for formula in inner]
+        outer = f"1 - {out}²" if op.startswith("tanh") else f"{out}·(1 - {out})"
+        factor = f"({outer})" if op.startswith("tanh") else outer
+        return [outer if formula == "1" else f"{factor}·{formula}" for formula in inner]
     return [None] * len(parents)
 
 

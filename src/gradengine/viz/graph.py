@@ -17,14 +17,18 @@ from gradengine.fast import paused_gc
 from gradengine.files import write_atomic
 
 __all__ = [
+    "HIDDEN_QUANTITIES",
     "MAX_DRAWN_VALUES",
+    "NEURON_OPERATIONS",
     "Graph",
     "GraphTooLargeError",
     "NodeNames",
     "build_graph",
+    "check_hide",
     "check_path",
     "check_root",
     "display_text",
+    "is_hidden",
     "number",
     "write_atomic",  # the package's one atomic writer, imported here by the viz modules
 ]
@@ -51,6 +55,27 @@ class Graph:
         """Positions of node i's parents, in operand order (repeated if used twice)."""
         index = self.index
         return [index[id(p)] for p in self.nodes[i]._parents]
+
+
+#: What class mode can hide: every grad, or the data the graph computes (its leaves, the inputs
+#: the forward pass starts from, stay shown).
+HIDDEN_QUANTITIES = ("grad", "data")
+
+
+def check_hide(hide: object) -> str | None:
+    """hide itself if it is "grad", "data" or None; ValueError (or TypeError) otherwise."""
+    if hide is None:
+        return None
+    if not isinstance(hide, str):
+        raise TypeError(f'hide must be "grad", "data" or None, got {describe(hide)}')
+    if hide in HIDDEN_QUANTITIES:
+        return hide
+    raise ValueError(f'hide must be "grad", "data" or None, got {hide!r}')
+
+
+def is_hidden(node: Value, quantity: str, hide: str | None) -> bool:
+    """Whether class mode shows node's quantity ("data" or "grad") as ?: see HIDDEN_QUANTITIES."""
+    return quantity == hide and (quantity == "grad" or bool(node._parents))
 
 
 def check_root(root: object, what: str) -> Value:
@@ -120,13 +145,69 @@ def display_text(text: str) -> str:
     return "".join(out)
 
 
+#: The operations of a built-in neuron: one node act(b + w1*x1 + ... + wn*xn) whose parents are
+#: (b, w1..wn, x1..xn), in that order.
+NEURON_OPERATIONS = frozenset(
+    ("weighted_sum", "relu(weighted_sum)", "tanh(weighted_sum)", "sigmoid(weighted_sum)")
+)
+
+
+def neuron_roles(nodes: Sequence[Value]) -> dict[int, str]:
+    """Names for the unlabelled inputs of built-in neurons, as the lecture writes them.
+
+    With one neuron in the graph: b, w1..wn, x1..xn. With several, each unlabelled neuron is
+    L<layer>N<k> (its layer counted in neurons from the inputs, k its place in the layer, in
+    forward order), its own weights and bias are L2N1.w1, L2N1.b (or o.w1 for a neuron labelled
+    o), and an unlabelled input that is no neuron is x1..xn. A value that several neurons use
+    is named by the first, in forward order. Keys are positions in nodes.
+    """
+    neurons = [
+        i
+        for i, node in enumerate(nodes)
+        if node._op in NEURON_OPERATIONS and len(node._parents) % 2 == 1
+    ]
+    if not neurons:
+        return {}  # and no index of a graph that may hold a million values
+    position = {id(node): i for i, node in enumerate(nodes)}
+    roles: dict[int, str] = {}
+    prefixes = {i: "" for i in neurons}
+    if len(neurons) > 1:
+        # layer[i]: how many neurons lie on the longest path from the inputs to node i, itself
+        # included (parents come first in nodes).
+        layer = [0] * len(nodes)
+        is_neuron = set(neurons)
+        for i, node in enumerate(nodes):
+            deepest = max((layer[position[id(p)]] for p in node._parents), default=0)
+            layer[i] = deepest + (i in is_neuron)
+        counts: dict[int, int] = {}
+        for i in neurons:
+            counts[layer[i]] = counts.get(layer[i], 0) + 1
+            if not nodes[i].label:
+                roles[i] = f"L{layer[i]}N{counts[layer[i]]}"
+            prefixes[i] = (display_text(nodes[i].label) or roles[i]) + "."
+    for i in neurons:
+        parents = nodes[i]._parents
+        n = len(parents) // 2
+        own = [f"{prefixes[i]}b", *(f"{prefixes[i]}w{k}" for k in range(1, n + 1))]
+        for parent, name in zip(parents, [*own, *(f"x{k}" for k in range(1, n + 1))], strict=True):
+            p = position.get(id(parent))
+            if p is not None and not parent.label:
+                roles.setdefault(p, name)
+    return roles
+
+
 class NodeNames:
-    """Each node's label (as display_text shows it), or v<position> without one; a label used
-    twice, or one that looks like another node's generated name, gets #<position>."""
+    """Each node's label (as display_text shows it), or its role in a neuron (w1, x1, b), or
+    v<position>; a name used twice, or one that looks like another node's generated name, gets
+    #<position>. The Values themselves are never relabelled."""
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         self._nodes = nodes
-        self._shown = [display_text(node.label) if node.label else "" for node in nodes]
+        roles = neuron_roles(nodes)
+        self._shown = [
+            display_text(node.label) if node.label else roles.get(i, "")
+            for i, node in enumerate(nodes)
+        ]
         counts = Counter(label for label in self._shown if label)
         # "v3" on another node would be mistaken for node 3's own name, "x#3" for the third x.
         self._ambiguous = {
@@ -139,7 +220,8 @@ class NodeNames:
         return len(self._nodes)
 
     def label(self, i: int) -> str:
-        """Node i's label as display_text shows it ("" for none), without any #<position>."""
+        """Node i's label as display_text shows it, or its role in a neuron ("" for neither),
+        without any #<position>."""
         return self._shown[i]
 
     def __getitem__(self, i: int) -> str:

@@ -1,4 +1,9 @@
-"""to_html(root, path): one self-contained page that steps through the forward and backward pass."""
+"""to_html(root, path): one self-contained page that steps through the forward and backward pass.
+
+graph_payload(root) is the same view's data for a page of one's own: JSON-ready, drawn by the
+package's page.js (``GradengineGraph.mount(element, payload)``) with page.css; see
+``view_files()``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from importlib import resources
 from typing import Any
@@ -16,14 +21,16 @@ from gradengine.checks import describe
 from gradengine.engine import Value
 from gradengine.fast import paused_gc
 from gradengine.viz.dot import op_symbol
-from gradengine.viz.explain import backward_account, forward_line
+from gradengine.viz.explain import Mark, backward_account, forward_line, unmarked
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
     Graph,
     NodeNames,
     build_graph,
+    check_hide,
     check_path,
     check_root,
+    is_hidden,
     number,
     write_atomic,
 )
@@ -47,25 +54,20 @@ class PageNames(NodeNames):
 
     A Value(2) and the 2 in x * 2 are alike (leaves without a label), so a constant is told from
     a parameter by what it looks like: an unlabelled leaf whose value reads as typed (at most
-    four significant digits) and that feeds no neuron (a fused weighted sum, whose leaves are
-    weights and biases). Two constants with one value share the name: they mean the same
-    number. A constant whose value reads like another node's label gets #<position>.
+    four significant digits) and that is no neuron's input (those are named w1, x1, b). Two
+    constants with one value share the name: they mean the same number. A constant whose value
+    reads like another node's label gets #<position>.
     """
 
     def __init__(self, nodes: Sequence[Value]) -> None:
         super().__init__(nodes)
         own = super().__getitem__
-        self._taken = {own(i) for i, node in enumerate(nodes) if node.label}
-        in_neurons = {
-            id(parent) for node in nodes if "weighted_sum" in node._op for parent in node._parents
-        }
+        self._taken = {own(i) for i in range(len(nodes)) if self.label(i)}
+        # A neuron's inputs are named by their role (w1, x1, b), so they are never constants.
         self._constants = {
             i
             for i, node in enumerate(nodes)
-            if not node.label
-            and not node._parents
-            and id(node) not in in_neurons
-            and looks_typed(node.data)
+            if not self.label(i) and not node._parents and looks_typed(node.data)
         }
 
     def is_constant(self, i: int) -> bool:
@@ -86,11 +88,48 @@ def with_page_names(graph: Graph) -> Graph:
     return replace(graph, names=PageNames(graph.nodes))
 
 
-def page_steps(graph: Graph) -> list[dict[str, Any]]:
-    """The page's steps: the graph, one per operation forward, one per operation backward, done."""
+# A hidden number in a line of text: \x00 node \x01 text \x02. display_text escapes these
+# control characters in every label, so a label can never forge one.
+HIDDEN_NUMBER = re.compile("\x00([0-9]+)\x01([^\x02]*)\x02")
+
+
+def hiding_mark(graph: Graph, hide: str | None) -> Mark:
+    """The mark that wraps each number class mode hides (see HIDDEN_NUMBER)."""
+    if hide is None:
+        return unmarked
+    nodes = graph.nodes
+
+    def mark(quantity: str, node: int, text: str) -> str:
+        return f"\x00{node}\x01{text}\x02" if is_hidden(nodes[node], quantity, hide) else text
+
+    return mark
+
+
+def line_parts(line: str) -> str | list[str | list[int | str]]:
+    """line itself, or, when it holds hidden numbers, its parts: text, and [node, number]."""
+    if "\x00" not in line:
+        return line
+    parts: list[str | list[int | str]] = []
+    end = 0
+    for match in HIDDEN_NUMBER.finditer(line):
+        if match.start() > end:
+            parts.append(line[end : match.start()])
+        parts.append([int(match[1]), match[2]])
+        end = match.end()
+    if end < len(line):
+        parts.append(line[end:])
+    return parts
+
+
+def page_steps(graph: Graph, hide: str | None = None) -> list[dict[str, Any]]:
+    """The page's steps: the graph, one per operation forward, one per operation backward, done.
+
+    A line that holds a number class mode hides is a list of parts: text, and [node, number].
+    """
     nodes, names = graph.nodes, graph.names
     name = names[-1]
-    account = backward_account(graph)
+    mark = hiding_mark(graph, hide)
+    account = backward_account(graph, mark=mark)
     interior = [i for i, node in enumerate(nodes) if node._parents]
     steps: list[dict[str, Any]] = [
         {
@@ -114,7 +153,7 @@ def page_steps(graph: Graph) -> list[dict[str, Any]]:
                 "phase": "forward pass",
                 "node": i,
                 "title": f"Compute {names[i]}",
-                "lines": [forward_line(graph, i)],
+                "lines": [line_parts(forward_line(graph, i, mark))],
                 "updates": [],
             }
         )
@@ -133,7 +172,7 @@ def page_steps(graph: Graph) -> list[dict[str, Any]]:
                 "phase": "backward pass",
                 "node": step.node,
                 "title": f"Pass on grad {names[step.node]}",
-                "lines": step.lines,
+                "lines": [line_parts(line) for line in step.lines],
                 "grad": step.grad,
                 "gradText": number(step.grad),
                 "updates": updates,
@@ -145,25 +184,34 @@ def page_steps(graph: Graph) -> list[dict[str, Any]]:
             "phase": "done",
             "node": -1,
             "title": f"Gradients of the leaves (∂{name}/∂leaf)",
-            "lines": account.leaf_lines,
+            "lines": [line_parts(line) for line in account.leaf_lines],
             "updates": [[i, g, number(g), True] for i, g in enumerate(account.grads)],
         }
     )
     return steps
 
 
-def page_data(graph: Graph) -> dict[str, Any]:
+def root_line(graph: Graph, hide: str | None) -> str:
+    """How the output is computed, 'L = d * f = 4.0 * (-2.0) = -8.0', ? for each hidden number."""
+    nodes = graph.nodes
+    return forward_line(
+        graph, len(nodes) - 1, lambda q, i, text: "?" if is_hidden(nodes[i], q, hide) else text
+    )
+
+
+def page_data(graph: Graph, hide: str | None = None) -> dict[str, Any]:
     """Everything the page draws: positions, texts, and the steps."""
     symbols = [op_symbol(node._op) for node in graph.nodes]
     place = layout(graph, symbols)
     nodes = [
         {
             "name": graph.names[i],
-            "labelled": bool(node.label),
+            "labelled": bool(graph.names.label(i)),
             "constant": isinstance(graph.names, PageNames) and graph.names.is_constant(i),
             "symbol": symbols[i],
             "opWidth": op_width(symbols[i]),
             "dataText": number(node.data),
+            "hidden": is_hidden(node, "data", hide) or is_hidden(node, "grad", hide),
             "parents": graph.parents_of(i),
             "x": place.x[i],
             "y": place.y[i],
@@ -177,8 +225,85 @@ def page_data(graph: Graph) -> dict[str, Any]:
         "card": {"width": CARD_WIDTH, "height": CARD_HEIGHT},
         "op": {"height": OP_HEIGHT, "margin": OP_MARGIN},
         "nodes": nodes,
-        "steps": page_steps(graph),
+        "steps": page_steps(graph, hide),
+        "hide": hide,
+        "highlight": None,
+        "tags": {},
     }
+
+
+def graph_payload(
+    root: Value,
+    *,
+    hide: str | None = None,
+    highlight: Value | None = None,
+    tags: Mapping[str, Value] | None = None,
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+) -> dict[str, Any]:
+    """The step-through view of root's graph as JSON-ready data, for page.js to draw in a page.
+
+    hide: "grad" or "data" (class mode: those numbers show as ? until revealed). highlight: a
+    Value of the graph drawn highlighted (its position is payload["highlight"]). tags: names
+    for Values of the graph (say, each neuron's output), so that the page can highlight one by
+    name: payload["tags"] maps each name to the Value's position. A Value that is not in the
+    graph is a ValueError. json.dumps(payload) is strict JSON: a NaN or infinite number is
+    the string "NaN", "Infinity" or "-Infinity", as JavaScript's String() writes it.
+    """
+    root = check_root(root, "graph_payload()")
+    hide = check_hide(hide)
+    if highlight is not None and not isinstance(highlight, Value):
+        raise TypeError(
+            f"highlight must be a Value of the graph or None, got {describe(highlight)}"
+        )
+    if tags is not None and not isinstance(tags, Mapping):
+        raise TypeError(f"tags must be a mapping of names to Values, got {describe(tags)}")
+    graph = with_page_names(build_graph(root, limit=max_values, force=force))
+    with paused_gc():
+        data = page_data(graph, hide)
+
+    def position(value: object, what: str) -> int:
+        if not isinstance(value, Value):
+            raise TypeError(f"{what} must be a Value of the graph, got {describe(value)}")
+        if id(value) not in graph.index:
+            raise ValueError(f"{what} is not a value of this graph: {value!r}")
+        return graph.index[id(value)]
+
+    if highlight is not None:
+        data["highlight"] = position(highlight, "highlight")
+    for key, value in (tags or {}).items():
+        if not isinstance(key, str):
+            raise TypeError(f"tags must be named by str, got {describe(key)}")
+        data["tags"][key] = position(value, f"tags[{key!r}]")
+    data["title"] = f"Backpropagation through {graph.names[-1]}"
+    data["subtitle"] = root_line(graph, hide)
+    strict: dict[str, Any] = strict_json(data)
+    return strict
+
+
+def strict_json(data: Any) -> Any:
+    """data with every NaN or infinite float replaced by its JavaScript name, as a string."""
+    if isinstance(data, float):
+        if math.isfinite(data):
+            return data
+        if math.isnan(data):
+            return "NaN"
+        return "Infinity" if data > 0 else "-Infinity"
+    if isinstance(data, dict):
+        return {key: strict_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(value) for value in data]
+    return data
+
+
+#: The files of the step-through view, in the package gradengine.viz: its script and its style.
+VIEW_FILES = ("page.js", "page.css")
+
+
+def view_files() -> dict[str, str]:
+    """{"page.js": ..., "page.css": ...}: the step-through view's script and style, to serve."""
+    package = resources.files("gradengine.viz")
+    return {name: package.joinpath(name).read_text("utf-8") for name in VIEW_FILES}
 
 
 def script_json(data: object) -> str:
@@ -194,26 +319,34 @@ def to_html(
     subtitle: str | None = None,
     force: bool = False,
     max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> None:
-    """Write one self-contained HTML page stepping through root's forward and backward pass."""
+    """Write one self-contained HTML page stepping through root's forward and backward pass.
+
+    hide="grad" or "data" (class mode) shows those numbers as ?, each revealed by a click on
+    its value, all of them by the R key or the reveal button.
+    """
     root = check_root(root, "to_html()")
     target = check_path(path, "to_html(root, path): path")
     for text, what in ((title, "title"), (subtitle, "subtitle")):
         if text is not None and not isinstance(text, str):
             raise TypeError(f"{what} must be a str or None, got {describe(text)}")
+    hide = check_hide(hide)
     graph = with_page_names(build_graph(root, limit=max_values, force=force))
     with paused_gc():
-        data = page_data(graph)
+        data = page_data(graph, hide)
     if title is None:
         title = f"Backpropagation through {graph.names[-1]}"
     if subtitle is None:
-        subtitle = forward_line(graph, len(graph.nodes) - 1)
+        subtitle = root_line(graph, hide)
     package = resources.files("gradengine.viz")
+    view = view_files()
     fills = {
         "__TITLE__": html.escape(title),
         "__SUBTITLE__": html.escape(subtitle),
-        "/*__STYLE__*/": package.joinpath("page.css").read_text("utf-8"),
-        "/*__SCRIPT__*/": package.joinpath("page.js").read_text("utf-8"),
+        "/*__STYLE__*/": view["page.css"],
+        "/*__SCRIPT__*/": view["page.js"],
         "__DATA__": script_json(data),
     }
     template = package.joinpath("page.html").read_text("utf-8")

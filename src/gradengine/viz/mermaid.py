@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gradengine.engine import Value
-from gradengine.viz.dot import op_symbol
-from gradengine.viz.graph import MAX_DRAWN_VALUES, build_graph, check_root, number
+from gradengine.viz.dot import op_symbol, shown_numbers
+from gradengine.viz.graph import MAX_DRAWN_VALUES, build_graph, check_hide, check_root
 
 DIRECTIONS = ("LR", "RL", "TB", "BT")
 
@@ -30,17 +30,27 @@ def mermaid_text(text: str) -> str:
 
 
 def to_mermaid(
-    root: Value, direction: str = "LR", force: bool = False, max_values: int = MAX_DRAWN_VALUES
+    root: Value,
+    direction: str = "LR",
+    force: bool = False,
+    max_values: int = MAX_DRAWN_VALUES,
+    *,
+    hide: str | None = None,
 ) -> str:
-    """A Mermaid flowchart: a box (label, data, grad) per value, a circle per operation."""
+    """A Mermaid flowchart: a box (label, data, grad) per value, a circle per operation.
+
+    hide="grad" or "data" shows those numbers as ? (class mode; see to_dot).
+    """
     root = check_root(root, "to_mermaid()")
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+    hide = check_hide(hide)
     graph = build_graph(root, limit=max_values, force=force)
     lines = [f"flowchart {direction}"]
     for i, node in enumerate(graph.nodes):
-        fields = [f"data {number(node.data)}", f"grad {number(node.grad)}"]
-        if node.label:
+        data, grad = shown_numbers(graph, i, hide)
+        fields = [f"data {data}", f"grad {grad}"]
+        if graph.names.label(i):
             fields.insert(0, f"<b>{mermaid_text(graph.names.label(i))}</b>")
         lines.append(f'  v{i}["{"<br/>".join(fields)}"]')
         if node._parents:
