@@ -253,7 +253,11 @@ def test_powers_at_signed_zeros_and_infinities_match_pytorch_bit_for_bit(x):
         vx = Value(x)
         out = vx**y
         out.backward()
-        assert same_float(out.data, t_out.item()), (x, y, "x ** number")
+        # pow(Tensor, number) is not correctly rounded on every CPU (1.414213562373095 for
+        # 2 ** 0.5 on some, where √2 rounds to ...0951): finite results may differ by one ulp.
+        assert same_float(out.data, t_out.item()) or (
+            math.isfinite(out.data) and math.ulp(out.data) >= abs(out.data - t_out.item()) > 0
+        ), (x, y, "x ** number")
         assert same_float(vx.grad, tx.grad.item()), (x, y, "d/dx of x ** number")
 
 
