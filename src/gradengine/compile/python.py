@@ -23,7 +23,7 @@ the same number when grad and x are finite. When one of them is inf or nan, the 
 again by a second program without matrix products (generated the first time it is needed).
 
 The local derivatives are the expressions that each operation's own derivatives function writes
-when it is run on symbols (symbolic.py), so they are stated once, in value.py; operations the
+when it is run on symbols (symbolic.py), so they are stated once, in engine.py; operations the
 generator does not know (``x ** c``, ``x ** y``, fused tanh and sigmoid neurons,
 your own) are called through ``operation.value(floats, ...)`` and
 ``operation.derivatives(floats, ...)``, node by node.

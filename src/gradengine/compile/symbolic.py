@@ -1,6 +1,6 @@
 """An operation's derivatives as Python source: its own derivatives function, run on symbols.
 
-Every operation states its local derivatives once, in value.py, with operators and the functions
+Every operation states its local derivatives once, in engine.py, with operators and the functions
 of a numbers namespace ``m``. Given ``m = SYMBOLS`` and Symbols for its inputs and result, the
 same function returns the expressions themselves: ``MUL`` gives ``(x1, x0)``, ``TANH`` gives
 ``(1.0 - (out * out),)``. The Python backend pastes them into its loops, so compiled code

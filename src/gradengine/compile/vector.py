@@ -40,7 +40,7 @@ from gradengine.engine import floats
 
 
 class NUMPY_M:
-    """The math namespace of value.py's operations, over float64 arrays (IEEE-754, no warnings)."""
+    """The namespace m of engine.py's operations, over float64 arrays (IEEE-754, no warnings)."""
 
     @staticmethod
     def divide(x: Any, y: Any) -> Any:

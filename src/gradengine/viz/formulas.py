@@ -35,7 +35,7 @@ def forward_expression(op: str, parents: list[str]) -> str:
     return f"{op}({', '.join(parents)})"
 
 
-#: A whole neuron as one node (neurons.py): the function applied to its weighted sum.
+#: A whole neuron as one node (fast/neurons.py): the function applied to its weighted sum.
 NEURONS = {
     "relu(weighted_sum)": "relu",
     "tanh(weighted_sum)": "tanh",
