@@ -278,7 +278,7 @@ To reproduce (the benchmark dependencies are an optional extra; the engine needs
 ```bash
 pip install ".[bench]"
 python benchmarks/run.py                      # this table, a few minutes; --quick for seconds
-python benchmarks/run.py --readme README.md   # rewrite this section from a fresh run
+python benchmarks/run.py --readme docs/speed.md   # rewrite this section from a fresh run
 ```
 """
 
