@@ -446,3 +446,20 @@ def test_a_port_in_use_is_an_error_without_a_traceback() -> None:
         )
     assert done.returncode == 2
     assert done.stderr == f"gradengine playground: error: argument --port: {taken.port} is in use\n"
+
+
+def test_the_benchmark_runs_on_a_tiny_size() -> None:
+    """benchmarks/playground.py --quick reports every row; no speed is asserted."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "playground.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--rounds", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("start-up (launch to page served), seconds: min")
+    for engine in ("compiled", "eager"):
+        assert sum(line.startswith(engine) and "redraws/s" in line for line in lines) == 2
+    assert sum("steps/s" in line and "redraws" not in line for line in lines) == 4

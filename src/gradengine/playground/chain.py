@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+from importlib import resources
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,7 +62,7 @@ def point_graph(run: Run, x: float, y: float, label: int, neuron: int | None) ->
 
 
 def point_page(run: Run, fields: Mapping[str, str]) -> str:
-    """The step-through page of one point's graph; fields: x, y, label, and neuron (optional)."""
+    """The step-through page of one point's graph; fields: x, y, label, neuron and hide."""
     x, y = _coordinate(fields, "x"), _coordinate(fields, "y")
     label_text = fields.get("label", "")
     if label_text not in ("0", "1"):
@@ -79,4 +80,16 @@ def point_page(run: Run, fields: Mapping[str, str]) -> str:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "graph.html"
         to_html(loss, path, title=title, subtitle=subtitle, force=True)
-        return path.read_text("utf-8")
+        page = path.read_text("utf-8")
+    hide = fields.get("hide", "")
+    if hide not in ("", "grads", "values"):
+        raise ValueError(f"hide must be grads or values, got {hide[:40]!r}")
+    return with_class_mode(page, hide) if hide else page
+
+
+def with_class_mode(page: str, hide: str) -> str:
+    """page with its grads (hide="grads") or values ("values") shown as ? until revealed."""
+    script = resources.files("gradengine.playground").joinpath("static", "class_mode.js")
+    tag = f'<script data-hide="{hide}">\n{script.read_text("utf-8")}</script>\n'
+    head, body_end, tail = page.rpartition("</body>")
+    return head + tag + body_end + tail if body_end else page + tag

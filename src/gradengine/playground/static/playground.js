@@ -395,6 +395,7 @@
     form.label.value = String(point.label);
     const params = { run: state.run, x: point.x, y: point.y, label: point.label };
     if (point.neuron !== null && point.neuron !== undefined) params.neuron = point.neuron;
+    if (form.hide.value) params.hide = form.hide.value;
     $("graph").hidden = false;
     $("graph").src = withToken("/api/graph", params);
     if (!quiet) $("graph").scrollIntoView({ behavior: "smooth", block: "nearest" });
