@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
-from importlib import resources
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
