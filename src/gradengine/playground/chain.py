@@ -89,7 +89,7 @@ def point_page(run: Run, fields: Mapping[str, str]) -> str:
 
 def with_class_mode(page: str, hide: str) -> str:
     """page with its grads (hide="grads") or values ("values") shown as ? until revealed."""
-    script = resources.files("gradengine.playground").joinpath("static", "class_mode.js")
+    script = resources.files("gradengine.playground").joinpath("static").joinpath("class_mode.js")
     tag = f'<script data-hide="{hide}">\n{script.read_text("utf-8")}</script>\n'
     head, body_end, tail = page.rpartition("</body>")
     return head + tag + body_end + tail if body_end else page + tag
