@@ -25,9 +25,10 @@
     }
     document.body.classList.toggle("class-mode", !all);
     const what = hide === "grad" ? "grads" : "values";
-    banner.textContent = all
+    const text = all
       ? `class mode: all ${what} shown (h hides them)`
       : `class mode: ${what} hidden: click a card to reveal it, a reveals all`;
+    if (banner.textContent !== text) banner.textContent = text; // no change, no new mutation
   }
   new MutationObserver(mask).observe(document.body, { subtree: true, childList: true, characterData: true });
   document.addEventListener("click", (event) => {

@@ -135,6 +135,7 @@
     state.frame = frame;
     $("step-count").textContent = String(frame.step);
     $("loss").textContent = fmt(frame.loss, 6);
+    $("loss").title = String(frame.loss);
     $("train-accuracy").textContent = pct(frame.train_accuracy);
     $("test-accuracy").textContent = pct(frame.test_accuracy);
     $("export-script").href = withToken("/api/export.py", { run: frame.run || state.run });
@@ -274,7 +275,7 @@
       }
     }
     const key = frame.sizes.join(",");
-    if (key !== buttonsKey) makeNeuronButtons(frame, positions), (buttonsKey = key);
+    if (key !== buttonsKey) makeNeuronButtons(frame, positions), fillParameters(edges), (buttonsKey = key);
   }
   function thumbnail(values, n) {
     const out = [];
@@ -307,6 +308,21 @@
       });
     }
   }
+  function fillParameters(edges) {
+    const select = $("parameter");
+    select.textContent = "";
+    for (const edge of edges) select.add(new Option(edge.name, String(edge.index)));
+  }
+  $("parameter").addEventListener("change", () => {
+    const index = Number($("parameter").value);
+    const [value, grad] = state.frame.parameters[index];
+    $("weight-info").textContent = `${state.edges[index].name}: value ${fmt(value, 6)}, grad ${fmt(grad, 6)}`;
+  });
+  $("edit-parameter").addEventListener("click", () => {
+    const index = Number($("parameter").value);
+    edit(index, state.edges[index].name);
+  });
+
   function setFocus(neuron) {
     if (state.focus === neuron) return;
     state.focus = neuron;
@@ -358,6 +374,8 @@
     if ($("editor-value").value.trim() === "" || !Number.isFinite(value)) return say("type a number");
     await act("/api/set", { index: state.editing, value });
     $("editor").hidden = true;
+    const [now, grad] = state.frame.parameters[state.editing];
+    $("weight-info").textContent = `${$("editor-name").textContent}: value ${fmt(now, 6)}, grad ${fmt(grad, 6)}`;
   });
   $("editor-cancel").addEventListener("click", () => { $("editor").hidden = true; });
 
