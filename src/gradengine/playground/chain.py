@@ -45,13 +45,16 @@ def point_graph(run: Run, x: float, y: float, label: int, neuron: int | None) ->
     count = 0
     last = len(twin.layers) - 1
     for li, layer in enumerate(twin.layers):
-        for n in layer.neurons:
+        names = (
+            ["score"] if li == last else [f"h{li + 1}.{j + 1}" for j in range(len(layer.neurons))]
+        )
+        for name, n in zip(names, layer.neurons, strict=True):
+            # The lecture's names, w1..wn and b, each prefixed by the neuron it belongs to.
             for k, w in enumerate(n.w):
-                w.label = f"w{k + 1}"
-            n.b.label = "b"
+                w.label = f"{name}.w{k + 1}"
+            n.b.label = f"{name}.b"
         out = layer.forward(out)
-        for j, node in enumerate(out):
-            name = "score" if li == last else f"h{li + 1}.{j + 1}"
+        for name, node in zip(names, out, strict=True):
             node.label = f"★ {name}" if neuron == count else name
             count += 1
     wanted = engines.targets([label], run.setup.loss)

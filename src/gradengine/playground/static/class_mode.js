@@ -20,8 +20,21 @@
       const text = value.textContent;
       if (text !== "?" && text !== "\u2014") value.dataset.truth = text;
       const shown = all || revealed.has(card.id);
-      if (!shown && text !== "?" && text !== "\u2014") value.textContent = "?";
-      if (shown && text === "?" && value.dataset.truth) value.textContent = value.dataset.truth;
+      const row = value.parentNode;
+      if (!shown && text !== "?" && text !== "\u2014") {
+        // A long number was squeezed to the card's width: a "?" must not be stretched to it.
+        if (row.hasAttribute("textLength")) row.dataset.squeeze = row.getAttribute("textLength");
+        row.removeAttribute("textLength");
+        row.removeAttribute("lengthAdjust");
+        value.textContent = "?";
+      }
+      if (shown && text === "?" && value.dataset.truth) {
+        value.textContent = value.dataset.truth;
+        if (row.dataset.squeeze) {
+          row.setAttribute("textLength", row.dataset.squeeze);
+          row.setAttribute("lengthAdjust", "spacingAndGlyphs");
+        }
+      }
     }
     document.body.classList.toggle("class-mode", !all);
     const what = hide === "grad" ? "grads" : "values";
@@ -31,7 +44,8 @@
     if (banner.textContent !== text) banner.textContent = text; // no change, no new mutation
   }
   new MutationObserver(mask).observe(document.body, { subtree: true, childList: true, characterData: true });
-  document.addEventListener("click", (event) => {
+  // pointerdown, not click: dragging the graph to pan takes the pointer's later events.
+  document.addEventListener("pointerdown", (event) => {
     const card = event.target.closest && event.target.closest("g.node");
     if (card) { revealed.add(card.id); mask(); }
   });
