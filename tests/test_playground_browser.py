@@ -233,3 +233,20 @@ def test_a_setup_the_command_line_refuses_is_refused_with_its_message(
     expect(page.locator("#status")).to_contain_text(
         "argument --hidden: expected comma-separated layer sizes"
     )
+
+
+def test_the_model_file_loads_with_mlp_load(page: Any, server: Handle, tmp_path: Path) -> None:
+    open_run(page, server)
+    press_step(page, 2)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export model file").click()
+    download.value.save_as(tmp_path / "model.json")
+    model = MLP.load(tmp_path / "model.json")
+    _, trained, _ = python_losses(2)
+    assert [p.data for p in model.parameters()] == [p.data for p in trained.parameters()]
+
+
+def test_a_network_the_model_file_cannot_hold_is_explained(page: Any, server: Handle) -> None:
+    open_run(page, server, SETUP + "&out=tanh&loss=mse")
+    page.get_by_role("link", name="Export model file").click()
+    expect(page.locator("#status")).to_contain_text("MLP.save cannot hold this network")

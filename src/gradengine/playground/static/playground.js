@@ -425,6 +425,20 @@
   });
 
   // -- take it home -------------------------------------------------------------------------------
+  $("export-model").addEventListener("click", async (event) => {
+    // Fetched first: a network the model file cannot hold gets its reason, not a file of it.
+    event.preventDefault();
+    const response = await fetch($("export-model").href);
+    if (!response.ok) {
+      const answer = await response.json().catch(() => ({ error: response.statusText }));
+      return say(answer.error);
+    }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(await response.blob());
+    link.download = "model.json";
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  });
   $("show-program").addEventListener("click", async () => {
     const response = await fetch(withToken("/api/program", { run: state.run }));
     $("program").textContent = await response.text();
