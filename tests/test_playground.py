@@ -463,3 +463,71 @@ def test_the_benchmark_runs_on_a_tiny_size() -> None:
     for engine in ("compiled", "eager"):
         assert sum(line.startswith(engine) and "redraws/s" in line for line in lines) == 2
     assert sum("steps/s" in line and "redraws" not in line for line in lines) == 4
+
+
+def test_two_tabs_playing_at_once_never_mix_their_runs(server: Handle) -> None:
+    import threading
+
+    setups = ["samples=40&hidden=4&seed=1&engine=eager", "samples=40&hidden=4&seed=2&engine=eager"]
+    alone = []
+    for setup in setups:
+        run = api(server, "/api/run", setup=setup)["run"]
+        alone.append([api(server, "/api/step", run=run, steps=1)["loss"] for _ in range(15)])
+    together: list[list[float]] = [[], []]
+
+    def play(k: int) -> None:
+        run = api(server, "/api/run", setup=setups[k])["run"]
+        for _ in range(15):
+            together[k].append(api(server, "/api/step", run=run, steps=1)["loss"])
+
+    threads = [threading.Thread(target=play, args=(k,)) for k in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert together == alone and alone[0] != alone[1]
+
+
+def test_memory_stays_flat_over_a_long_run() -> None:
+    import tracemalloc
+
+    from gradengine.playground.run import Run
+    from gradengine.playground.setup import parse_setup
+
+    run = Run(parse_setup({"samples": "20", "hidden": "3", "engine": "compiled"}))
+    for curve in run.curves.values():
+        curve.capacity = 100
+    tracemalloc.start()
+    try:
+        for _ in range(10):
+            run.step(50)
+            run.frame()
+        settled = tracemalloc.get_traced_memory()[0]
+        for _ in range(40):  # the curves fill up and halve more than once
+            run.step(50)
+            run.frame()
+        grown = tracemalloc.get_traced_memory()[0] - settled
+    finally:
+        tracemalloc.stop()
+    assert run.steps == 2500
+    assert all(len(curve.points) <= curve.capacity for curve in run.curves.values())
+    assert grown < 100_000, grown  # bytes, over 2,000 more steps and 40 frames
+
+
+def test_the_handle_shows_the_page_inline_and_stops() -> None:
+    handle = serve()
+    page = handle._repr_html_()
+    assert page.startswith("<iframe src=") and handle.url.replace("&", "&amp;") in page
+    handle.stop()
+    handle.stop()  # twice is fine
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", handle.port), timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error"),
+    [({"port": "80"}, TypeError), ({"port": -1}, TypeError), ({"token": "short"}, ValueError)],
+)
+def test_serve_checks_its_arguments(arguments: dict[str, Any], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        serve(**arguments)
