@@ -531,3 +531,28 @@ def test_the_handle_shows_the_page_inline_and_stops() -> None:
 def test_serve_checks_its_arguments(arguments: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         serve(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("samples=5000", "the playground draws at most 2,000 points live, got 5,000"),
+        ("hidden=70,70", "makes an MLP of 5,251 parameters; the playground draws networks of"),
+    ],
+)
+def test_sizes_too_large_to_draw_live_are_refused(server: Handle, setup: str, message: str) -> None:
+    status, _, content = request(server, "POST", "/api/run", json.dumps({"setup": setup}).encode())
+    assert status == 400 and message in json.loads(content)["error"]
+
+
+def test_a_run_of_your_own_points_starts_empty_and_asks_for_points(server: Handle) -> None:
+    frame = api(server, "/api/run", setup="dataset=own&hidden=3&seed=5&engine=eager")
+    run = frame["run"]
+    assert frame["train"] == [] and frame["test"] == [] and frame["train_accuracy"] is None
+    frame = api(server, "/api/step", run=run, steps=1)
+    assert frame["step"] == 0 and "no training points" in frame["problem"]
+    api(server, "/api/point", run=run, add=[0.5, 0.5, 1])
+    frame = api(server, "/api/point", run=run, add=[-0.5, -0.5, 0])
+    assert frame["setup"].endswith("points=0.5:0.5:1;-0.5:-0.5:0&removed=")
+    frame = api(server, "/api/step", run=run, steps=3)
+    assert frame["step"] == 3 and frame["problem"] is None

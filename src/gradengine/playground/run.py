@@ -24,6 +24,7 @@ from gradengine.value import Value
 
 #: The main heatmap is GRID x GRID points; each neuron's small map every other one of them.
 GRID = 32
+NO_POINTS = "there are no training points: add some by clicking on the plane"
 #: A run keeps at most this many edits (weights set, points added or removed) for its export.
 MAX_EDITS = 10_000
 
@@ -96,8 +97,10 @@ class Run:
     def step(self, count: int = 1) -> None:
         """count optimizer steps; a step whose gradients are not finite stops the run."""
         if not self.points.train:
-            self.problem = "there are no training points: add some by clicking on the plane"
+            self.problem = NO_POINTS
             return
+        if self.problem == NO_POINTS:  # points were added since
+            self.problem = None
         for _ in range(count):
             if self.problem:
                 return

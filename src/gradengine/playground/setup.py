@@ -8,6 +8,7 @@ is refused with the same message.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,11 @@ ENGINES = ("eager", "compiled")
 MAX_ADDED_POINTS = 1000
 #: The plane the points live on: [-LIMIT, LIMIT] in both coordinates.
 PLANE_LIMIT = 10.0
+# Beyond the command line's limits: the page redraws every point and every neuron's map many
+# times a second, and compiles their programs when a run starts (2-64-64-1, 4,417 parameters:
+# about 5 s on a 2-core machine, growing with the parameters).
+MAX_PAGE_POINTS = 2000
+MAX_PAGE_PARAMETERS = 5000
 
 T = TypeVar("T")
 
@@ -202,4 +208,17 @@ def parse_setup(fields: Mapping[str, str]) -> Setup:
     problem = app.too_big(settings, 1)
     if problem:
         raise ValueError(problem)
+    if setup.samples > MAX_PAGE_POINTS:
+        raise ValueError(
+            f"argument --samples: the playground draws at most {MAX_PAGE_POINTS:,} points live, "
+            f"got {setup.samples:,} (gradengine train takes up to 100,000)"
+        )
+    sizes = [2, *setup.hidden, 1]
+    parameters = sum((a + 1) * b for a, b in itertools.pairwise(sizes))
+    if parameters > MAX_PAGE_PARAMETERS:
+        raise ValueError(
+            f"argument --hidden: {list(setup.hidden)} makes an MLP of {parameters:,} parameters;"
+            f" the playground draws networks of at most {MAX_PAGE_PARAMETERS:,} live "
+            "(gradengine train takes larger ones)"
+        )
     return setup
