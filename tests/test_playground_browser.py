@@ -250,3 +250,17 @@ def test_a_network_the_model_file_cannot_hold_is_explained(page: Any, server: Ha
     open_run(page, server, SETUP + "&out=tanh&loss=mse")
     page.get_by_role("link", name="Export model file").click()
     expect(page.locator("#status")).to_contain_text("MLP.save cannot hold this network")
+
+
+def test_the_setup_form_starts_a_new_run_and_writes_the_url(page: Any, server: Handle) -> None:
+    open_run(page, server)
+    press_step(page, 2)
+    page.get_by_label("dataset").select_option("circles")
+    page.get_by_label("hidden layers").fill("3")
+    page.get_by_label("activations").fill("tanh")
+    page.get_by_role("button", name="Apply setup").click()
+    expect(page.get_by_label("step", exact=True)).to_have_text("0")
+    expect(page).to_have_url(re.compile(r"#dataset=circles&.*hidden=3&act=tanh&"))
+    buttons = page.locator("#neuron-buttons button")
+    expect(buttons).to_have_count(4)  # three hidden neurons and the output
+    press_step(page, 1)

@@ -97,6 +97,11 @@
     event.preventDefault();
     const fields = new URLSearchParams();
     for (const input of $("setup").elements) if (input.name) fields.set(input.name, input.value);
+    // Removed points are numbered within the generated data: other data, other numbers.
+    const before = new URLSearchParams(state.frame ? state.frame.setup : "");
+    if (["dataset", "samples", "noise", "test", "seed"].some((key) => before.get(key) !== fields.get(key))) {
+      fields.set("removed", "");
+    }
     start(fields.toString());
   });
 
