@@ -9,6 +9,8 @@ the run over HTTP as the page does, and plays it as the page does: one request a
 and gets back the frame the page redraws from (heatmap, every neuron's map, weights, curves).
 At k steps per redraw it reports redraws per second and steps per second (k times as many).
 Start-up is the time from launching `gradengine playground` to its first page served.
+With --browser (Playwright and /usr/bin/chromium), each round also plays the real page for a few
+seconds at each speed and counts the steps it shows: redraws per second as a user sees them.
 Prints min, median and mean over the rounds.
 """
 
@@ -87,6 +89,48 @@ def start_up() -> float:
         process.wait()
 
 
+BROWSER_CHILD = """
+import json, sys, time
+sys.path.insert(0, {src!r})
+from playwright.sync_api import expect, sync_playwright
+from gradengine.playground import serve
+handle = serve()
+result = {{}}
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync"])
+    page = browser.new_page(viewport={{"width": 1300, "height": 1000}})
+    page.goto(handle.url + "#" + {setup!r})
+    expect(page.get_by_label("train accuracy")).not_to_have_text("\u2013")
+    step = page.get_by_label("step", exact=True)
+    for k in {speeds}:
+        page.get_by_label("speed").select_option(str(k))
+        page.get_by_role("button", name="Play").click()
+        time.sleep(1.0)  # the compiled engine records its program at the first step
+        start_steps, start = int(step.text_content()), time.perf_counter()
+        time.sleep({seconds})
+        steps = int(step.text_content()) - start_steps
+        seconds = time.perf_counter() - start
+        page.get_by_role("button", name="Pause").click()
+        result[k] = steps / k / seconds
+    browser.close()
+handle.stop()
+print(json.dumps(result))
+"""
+
+
+def play_in_browser(engine: str, setup: str, speeds: list[int], seconds: float) -> dict[int, float]:
+    """Redraws per second of the real page at each speed, in a fresh interpreter."""
+    code = BROWSER_CHILD.format(
+        src=str(SRC), setup=f"{setup}&engine={engine}", speeds=speeds, seconds=seconds
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the {engine} page failed:\n{done.stderr}")
+    return {int(k): float(v) for k, v in json.loads(done.stdout).items()}
+
+
 def summary(values: list[float], digits: int = 1) -> str:
     """min, median and mean of values."""
     low, middle, mean = min(values), statistics.median(values), statistics.fmean(values)
@@ -97,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="a tiny run (for the tests)")
+    parser.add_argument(
+        "--browser", action="store_true", help="also play the real page in Chromium (Playwright)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         setup, speeds, requests = "samples=20&hidden=3", [1, 5], 3
@@ -105,15 +152,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"playground: {setup}, {requests} requests per speed, {args.rounds} rounds")
     found: dict[tuple[str, int], list[float]] = {}
     starts = []
+    seen: dict[tuple[str, int], list[float]] = {}
     for _ in range(args.rounds):
         starts.append(start_up())
         for engine in ("compiled", "eager"):
             for k, rate in play(engine, setup, speeds, requests).items():
                 found.setdefault((engine, k), []).append(rate)
+            if args.browser:
+                for k, rate in play_in_browser(
+                    engine, setup, speeds, 1 if args.quick else 4
+                ).items():
+                    seen.setdefault((engine, k), []).append(rate)
     print(f"start-up (launch to page served), seconds: {summary(starts, 2)}")
     for (engine, k), rates in sorted(found.items()):
         print(f"{engine:8} {k:3} steps/redraw  redraws/s {summary(rates)}")
         print(f"{'':8} {'':3}               steps/s   {summary([k * r for r in rates])}")
+    if seen:
+        print("the page in Chromium (redraws the page made, steps it showed):")
+    for (engine, k), rates in sorted(seen.items()):
+        print(f"{engine:8} {k:3} steps/redraw  page redraws/s {summary(rates)}")
+        print(f"{'':8} {'':3}               page steps/s   {summary([k * r for r in rates])}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 import threading
 import webbrowser
@@ -39,6 +40,13 @@ def _port(text: str) -> int:
     return port
 
 
+def _has_display() -> bool:
+    """Whether a browser could open a window: always on macOS and Windows, else with a display."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; 0 then, 2 when the port cannot be had."""
     from gradengine.playground.server import Playground
@@ -52,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"gradengine playground: serving at {server.url}", flush=True)
     print("(open that address, token included; Ctrl-C stops the server)", flush=True)
     if not args.no_browser:
-        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        if _has_display():
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        else:
+            print("(no display here: open the address in a browser yourself)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

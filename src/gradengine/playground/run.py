@@ -18,7 +18,7 @@ from gradengine.nn import MLP
 from gradengine.optim import SGD, Adam, Optimizer
 from gradengine.playground import engines
 from gradengine.playground.curve import Curve
-from gradengine.playground.points import Point, generate, make_points
+from gradengine.playground.points import generate, make_points
 from gradengine.playground.setup import MAX_ADDED_POINTS, PLANE_LIMIT, Setup
 from gradengine.value import Value
 
@@ -48,11 +48,16 @@ def build_optimizer(setup: Setup, mlp: MLP) -> Optimizer:
     return Adam(mlp.parameters(), lr=setup.lr)
 
 
-def _round(x: float) -> float | str:
-    """x to 4 significant digits for the page, "nan" / "inf" when not finite."""
-    if not math.isfinite(x):
-        return str(x)
-    return float(f"{x:.4g}")
+def _rounded(xs: list[float]) -> list[float | str]:
+    """Each x to 4 decimals for the heatmaps, "nan" / "inf" / "-inf" when not finite."""
+    if all(map(math.isfinite, xs)):  # the usual case, in C
+        return [round(x, 4) for x in xs]
+    return [round(x, 4) if math.isfinite(x) else str(x) for x in xs]
+
+
+def _safe(x: float | None) -> float | str | None:
+    """x, or "nan" / "inf" / "-inf" (JSON has no such numbers)."""
+    return x if x is None or math.isfinite(x) else str(x)
 
 
 class Run:
@@ -206,18 +211,18 @@ class Run:
         rows = self.grid.run()
         half = [rows[j * GRID + i] for j in range(0, GRID, 2) for i in range(0, GRID, 2)]
         n_neurons = self.grid.width
-        neurons = [[_round(row[k]) for row in half] for k in range(n_neurons)]
+        neurons = [_rounded([row[k] for row in half]) for k in range(n_neurons)]
         frame: dict[str, Any] = {
             "step": self.steps,
-            "loss": None if self.last_loss is None else self.last_loss,
-            **self.evaluation,
+            "loss": _safe(self.last_loss),
+            **{key: _safe(value) for key, value in self.evaluation.items()},
             "problem": self.problem,
             "grid": GRID,
             "box": list(self.points.box),
-            "output": [_round(row[-1]) for row in rows],
+            "output": _rounded([row[-1] for row in rows]),
             "neurons": neurons,
             "sizes": [2, *self.setup.hidden, 1],
-            "parameters": [[p.data, p.grad] for p in self.parameters],
+            "parameters": [[_safe(p.data), _safe(p.grad)] for p in self.parameters],
             "train": [list(p) for p in self.points.train],
             "test": [list(p) for p in self.points.test],
             "curves": {name: curve.as_list() for name, curve in self.curves.items()},
@@ -226,28 +231,9 @@ class Run:
             "edits": len(self.edits),
         }
         if focus is not None and 0 <= focus < n_neurons:
-            frame["focus"] = [focus, [_round(row[focus]) for row in rows]]
-        safe: dict[str, Any] = _json_safe(frame)
-        return safe
+            frame["focus"] = [focus, _rounded([row[focus] for row in rows])]
+        return frame
 
     def model_json(self) -> str:
         """The model as MLP.save writes it; ValueError when that format cannot hold it."""
         return json.dumps(self.mlp.to_dict(), indent=1) + "\n"
-
-    def point_of(self, part: str, index: int) -> Point:
-        """The index-th point of part ("train" or "test")."""
-        points = self.points.train if part == "train" else self.points.test
-        if part not in ("train", "test") or not 0 <= index < len(points):
-            raise ValueError(f"there is no {part:.10} point {index}")
-        return points[index]
-
-
-def _json_safe(x: Any) -> Any:
-    """x with every non-finite float as "nan" / "inf" / "-inf" (JSON has no such numbers)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else str(x)
-    if isinstance(x, dict):
-        return {k: _json_safe(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_json_safe(v) for v in x]
-    return x

@@ -122,6 +122,7 @@
     for (const v of values) if (typeof v === "number") top = Math.max(top, Math.abs(v));
     return top;
   }
+  const offscreen = {}; // one scratch canvas per map size, reused by every map of that size
   function paintMap(ctx, values, n, x, y, size, fixedScale) {
     const image = ctx.createImageData(n, n);
     const scale = scaleOf(values, fixedScale);
@@ -129,8 +130,11 @@
       const [r, g, b] = colour(v, scale);
       image.data.set([r, g, b, 255], 4 * i);
     });
-    const off = document.createElement("canvas");
-    off.width = off.height = n;
+    if (!offscreen[n]) {
+      offscreen[n] = document.createElement("canvas");
+      offscreen[n].width = offscreen[n].height = n;
+    }
+    const off = offscreen[n];
     off.getContext("2d").putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(off, x, y, size, size);
