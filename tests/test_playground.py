@@ -556,3 +556,31 @@ def test_a_run_of_your_own_points_starts_empty_and_asks_for_points(server: Handl
     assert frame["setup"].endswith("points=0.5:0.5:1;-0.5:-0.5:0&removed=")
     frame = api(server, "/api/step", run=run, steps=3)
     assert frame["step"] == 3 and frame["problem"] is None
+
+
+def test_a_setup_reads_back_from_its_url_text() -> None:
+    from urllib.parse import parse_qsl
+
+    from gradengine.playground.setup import Setup, parse_setup
+
+    setup = Setup(
+        dataset="spiral",
+        samples=123,
+        noise=0.07,
+        test_fraction=0.3,
+        seed=99,
+        hidden=(5, 3),
+        activations=("tanh", "sigmoid"),
+        output="tanh",
+        loss="mse",
+        optimizer="sgd",
+        momentum=0.5,
+        lr=0.01,
+        batch=16,
+        l2=0.0,
+        engine="eager",
+        added=((0.1, -0.2, 1), (1e-3, 2.5, 0)),
+        removed=(3, 17),
+    )
+    assert parse_setup(dict(parse_qsl(setup.query()))) == setup
+    assert parse_setup({}) == Setup()
