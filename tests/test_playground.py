@@ -584,3 +584,21 @@ def test_a_setup_reads_back_from_its_url_text() -> None:
     )
     assert parse_setup(dict(parse_qsl(setup.query()))) == setup
     assert parse_setup({}) == Setup()
+
+
+def test_another_site_may_open_the_page_but_not_call_it(server: Handle) -> None:
+    """A notebook's iframe opens the page (a navigation); a script elsewhere gets a 403."""
+    navigate = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert request(server, "GET", "/", headers=navigate)[0] == 200
+    call = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    assert request(server, "GET", "/static/playground.js", headers=call)[0] == 403
+    body = b'{"setup": "hidden=2&samples=20"}'
+    assert request(server, "POST", "/api/run", body, {**call, "Sec-Fetch-Mode": "cors"})[0] == 403
+
+
+def test_the_page_names_its_files_with_the_token(server: Handle) -> None:
+    """Inside another site's iframe the page's cookie is not sent with its script and style."""
+    _, _, page = request(server, "GET", "/")
+    token = token_of(server)
+    for path in ("/static/playground.js", "/static/playground.css"):
+        assert f'"{path}?token={token}"'.encode() in page

@@ -264,3 +264,26 @@ def test_the_setup_form_starts_a_new_run_and_writes_the_url(page: Any, server: H
     buttons = page.locator("#neuron-buttons button")
     expect(buttons).to_have_count(4)  # three hidden neurons and the output
     press_step(page, 1)
+
+
+def test_the_page_works_inside_another_sites_iframe_as_in_jupyter(
+    page: Any, server: Handle, tmp_path: Path
+) -> None:
+    """A notebook at localhost:8888 shows the handle's iframe of 127.0.0.1: another site."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "notebook.html").write_text(server._repr_html_(), encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    notebook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=notebook.serve_forever, daemon=True).start()
+    try:
+        page.goto(f"http://localhost:{notebook.server_address[1]}/notebook.html")
+        inline = page.frame_locator("iframe")
+        expect(inline.get_by_label("train accuracy")).not_to_have_text("–")
+        inline.get_by_role("button", name="Step").click()
+        expect(inline.get_by_label("step", exact=True)).to_have_text("1")
+    finally:
+        notebook.shutdown()
+        notebook.server_close()

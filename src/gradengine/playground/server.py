@@ -77,6 +77,13 @@ class Playground(ThreadingHTTPServer):
             path: (package.joinpath(name).read_bytes(), kind)
             for path, (name, kind) in STATIC.items()
         }
+        # The page names its script and style with the token: inside another site's page (a
+        # notebook's iframe) the browser does not send the page's cookie with them.
+        page, kind = self.files["/"]
+        for path in STATIC:
+            if path != "/":
+                page = page.replace(f'"{path}"'.encode(), f'"{path}?token={self.token}"'.encode())
+        self.files["/"] = (page, kind)
 
     @property
     def url(self) -> str:
@@ -157,7 +164,11 @@ class Handler(BaseHTTPRequestHandler):
         origin = self.headers.get("Origin")
         if origin is not None and origin.lower() not in self.server.origins:
             raise RequestError(HTTPStatus.FORBIDDEN, "requests from other sites are refused")
-        if self.headers.get("Sec-Fetch-Site", "same-origin") == "cross-site":
+        # A cross-site request is refused unless it opens the page (a notebook's iframe of it).
+        if (
+            self.headers.get("Sec-Fetch-Site") == "cross-site"
+            and self.headers.get("Sec-Fetch-Mode") != "navigate"
+        ):
             raise RequestError(HTTPStatus.FORBIDDEN, "requests from other sites are refused")
         if not self._token_ok(query):
             raise RequestError(
