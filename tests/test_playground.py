@@ -602,3 +602,38 @@ def test_the_page_names_its_files_with_the_token(server: Handle) -> None:
     token = token_of(server)
     for path in ("/static/playground.js", "/static/playground.css"):
         assert f'"{path}?token={token}"'.encode() in page
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "dataset=circles&loss=bce&opt=adam",
+        "dataset=spiral&act=sigmoid&batch=7",
+        "dataset=xor&out=tanh&loss=mse&l2=0",
+        "dataset=blobs&noise=0.3&removed=0,5",
+        "dataset=own&points=0.5:0.5:1;-0.5:-0.5:0;0.2:-0.1:1",
+    ],
+)
+def test_every_dataset_and_loss_exports_a_script_that_reproduces_it(
+    server: Handle, tmp_path: Path, setup: str
+) -> None:
+    run = api(server, "/api/run", setup=f"{setup}&samples=30&hidden=3&engine=eager")["run"]
+    losses = [api(server, "/api/step", run=run, steps=1)["loss"] for _ in range(3)]
+    _, _, script = request(server, "GET", f"/api/export.py?run={run}")
+    (tmp_path / "run.py").write_bytes(script)
+    done = subprocess.run(
+        [sys.executable, "run.py", "model.json"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert [float(line.split()[-1]) for line in done.stdout.splitlines()] == losses
+    if "out=tanh" in setup:  # MLP.save's format has a linear output
+        assert done.returncode == 1 and done.stderr.startswith("cannot save the model: ")
+    else:
+        assert done.returncode == 0, done.stderr
+        saved = MLP.load(tmp_path / "model.json")
+        assert len(saved.parameters()) == 3 * 3 + 4  # 2-3-1: (2 + 1) 3 + (3 + 1) 1

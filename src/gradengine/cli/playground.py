@@ -6,8 +6,6 @@ import argparse
 import errno
 import os
 import sys
-import threading
-import webbrowser
 from typing import Any
 
 
@@ -49,6 +47,9 @@ def _has_display() -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until Ctrl-C; 0 then, 2 when the port cannot be had."""
+    import threading
+    import webbrowser
+
     from gradengine.playground.server import Playground
 
     try:

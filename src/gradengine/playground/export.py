@@ -109,7 +109,10 @@ for step in range(STEPS + 1):
     print(f"step {{step + 1}} loss {{loss.data!r}}")
 
 if len(sys.argv) > 1:
-    model.save(sys.argv[1])
+    try:
+        model.save(sys.argv[1])
+    except ValueError as error:  # MLP.save's format holds one hidden activation, a linear output
+        sys.exit(f"cannot save the model: {{error}}")
 '''
 
 
