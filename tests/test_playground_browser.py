@@ -287,3 +287,14 @@ def test_the_page_works_inside_another_sites_iframe_as_in_jupyter(
     finally:
         notebook.shutdown()
         notebook.server_close()
+
+
+def test_points_can_be_added_and_removed_from_the_keyboard(page: Any, server: Handle) -> None:
+    open_run(page, server)
+    page.get_by_label("x", exact=True).fill("0.25")
+    page.get_by_label("y", exact=True).fill("-0.5")
+    page.locator("#chain-form select[name=label]").select_option("1")
+    page.get_by_role("button", name="Add this point").click()
+    expect(page).to_have_url(re.compile("points=0.25:-0.5:1"))
+    page.get_by_role("button", name="Remove the nearest point").click()
+    expect(page).not_to_have_url(re.compile("points=0.25"))

@@ -433,6 +433,24 @@
     openChain({ x: Number(form.x.value), y: Number(form.y.value), label: Number(form.label.value), neuron: state.focus });
   });
 
+  // The same from the keyboard: the point typed in the chain-rule form.
+  $("add-point").addEventListener("click", () => {
+    const form = $("chain-form").elements;
+    act("/api/point", { add: [Number(form.x.value), Number(form.y.value), Number(form.label.value)] });
+  });
+  $("remove-point").addEventListener("click", () => {
+    const form = $("chain-form").elements, frame = state.frame;
+    const x = Number(form.x.value), y = Number(form.y.value);
+    let best = null;
+    for (const part of ["train", "test"]) {
+      frame[part].forEach(([px, py], i) => {
+        const d = Math.hypot(px - x, py - y); // which point to remove, not a number shown
+        if (!best || d < best.d) best = { part, i, d };
+      });
+    }
+    if (best) act("/api/point", { remove: [best.part, best.i] });
+  });
+
   // -- take it home -------------------------------------------------------------------------------
   $("export-model").addEventListener("click", async (event) => {
     // Fetched first: a network the model file cannot hold gets its reason, not a file of it.
