@@ -15,8 +15,12 @@ import html
 import threading
 import webbrowser
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from gradengine.checks import describe
+
+if TYPE_CHECKING:  # the server module is imported when a server starts, not with gradengine
+    from gradengine.playground.server import Playground
 
 __all__ = ["Handle", "serve"]
 
@@ -24,10 +28,7 @@ __all__ = ["Handle", "serve"]
 class Handle:
     """A running playground server: its url, stop(), and the page inline in Jupyter."""
 
-    def __init__(self, server: object, thread: threading.Thread) -> None:
-        from gradengine.playground.server import Playground
-
-        assert isinstance(server, Playground)
+    def __init__(self, server: Playground, thread: threading.Thread) -> None:
         self._server = server
         self._thread = thread
         self.url: str = server.url
