@@ -28,6 +28,10 @@ PACKAGE_FILES = [
     "gradengine/viz/page.html",
     "gradengine/viz/page.js",
     "gradengine/viz/page.css",
+    "gradengine/playground/static/index.html",
+    "gradengine/playground/static/playground.js",
+    "gradengine/playground/static/playground.css",
+    "gradengine/playground/static/class_mode.js",
 ]
 
 

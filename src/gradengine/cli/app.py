@@ -3,6 +3,7 @@
 gradengine demo                 moons, good defaults, pictures in runs/demo
 gradengine train --dataset ...  the same with every setting chosen on the command line
 gradengine graph ...            draw a computation graph
+gradengine playground           train live in the browser (a local server)
 gradengine --version            gradengine 0.1.0
 
 (This module is gradengine.cli.app; gradengine.cli.main is its function main.)
@@ -223,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(train)
 
     _add_graph_command(commands)
+    importlib.import_module("gradengine.cli.playground").add_parser(commands)
     return parser
 
 
@@ -422,6 +424,10 @@ def _main(argv: list[str] | None, started: float) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help, --version and on usage errors
         return exit_.code if isinstance(exit_.code, int) else 2
+    if args.command == "playground":
+        playground: ModuleType = importlib.import_module("gradengine.cli.playground")
+        served: int = playground.run(args)
+        return served
     if args.command == "graph":
         if getattr(args, "unavailable", None):
             print(f"gradengine graph: {args.unavailable}", file=sys.stderr)
