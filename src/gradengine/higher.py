@@ -146,7 +146,7 @@ class Real:
 
     __lt__, __le__ = _comparison(LESS), _comparison(LESS_EQUAL)
     __gt__, __ge__ = _comparison(GREATER), _comparison(GREATER_EQUAL)
-    __eq__, __ne__ = _comparison(EQUAL), _comparison(NOT_EQUAL)  # type: ignore[assignment]
+    __eq__, __ne__ = _comparison(EQUAL), _comparison(NOT_EQUAL)
 
     def __float__(self) -> float:
         """The number itself, for a derivative that computes with it in Python (not replayable)"""
@@ -268,7 +268,8 @@ def _local_grads(node: Value) -> tuple[Any, ...]:
         )
     if _decisions.read_in_python != read_before:
         frozen = _decided_in_python(name)
-        return tuple(frozen(g) for g in grads)
+        parents_of = [g if isinstance(g, Value) else Value(g) for g in grads]
+        return tuple(Value.node(g.data, (g,), (1.0,), frozen) for g in parents_of)
     return grads
 
 
