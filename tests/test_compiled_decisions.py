@@ -223,3 +223,18 @@ def test_a_plain_loss_of_the_same_operation_still_compiles() -> None:
     program = compile_graph(LEAKY(w * x), [w], [x], backend="python", input_grads=False)
     w.grad = 0.0
     assert program.run([-1.0]) == pytest.approx(-0.05) and w.grad == pytest.approx(-0.1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_powers_replay_agrees_with_the_hand_derived_gradient(backend: str) -> None:
+    """Recorded at x = 0 (where both of d(x ** y)'s branches pick 0), replayed at x = 2:
+    loss = x^y + 1.5 x^y ln x, d/dw = x^y ln x = 4 ln 2, d/dy = x^y ln x + 1.5 x^y ln^2 x."""
+    loss, parameters, inputs = power_slope([0.0])
+    program = compile_graph(loss, parameters, inputs, backend=backend, input_grads=False)
+    for p in parameters:
+        p.grad = 0.0
+    ln2 = math.log(2.0)
+    assert program.run([2.0]) == pytest.approx(4.0 + 6.0 * ln2, rel=1e-14)
+    w, y = parameters
+    assert w.grad == pytest.approx(4.0 * ln2, rel=1e-14)
+    assert y.grad == pytest.approx(4.0 * ln2 + 6.0 * ln2 * ln2, rel=1e-14)
