@@ -17,8 +17,8 @@ import pytest
 from gradengine import Value, grad
 from gradengine.engine import POW, RELU, floats
 from gradengine.fast import weighted_sum
+from gradengine.higher import STEP, WHERE, Condition
 from gradengine.higher import VALUES as m
-from gradengine.higher import Condition
 from gradengine.losses import hinge
 
 NUMBERS = [-2.0, -0.0, 0.0, 0.5, 1.0, math.inf, -math.inf, math.nan]
@@ -43,7 +43,8 @@ def test_step_of_a_value_is_a_node_with_no_slope(x: float) -> None:
     node = m.step(Value(x))
     assert isinstance(node, Value) and node._op == "step"
     assert node.data == (1.0 if x > 0 or x != x else 0.0)
-    assert node._local_grads == (0.0,)
+    assert STEP.derivatives(floats, x, node.data) == (0.0,)  # what a compiled replay uses
+    assert node._local_grads == ()  # eager mode: it passes nothing back (not even 0 * inf)
     assert m.step(x) == node.data  # a number stays a number
 
 
@@ -61,7 +62,7 @@ def test_comparisons_of_values_are_condition_nodes(
             ):
                 assert isinstance(condition, Condition)
                 assert condition.node.data == want, (name, a, b)
-                assert all(g == 0.0 for g in condition.node._local_grads)
+                assert condition.node._local_grads == ()  # passes nothing back
             assert compare(m.real(a), b) == compare(a, b)  # numbers compare as numbers
     assert compare(m.real(Value(1.0)), 2.0).node._op == name
 
@@ -83,14 +84,20 @@ def test_and_or_not_follow_pythons_truth_tables() -> None:
 @pytest.mark.parametrize("other", [math.inf, -math.inf, math.nan, -0.0, 3.0])
 def test_where_picks_a_branch_bit_for_bit_and_sends_its_gradient_there(other: float) -> None:
     """where(c, a, b) is a or b itself (the other may be inf or nan: nothing is multiplied);
-    d/da = 1[c], d/db = 1 - 1[c], d/dc = 0."""
+    d/da = 1[c], d/db = 1 - 1[c], d/dc = 0, and backward() sends the gradient, even inf, to
+    the branch taken only: the other branch and the condition get nothing, not 0 * inf."""
     for c_data, taken in ((1.0, "a"), (-1.0, "b")):
-        c, a, b = Value(c_data), Value(-0.0), Value(other)
-        out = m.where(m.real(c) > 0, a, b)
-        want = a.data if taken == "a" else b.data
-        assert out._op == "where" and same(out.data, want)
-        local = dict(zip(out._parents, out._local_grads, strict=True))
-        assert (local[a], local[b]) == ((1.0, 0.0) if taken == "a" else (0.0, 1.0))
+        for upstream in (2.0, math.inf):
+            c, a, b = Value(c_data), Value(-0.0), Value(other)
+            where = m.where(m.real(c) > 0, a, b)
+            want = a.data if taken == "a" else b.data
+            assert where._op == "where" and same(where.data, want)
+            (where * upstream).backward()
+            grads = {"a": a.grad, "b": b.grad, "c": c.grad}
+            assert grads.pop(taken) == upstream and set(grads.values()) == {0.0}
+            assert WHERE.derivatives(floats, a.data, b.data, c_data, want) == (
+                (1.0, 0.0, 0.0) if taken == "a" else (0.0, 1.0, 0.0)
+            )
     assert m.where(True, 1.0, 2.0) == 1.0 and m.where(False, 1.0, 2.0) == 2.0
 
 

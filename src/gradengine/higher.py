@@ -40,7 +40,9 @@ def _real(x: Any) -> float:
 # cases at 0) is written with m.step, m.where and comparisons of m.real(x). With m = VALUES each
 # of these is a node of the gradient's graph, holding 1.0 or 0.0 (a condition) or the branch
 # taken, so a compiled replay of that graph decides again at every run. Their derivatives are 0
-# (a condition) and 1 or 0 (where): they change the graph's values, never its slopes.
+# (a condition) and 1 or 0 (where): they change the graph's values, never its slopes. In eager
+# mode a decision passes its gradient to the branch taken only: nothing to its condition or to
+# the other branch, as when the decision was a plain number (not even 0 * inf = nan).
 
 
 def _no_slopes(m: Any, *inputs_and_value: Any) -> tuple[float, ...]:
@@ -70,10 +72,28 @@ AND = Operation("and", lambda m, a, b: m.where(_is_true(m, a) & _is_true(m, b), 
 OR = Operation("or", lambda m, a, b: m.where(_is_true(m, a) | _is_true(m, b), 1.0, 0.0),
                _no_slopes)
 NOT = Operation("not", lambda m, a: m.where(_is_true(m, a), 0.0, 1.0), _no_slopes)
-# a if c else b: d/dc = 0, d/da = 1[c], d/db = 1 - 1[c] (the branch not taken gets 0 * grad)
-WHERE = Operation("where", lambda m, c, a, b: m.where(_is_true(m, c), a, b),
-                  lambda m, c, a, b, out: (0.0, m.step(c), 1.0 - m.step(c)))
+# a if c else b, its inputs in the order (a, b, c): d/da = 1[c], d/db = 1 - 1[c], d/dc = 0
+WHERE = Operation("where", lambda m, a, b, c: m.where(_is_true(m, c), a, b),
+                  lambda m, a, b, c, out: (m.step(c), 1.0 - m.step(c), 0.0))
 # fmt: on
+CONDITIONS = frozenset({STEP, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL, EQUAL, NOT_EQUAL})
+CONDITIONS |= {AND, OR, NOT}
+
+
+def _condition(operation: Operation, *operands: Value | float) -> Value:
+    """The node operation(*operands), 1.0 or 0.0, which passes no gradient back (local grads ())"""
+    parents = tuple([x if isinstance(x, Value) else Value(x) for x in operands])
+    data = float(operation.value(floats, *[p.data for p in parents]))
+    return Value.node(data, parents, (), operation)
+
+
+def _where(c: Value, a: Any, b: Any) -> Value:
+    """The node where(c, a, b), its inputs ordered (branch taken, other, condition true now):
+    its gradient goes to the branch taken, whole (local grads (1.0,): nothing to the rest)."""
+    if not c.data > 0:
+        a, b, c = b, a, _condition(NOT, c)
+    taken, other = (x if isinstance(x, Value) else Value(x) for x in (a, b))
+    return Value.node(taken.data, (taken, other, c), (1.0,), WHERE)
 
 
 class _Decisions(threading.local):
@@ -97,7 +117,7 @@ class Condition:
 
     def _combine(self, other: object, operation: Operation, identity: bool) -> Any:
         if isinstance(other, Condition):
-            return Condition(operation(self.node, other.node))
+            return Condition(_condition(operation, self.node, other.node))
         if isinstance(other, bool):  # True & c is c, False & c is False (and | the other way)
             return self if other is identity else other
         return NotImplemented
@@ -111,7 +131,7 @@ class Condition:
     __rand__, __ror__ = __and__, __or__
 
     def __invert__(self) -> Condition:
-        return Condition(NOT(self.node))
+        return Condition(_condition(NOT, self.node))
 
     def __bool__(self) -> bool:
         """The decision at the data of the moment, for a derivative that branches in Python:
@@ -129,7 +149,7 @@ def _comparison(operation: Operation) -> Callable[[Real, object], Any]:
             other = other.value
         elif not isinstance(other, (Value, int, float)) or isinstance(other, bool):
             return NotImplemented
-        return Condition(operation(self.value, other))
+        return Condition(_condition(operation, self.value, other))
 
     compare.__doc__ = f"the condition node {operation.name}(self, other)"
     return compare
@@ -209,15 +229,15 @@ class VALUES:
     @staticmethod
     def step(x: Any) -> Any:
         """1[x > 0]: for a Value, a step node (derivative 0, as PyTorch treats relu's mask)"""
-        return STEP(x) if isinstance(x, Value) else floats.step(x)
+        return _condition(STEP, x) if isinstance(x, Value) else floats.step(x)
 
     @staticmethod
     def where(condition: Any, a: Any, b: Any) -> Any:
         """a if condition else b: for a Condition (or a Value c, true for c > 0), a where node"""
         if isinstance(condition, Condition):
-            return WHERE(condition.node, a, b)
+            return _where(condition.node, a, b)
         if isinstance(condition, Value):
-            return WHERE(condition, a, b)
+            return _where(condition, a, b)
         return a if condition else b
 
     @staticmethod
@@ -344,9 +364,7 @@ def grad(
             parents = node._parents
             if g is None or not parents:
                 continue
-            local = _local_grads(node) if create_graph else local_grads(node)
-            for parent, d in zip(parents, local):
-                contribution = g * d
+            for parent, contribution in _contributions(node, g, create_graph):
                 before = upstream.get(id(parent))
                 upstream[id(parent)] = contribution if before is None else before + contribution
     grads: list[Value] = []
@@ -367,11 +385,23 @@ def grad(
     return grads
 
 
+def _contributions(node: Value, g: Any, create_graph: bool) -> list[tuple[Value, Any]]:
+    """(parent, g * d(node)/d(parent)) for each parent node passes its gradient g to."""
+    operation, parents = node._operation, node._parents
+    if operation in CONDITIONS:  # a decision: nothing
+        return []
+    if operation is WHERE and create_graph:  # g to the branch taken, -0.0 (adds nothing) to the
+        taken, other, c = parents  # other, as where nodes: a replay picks them again
+        return [(taken, VALUES.where(c, g, -0.0)), (other, VALUES.where(c, -0.0, g))]
+    local = _local_grads(node) if create_graph else local_grads(node)
+    return [(parent, g * d) for parent, d in zip(parents, local)]
+
+
 def local_grads(node: Value) -> tuple[float, ...]:
     """d(node)/d(parent) for each parent, as floats: those its operation recorded or, for a node
     made by hand, those its own _backward gives when run once with grad 1."""
-    if node._local_grads or not node._parents:
-        return node._local_grads
+    if node._local_grads or not node._parents or node._operation in CONDITIONS:
+        return node._local_grads  # (a decision's are (): it passes nothing back)
     # The chain rule is linear in the upstream grad: with grad 1 and the parents at 0,
     # _backward leaves exactly the local derivatives in the parents' grads.
     parents, held = node._parents, [(v, v.grad) for v in (node, *node._parents)]
