@@ -178,3 +178,15 @@ def test_a_second_derivative_through_a_decision_agrees_with_finite_differences()
         )
         assert dw.data == pytest.approx(fd, rel=1e-6, abs=1e-9)
         assert dw.data == (1.4 if x0 > 0 else 0.0)
+
+
+def test_an_infinite_gradient_does_not_leak_through_a_decision() -> None:
+    """loss = w * d relu(x)/dx = w 1[x > 0] at x = -1, w = inf: d loss/dx = 0 (the step is flat
+    away from 0) and d loss/dw = 1[x > 0] = 0; inf * 0 = nan must not reach x."""
+    x, w = Value(-1.0), Value(math.inf)
+    (dx,) = grad(x.relu(), [x], create_graph=True)
+    loss = w * dx
+    loss.backward()
+    assert (x.grad, w.grad) == (0.0, 0.0)
+    (gx,) = grad(loss, [x], allow_unused=True)
+    assert gx.data == 0.0
