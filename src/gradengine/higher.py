@@ -87,12 +87,17 @@ def _condition(operation: Operation, *operands: Value | float) -> Value:
     return Value.node(data, parents, (), operation)
 
 
-def _where(c: Value, a: Any, b: Any) -> Value:
+def _where(c: Value, a: Any, b: Any, condition: Condition | None = None) -> Value:
     """The node where(c, a, b), its inputs ordered (branch taken, other, condition true now):
-    its gradient goes to the branch taken, whole (local grads (1.0,): nothing to the rest)."""
+    its gradient goes to the branch taken, whole (local grads (1.0,): nothing to the rest).
+    Given the Condition of c, the wheres of one derivative share its negation and constants."""
     if not c.data > 0:
-        a, b, c = b, a, _condition(NOT, c)
-    taken, other = (x if isinstance(x, Value) else Value(x) for x in (a, b))
+        a, b = b, a
+        c = _condition(NOT, c) if condition is None else condition.negated()
+    if condition is None:
+        taken, other = (x if isinstance(x, Value) else Value(x) for x in (a, b))
+    else:
+        taken, other = condition.value(a), condition.value(b)
     return Value.node(taken.data, (taken, other, c), (1.0,), WHERE)
 
 
@@ -109,11 +114,29 @@ class Condition:
     """A comparison of Values as a node holding 1.0 or 0.0; & | ~ combine conditions, and
     m.where(condition, a, b) makes the node that picks a or b by it."""
 
-    __slots__ = ("node",)
+    __slots__ = ("node", "_negation", "_constants")
     __hash__ = None  # type: ignore[assignment]
 
     def __init__(self, node: Value) -> None:
         self.node = node
+        self._negation: Value | None = None
+        self._constants: dict[tuple[float, float], Value] = {}
+
+    def negated(self) -> Value:
+        """The node not(condition), made once"""
+        if self._negation is None:
+            self._negation = _condition(NOT, self.node)
+        return self._negation
+
+    def value(self, x: Any) -> Value:
+        """x as a Value: a number as one constant leaf for all the wheres of this condition"""
+        if isinstance(x, Value):
+            return x
+        number = as_float(x, "a branch of where")
+        key = (number, math.copysign(1.0, number))  # 0.0 and -0.0 are two constants
+        if key not in self._constants:
+            self._constants[key] = Value(number)
+        return self._constants[key]
 
     def _combine(self, other: object, operation: Operation, identity: bool) -> Any:
         if isinstance(other, Condition):
@@ -131,7 +154,7 @@ class Condition:
     __rand__, __ror__ = __and__, __or__
 
     def __invert__(self) -> Condition:
-        return Condition(_condition(NOT, self.node))
+        return Condition(self.negated())
 
     def __bool__(self) -> bool:
         """The decision at the data of the moment, for a derivative that branches in Python:
@@ -235,7 +258,7 @@ class VALUES:
     def where(condition: Any, a: Any, b: Any) -> Any:
         """a if condition else b: for a Condition (or a Value c, true for c > 0), a where node"""
         if isinstance(condition, Condition):
-            return _where(condition.node, a, b)
+            return _where(condition.node, a, b, condition)
         if isinstance(condition, Value):
             return _where(condition, a, b)
         return a if condition else b
