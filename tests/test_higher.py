@@ -383,8 +383,10 @@ def test_values_namespace() -> None:
     assert m.divide(1.0, 0.0) == math.inf
     assert isinstance(m.divide(Value(1.0), 2.0), Value)
     assert m.power(2.0, 3.0) == 8.0 and m.power(2.0, Value(3.0)).data == 8.0
-    assert m.step(Value(-1.0)) == 0.0 and m.step(Value(math.nan)) == 1.0
-    assert m.real(Value(2.5)) == 2.5 and m.where(False, 1, 2) == 2
+    assert m.step(-1.0) == 0.0 and m.step(math.nan) == 1.0 and m.step(0.5) == 1.0
+    assert m.step(Value(-1.0)).data == 0.0 and m.step(Value(math.nan)).data == 1.0
+    assert m.real(2.5) == 2.5 and m.where(False, 1, 2) == 2 and m.where(True, 1, 2) == 1
+    assert m.where(m.real(Value(2.5)) > 2, 1.0, 2.0).data == 1.0
     assert m.log(0.0) == -math.inf and m.exp(Value(0.0)).data == 1.0
     assert m.tanh(0.0) == 0.0 and m.sigmoid(Value(0.0)).data == 0.5
 

@@ -226,10 +226,11 @@ TANH = Operation("tanh", lambda m, x: m.tanh(x), lambda m, x, t: (1.0 - t * t,))
 EXP = Operation("exp", lambda m, x: m.exp(x), lambda m, x, e: (e,))
 LOG = Operation("log", lambda m, x: m.log(x), lambda m, x, out: (m.divide(1.0, x),))
 SIGMOID = Operation("sigmoid", lambda m, x: m.sigmoid(x), lambda m, x, s: (s * (1.0 - s),))
-# x ** y: d/dx = y x^(y-1) and d/dy = x^y ln x, each 0 where PyTorch makes it 0 (y = 0; x = 0 <= y)
+# x ** y: d/dx = y x^(y-1) and d/dy = x^y ln x, each 0 where PyTorch makes it 0 (y = 0; x = 0 <= y);
+# the branch not taken is computed at x = 1, so that it holds no inf (whose 0 * inf would be nan)
 POW = Operation("**", lambda m, x, y: m.power(x, y), lambda m, x, y, out: (
-    m.where(m.real(y) == 0, 0.0, y * m.power(x, y - 1.0)),
-    m.where((m.real(x) == 0) & (m.real(y) >= 0), 0.0, out * m.log(x))))
+    m.where(c := m.real(y) == 0, 0.0, y * m.power(m.where(c, 1.0, x), y - 1.0)),
+    m.where(c := (m.real(x) == 0) & (m.real(y) >= 0), 0.0, out * m.log(m.where(c, 1.0, x)))))
 # fmt: on
 POWERS: dict[float, Operation] = {}  # x ** c for each number c, named as micrograd: "**2"
 

@@ -15,13 +15,15 @@ any order. Nothing here reads or writes any node's ``.grad``.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from gradengine import anomaly
 from gradengine.checks import as_float, describe
-from gradengine.engine import LEAF, Value, floats, topological_order
+from gradengine.engine import LEAF, Operation, Value, floats, topological_order
 from gradengine.fast import total
 
 Scalar = Value | float
@@ -32,6 +34,170 @@ __all__ = ["VALUES", "grad", "hessian", "hvp", "jvp", "local_grads", "value_and_
 def _real(x: Any) -> float:
     """The number x holds: its data for a Value, x itself for a number."""
     return x.data if isinstance(x, Value) else float(x)
+
+
+# Decisions as nodes. A derivative that depends on a comparison (relu's 1[x > 0], x ** y's
+# cases at 0) is written with m.step, m.where and comparisons of m.real(x). With m = VALUES each
+# of these is a node of the gradient's graph, holding 1.0 or 0.0 (a condition) or the branch
+# taken, so a compiled replay of that graph decides again at every run. Their derivatives are 0
+# (a condition) and 1 or 0 (where): they change the graph's values, never its slopes. In eager
+# mode a decision passes its gradient to the branch taken only: nothing to its condition or to
+# the other branch, as when the decision was a plain number (not even 0 * inf = nan).
+
+
+def _no_slopes(m: Any, *inputs_and_value: Any) -> tuple[float, ...]:
+    """d(condition)/d(each input) = 0: a decision is a constant wherever it is differentiable"""
+    return (0.0,) * (len(inputs_and_value) - 1)
+
+
+def _is_true(m: Any, c: Any) -> Any:
+    """c > 0: a condition node holds 1.0 (true) or 0.0 (false)"""
+    return m.real(c) > 0
+
+
+# fmt: off
+STEP = Operation("step", lambda m, x: m.step(x), _no_slopes)  # 1[x > 0], 1 at nan (relu's slope)
+LESS = Operation("less", lambda m, a, b: m.where(m.real(a) < m.real(b), 1.0, 0.0), _no_slopes)
+LESS_EQUAL = Operation("less_equal",
+                       lambda m, a, b: m.where(m.real(a) <= m.real(b), 1.0, 0.0), _no_slopes)
+GREATER = Operation("greater", lambda m, a, b: m.where(m.real(a) > m.real(b), 1.0, 0.0),
+                    _no_slopes)
+GREATER_EQUAL = Operation("greater_equal",
+                          lambda m, a, b: m.where(m.real(a) >= m.real(b), 1.0, 0.0), _no_slopes)
+EQUAL = Operation("equal", lambda m, a, b: m.where(m.real(a) == m.real(b), 1.0, 0.0), _no_slopes)
+NOT_EQUAL = Operation("not_equal",
+                      lambda m, a, b: m.where(m.real(a) != m.real(b), 1.0, 0.0), _no_slopes)
+AND = Operation("and", lambda m, a, b: m.where(_is_true(m, a) & _is_true(m, b), 1.0, 0.0),
+                _no_slopes)
+OR = Operation("or", lambda m, a, b: m.where(_is_true(m, a) | _is_true(m, b), 1.0, 0.0),
+               _no_slopes)
+NOT = Operation("not", lambda m, a: m.where(_is_true(m, a), 0.0, 1.0), _no_slopes)
+# a if c else b, its inputs in the order (a, b, c): d/da = 1[c], d/db = 1 - 1[c], d/dc = 0
+WHERE = Operation("where", lambda m, a, b, c: m.where(_is_true(m, c), a, b),
+                  lambda m, a, b, c, out: (m.step(c), 1.0 - m.step(c), 0.0))
+# fmt: on
+CONDITIONS = frozenset({STEP, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL, EQUAL, NOT_EQUAL})
+CONDITIONS |= {AND, OR, NOT}
+
+
+def _condition(operation: Operation, *operands: Value | float) -> Value:
+    """The node operation(*operands), 1.0 or 0.0, which passes no gradient back (local grads ())"""
+    parents = tuple([x if isinstance(x, Value) else Value(x) for x in operands])
+    data = float(operation.value(floats, *[p.data for p in parents]))
+    return Value.node(data, parents, (), operation)
+
+
+def _where(c: Value, a: Any, b: Any, condition: Condition | None = None) -> Value:
+    """The node where(c, a, b), its inputs ordered (branch taken, other, condition true now):
+    its gradient goes to the branch taken, whole (local grads (1.0,): nothing to the rest).
+    Given the Condition of c, the wheres of one derivative share its negation and constants."""
+    if not c.data > 0:
+        a, b = b, a
+        c = _condition(NOT, c) if condition is None else condition.negated()
+    if condition is None:
+        taken, other = (x if isinstance(x, Value) else Value(x) for x in (a, b))
+    else:
+        taken, other = condition.value(a), condition.value(b)
+    return Value.node(taken.data, (taken, other, c), (1.0,), WHERE)
+
+
+class _Decisions(threading.local):
+    """How many times, in this thread, a derivative read a decision as a Python bool."""
+
+    read_in_python = 0
+
+
+_decisions = _Decisions()
+
+
+class Condition:
+    """A comparison of Values as a node holding 1.0 or 0.0; & | ~ combine conditions, and
+    m.where(condition, a, b) makes the node that picks a or b by it."""
+
+    __slots__ = ("node", "_negation", "_constants")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, node: Value) -> None:
+        self.node = node
+        self._negation: Value | None = None
+        self._constants: dict[tuple[float, float], Value] = {}
+
+    def negated(self) -> Value:
+        """The node not(condition), made once"""
+        if self._negation is None:
+            self._negation = _condition(NOT, self.node)
+        return self._negation
+
+    def value(self, x: Any) -> Value:
+        """x as a Value: a number as one constant leaf for all the wheres of this condition"""
+        if isinstance(x, Value):
+            return x
+        number = as_float(x, "a branch of where")
+        key = (number, math.copysign(1.0, number))  # 0.0 and -0.0 are two constants
+        if key not in self._constants:
+            self._constants[key] = Value(number)
+        return self._constants[key]
+
+    def _combine(self, other: object, operation: Operation, identity: bool) -> Any:
+        if isinstance(other, Condition):
+            return Condition(_condition(operation, self.node, other.node))
+        if isinstance(other, bool):  # True & c is c, False & c is False (and | the other way)
+            return self if other is identity else other
+        return NotImplemented
+
+    def __and__(self, other: object) -> Any:
+        return self._combine(other, AND, True)
+
+    def __or__(self, other: object) -> Any:
+        return self._combine(other, OR, False)
+
+    __rand__, __ror__ = __and__, __or__
+
+    def __invert__(self) -> Condition:
+        return Condition(self.negated())
+
+    def __bool__(self) -> bool:
+        """The decision at the data of the moment, for a derivative that branches in Python:
+        its gradients are then marked as not replayable (compile_graph refuses them)."""
+        _decisions.read_in_python += 1
+        return self.node.data > 0
+
+    def __repr__(self) -> str:
+        return f"Condition({self.node.data > 0}, {self.node._op})"
+
+
+def _comparison(operation: Operation) -> Callable[[Real, object], Any]:
+    def compare(self: Real, other: object) -> Any:
+        if isinstance(other, Real):
+            other = other.value
+        elif not isinstance(other, (Value, int, float)) or isinstance(other, bool):
+            return NotImplemented
+        return Condition(_condition(operation, self.value, other))
+
+    compare.__doc__ = f"the condition node {operation.name}(self, other)"
+    return compare
+
+
+class Real:
+    """m.real(x) of a Value x: comparing it with a number or another gives a Condition node."""
+
+    __slots__ = ("value",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, value: Value) -> None:
+        self.value = value
+
+    __lt__, __le__ = _comparison(LESS), _comparison(LESS_EQUAL)
+    __gt__, __ge__ = _comparison(GREATER), _comparison(GREATER_EQUAL)
+    __eq__, __ne__ = _comparison(EQUAL), _comparison(NOT_EQUAL)
+
+    def __float__(self) -> float:
+        """The number itself, for a derivative that computes with it in Python (not replayable)"""
+        _decisions.read_in_python += 1
+        return self.value.data
+
+    def __repr__(self) -> str:
+        return f"Real({self.value.data!r})"
 
 
 class VALUES:
@@ -84,19 +250,23 @@ class VALUES:
         return x.tanh() if isinstance(x, Value) else floats.tanh(x)
 
     @staticmethod
-    def step(x: Any) -> float:
-        """1[x > 0], a constant (derivative 0), as PyTorch treats the mask of relu"""
-        return floats.step(_real(x))
+    def step(x: Any) -> Any:
+        """1[x > 0]: for a Value, a step node (derivative 0, as PyTorch treats relu's mask)"""
+        return _condition(STEP, x) if isinstance(x, Value) else floats.step(x)
 
     @staticmethod
     def where(condition: Any, a: Any, b: Any) -> Any:
-        """a if condition else b"""
+        """a if condition else b: for a Condition (or a Value c, true for c > 0), a where node"""
+        if isinstance(condition, Condition):
+            return _where(condition.node, a, b, condition)
+        if isinstance(condition, Value):
+            return _where(condition, a, b)
         return a if condition else b
 
     @staticmethod
-    def real(x: Any) -> float:
-        """The number x holds: its data for a Value"""
-        return _real(x)
+    def real(x: Any) -> Any:
+        """The number x holds: for a Value, a Real whose comparisons are condition nodes"""
+        return Real(x) if isinstance(x, Value) else x
 
 
 def _inputs(inputs: object) -> list[Value]:
@@ -126,6 +296,7 @@ def _local_grads(node: Value) -> tuple[Any, ...]:
             "operation with gradengine.Operation to differentiate it again)"
         )
     name = getattr(node, "_op", operation.name) or operation.name
+    read_before = _decisions.read_in_python
     try:
         grads = tuple(operation.derivatives(VALUES, *parents, node))
     except (TypeError, AttributeError) as error:
@@ -138,7 +309,27 @@ def _local_grads(node: Value) -> tuple[Any, ...]:
             f"operation {name!r}: derivatives gave {len(grads)} values for "
             f"{len(parents)} inputs; expected one derivative per input"
         )
+    if _decisions.read_in_python != read_before:
+        frozen = _decided_in_python(name)
+        parents_of = [g if isinstance(g, Value) else Value(g) for g in grads]
+        return tuple(Value.node(g.data, (g,), (1.0,), frozen) for g in parents_of)
     return grads
+
+
+@functools.cache
+def _decided_in_python(name: str) -> Operation:
+    """The operation that marks the derivatives of operation `name`, which decided something in
+    Python (an if on m.real(x)): each is itself (d/dx = 1), but cannot be recomputed, so that
+    compile_graph refuses the graph, naming the operation, instead of freezing the decision."""
+
+    def value(m: Any, x: Any) -> Any:
+        raise TypeError(
+            f"a derivative of operation {name!r} decided in Python on the data of the moment "
+            "(an if or a float() of m.real(...)), so it cannot be recomputed: write the decision "
+            "as m.where(condition, a, b) or m.step(x)"
+        )
+
+    return Operation(f"{name} (decided in Python)", value, lambda m, x, out: (1.0,))
 
 
 @overload
@@ -196,9 +387,7 @@ def grad(
             parents = node._parents
             if g is None or not parents:
                 continue
-            local = _local_grads(node) if create_graph else local_grads(node)
-            for parent, d in zip(parents, local):
-                contribution = g * d
+            for parent, contribution in _contributions(node, g, create_graph):
                 before = upstream.get(id(parent))
                 upstream[id(parent)] = contribution if before is None else before + contribution
     grads: list[Value] = []
@@ -219,11 +408,23 @@ def grad(
     return grads
 
 
+def _contributions(node: Value, g: Any, create_graph: bool) -> list[tuple[Value, Any]]:
+    """(parent, g * d(node)/d(parent)) for each parent node passes its gradient g to."""
+    operation, parents = node._operation, node._parents
+    if operation in CONDITIONS:  # a decision: nothing
+        return []
+    if operation is WHERE and create_graph:  # g to the branch taken, -0.0 (adds nothing) to the
+        taken, other, c = parents  # other, as where nodes: a replay picks them again
+        return [(taken, VALUES.where(c, g, -0.0)), (other, VALUES.where(c, -0.0, g))]
+    local = _local_grads(node) if create_graph else local_grads(node)
+    return [(parent, g * d) for parent, d in zip(parents, local)]
+
+
 def local_grads(node: Value) -> tuple[float, ...]:
     """d(node)/d(parent) for each parent, as floats: those its operation recorded or, for a node
     made by hand, those its own _backward gives when run once with grad 1."""
-    if node._local_grads or not node._parents:
-        return node._local_grads
+    if node._local_grads or not node._parents or node._operation in CONDITIONS:
+        return node._local_grads  # (a decision's are (): it passes nothing back)
     # The chain rule is linear in the upstream grad: with grad 1 and the parents at 0,
     # _backward leaves exactly the local derivatives in the parents' grads.
     parents, held = node._parents, [(v, v.grad) for v in (node, *node._parents)]

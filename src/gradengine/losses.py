@@ -157,7 +157,7 @@ def hinge(scores: Sequence[ValueLike], labels: Sequence[int]) -> Value:
 
     def derivatives(m: Any, xs: list[Any]) -> list[Any]:
         """d/ds_i = -y_i / n where 1 - y_i s_i > 0, else 0: constants (second derivative 0)"""
-        return [-y / n if m.real(1.0 - y * x) > 0 else 0.0 for x, y in zip(xs, ys, strict=True)]
+        return [m.where(m.real(1.0 - y * x) > 0, -y / n, 0.0) for x, y in zip(xs, ys, strict=True)]
 
     operation = _operation("hinge", ss, value, derivatives)
     return _fused(_mean([0.0 if m < 0 else m for m in margins]), ss, grads, operation)

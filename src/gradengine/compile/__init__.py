@@ -25,9 +25,8 @@ Limits, as with any tracing compiler:
 - Python control flow that read ``.data`` while the graph was built (an ``if``, a ``max`` over
   Values, the number of iterations of a loop) is frozen into the recording. Replaying with other
   weights or inputs follows the recorded branches; only ReLU masks and the data-dependent cases
-  of the operations' derivatives are recomputed. Not those of a derivative taken inside the
-  loss with ``grad(..., create_graph=True)``: it decides once, as a plain number, a constant
-  the recording cannot tell from any other (docs/compiled.md).
+  of the operations' derivatives are recomputed, those of a derivative taken inside the loss
+  with ``grad(..., create_graph=True)`` included (they are nodes: step, where, comparisons).
 - A leaf that is neither a parameter nor an input (the 2 in ``x * 2``) is a constant: its
   ``.data`` at compile time is frozen and it receives no gradient. Interior nodes keep the
   ``.data`` and ``.grad`` of the eager pass that built them.

@@ -67,7 +67,8 @@ WEIGHTED_SUM = Operation("weighted_sum", _value(lambda m, z: z), _derivatives(la
 def _relu_derivatives(m: Any, *inputs: Any) -> tuple[Any, ...]:
     """(1, x1..xn, w1..wn) while active; all 0 when not: an inactive ReLU passes nothing back"""
     _, w, x, y = _split(*inputs)
-    return (0.0,) * (1 + 2 * len(w)) if m.real(y) <= 0 else (1.0, *x, *w)
+    inactive = m.real(y) <= 0  # a decision m records (a node, with Values), not an if
+    return tuple([m.where(inactive, 0.0, d) for d in (1.0, *x, *w)])
 
 
 RELU_WEIGHTED_SUM = Operation("relu(weighted_sum)", _value(RELU.value), _relu_derivatives)
