@@ -111,7 +111,7 @@ for step in range(STEPS + 1):
 if len(sys.argv) > 1:
     try:
         model.save(sys.argv[1])
-    except ValueError as error:  # MLP.save's format holds one hidden activation, a linear output
+    except ValueError as error:  # a network MLP.save cannot hold (its neurons mixing activations)
         sys.exit(f"cannot save the model: {{error}}")
 '''
 
