@@ -12,6 +12,7 @@ import ast
 import keyword
 import math
 import operator
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -169,6 +170,12 @@ def build(source: str, values: Mapping[str, float]) -> Value:
     """
     tree = parse(source)
     source = source.strip()
+    named: dict[str, float] = {}
+    for key, value in values.items():
+        if normal_name(key) in named:
+            raise ValueError(f"values gives {normal_name(key)} twice (names are read as NFKC)")
+        named[normal_name(key)] = value
+    values = named
     used = names(source)  # parses again: cheap, and keeps names() the one definition
     missing = [name for name in used if name not in values]
     unknown = [name for name in values if name not in used]
@@ -245,8 +252,16 @@ def _apply(node: ast.expr, operands: list[Operand], leaves: Mapping[str, Value])
     return FUNCTIONS[node.func.id](x if isinstance(x, Value) else Value(x))
 
 
+def normal_name(name: str) -> str:
+    """name in NFKC form, as Python's parser reads an identifier: "ｘ" is x, "ﬁ" is fi."""
+    return unicodedata.normalize("NFKC", name)
+
+
 def parse_settings(text: str) -> dict[str, float]:
-    """ "x=2,w=-3,b=6.88" as {"x": 2.0, "w": -3.0, "b": 6.88}; ValueError naming a bad entry."""
+    """ "x=2,w=-3,b=6.88" as {"x": 2.0, "w": -3.0, "b": 6.88}; ValueError naming a bad entry.
+
+    Names are read as the expression's are (NFKC): "ｘ=1" gives the value of x.
+    """
     values: dict[str, float] = {}
     for entry in text.split(","):
         entry = entry.strip()
@@ -261,6 +276,7 @@ def parse_settings(text: str) -> dict[str, float]:
             value = float(number)
         except ValueError:
             raise ValueError(f"--set {entry!r}: {number!r} is not a number") from None
+        name = normal_name(name)
         if name in values:
             raise ValueError(f"--set gives {name} twice")
         values[name] = value
