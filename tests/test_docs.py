@@ -19,13 +19,15 @@ import traceback
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-import mkdocs  # noqa: F401  (the docs extra is part of the test extra: missing it is a failure)
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 PAGES = sorted(DOCS.rglob("*.md"))
 CHROMIUM = Path("/usr/bin/chromium")
+
+#: The optional packages a page's Python needs: without them that page's blocks are skipped.
+PAGE_NEEDS = {"cli.md": ("matplotlib", "tqdm"), "training.md": ("matplotlib",)}
 
 FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
@@ -36,6 +38,7 @@ FENCE = re.compile(
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site, built strictly (any warning fails the build) into a fresh folder."""
+    pytest.importorskip("mkdocs", reason='builds the site with mkdocs: pip install ".[docs]"')
     out = tmp_path_factory.mktemp("site")
     done = subprocess.run(
         [
@@ -142,11 +145,13 @@ def run_block(code: str, where: str, namespace: dict[str, object]) -> str:
 def test_every_python_block_runs_and_prints_what_the_page_shows(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    name = page.relative_to(DOCS)
+    for module in PAGE_NEEDS.get(name.as_posix(), ()):
+        pytest.importorskip(module, reason=f'docs/{name} needs {module}: pip install ".[train]"')
     monkeypatch.chdir(tmp_path)  # blocks that write files write them here
     monkeypatch.setenv("MPLBACKEND", "Agg")
     blocks = code_blocks(page.read_text(encoding="utf-8"))
     namespace: dict[str, object] = {"__name__": "__docs__"}
-    name = page.relative_to(DOCS)
     for k, (line, language, code) in enumerate(blocks):
         if language != "python":
             continue
@@ -214,9 +219,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason='opens the pages with playwright: pip install ".[test]"'
+    )
+    with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
         )

@@ -4,6 +4,7 @@ refused and why, and `gradengine graph --expr ... --set ...`."""
 from __future__ import annotations
 
 import argparse
+import ast
 import math
 
 import pytest
@@ -230,3 +231,32 @@ def test_example_and_expr_are_mutually_exclusive(capsys):
     with pytest.raises(SystemExit):
         parse(["graph", "--example", "simple", "--expr", "x"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+# Names as Python's own parser reads them (NFKC): the oracle is ast, not the code under test.
+UNNORMALISED_NAMES = ["ｘ", "ﬁ", "ℌ", "Ｘ1", "x"]
+
+
+@pytest.mark.parametrize("name", UNNORMALISED_NAMES)
+def test_settings_names_are_read_as_the_expression_reads_them(name):
+    as_parsed = ast.parse(name, mode="eval").body.id
+    assert parse_settings(f"{name}=1.5") == {as_parsed: 1.5}
+    root = build(f"{name}*2", parse_settings(f"{name}=1.5"))
+    assert root.data == 3.0
+    assert build(f"{name}*2", {name: 1.5}).data == 3.0  # the library takes either spelling
+
+
+def test_a_name_given_in_two_spellings_is_given_twice(tmp_path, capsys):
+    with pytest.raises(ValueError, match="--set gives x twice"):
+        parse_settings("x=1,ｘ=2")
+    with pytest.raises(ValueError, match="gives x twice"):
+        build("x*2", {"x": 1.0, "ｘ": 2.0})
+    assert run(parse(["graph", "--expr", "x*2", "--set", "ｘ=1", "--set", "x=2"])) == 2
+    assert "--set gives x twice" in capsys.readouterr().err
+
+
+def test_the_graph_command_takes_a_wide_letter_in_set_as_in_the_expression(tmp_path, capsys):
+    out = tmp_path / "g"
+    assert run(parse(["graph", "--expr", "ｘ*2", "--set", "ｘ=1", "--out", str(out)])) == 0
+    assert "no value" not in capsys.readouterr().err
+    assert "grad x = 2" in (out / "explain.txt").read_text(encoding="utf-8")

@@ -1,22 +1,35 @@
-"""Gradients of gradients (higher.py) against closed forms, finite differences and PyTorch."""
+"""Gradients of gradients (higher.py) against closed forms, finite differences and PyTorch.
+
+The comparisons with PyTorch take the `torch` fixture and are skipped, saying why, without it.
+"""
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import torch
 
 from gradengine import MLP, Value, higher, total, weighted_sum
 from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
 from gradengine.viz import explain, to_dot, to_mermaid
 
-torch.set_default_dtype(torch.float64)
-
 F = Callable[..., Any]
+
+
+@pytest.fixture
+def torch() -> Iterator[Any]:
+    """PyTorch with float64 as its default dtype for the test; skipped, saying so, without it."""
+    torch = pytest.importorskip(
+        "torch", reason="compares with PyTorch, which is not installed (pip install torch==2.13.0)"
+    )
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield torch
+    torch.set_default_dtype(before)
+
 
 # name, f (works on Values and on torch tensors), point
 BINARY: list[tuple[str, F, tuple[float, float]]] = [
@@ -89,9 +102,11 @@ def derivatives(f: F, point: tuple[float, ...], order: int) -> dict[tuple[int, .
 
 
 def torch_derivatives(f: F, point: tuple[float, ...], order: int) -> dict[tuple[int, ...], float]:
+    import torch  # only called by the tests that take the torch fixture
+
     leaves = [torch.tensor(p, requires_grad=True) for p in point]
     found: dict[tuple[int, ...], float] = {}
-    layer: dict[tuple[int, ...], torch.Tensor] = {(): f(*leaves)}
+    layer: dict[tuple[int, ...], Any] = {(): f(*leaves)}
     for _ in range(order):
         nxt = {}
         for index, v in layer.items():
@@ -127,7 +142,9 @@ def assert_agree(ours: dict[Any, float], theirs: dict[Any, float], tol: float = 
 
 
 @pytest.mark.parametrize(("name", "f", "point"), BINARY, ids=[b[0] for b in BINARY])
-def test_binary_operations_to_third_order_agree_with_torch(name: str, f: F, point: Any) -> None:
+def test_binary_operations_to_third_order_agree_with_torch(
+    name: str, f: F, point: Any, torch: Any
+) -> None:
     assert_agree(derivatives(f, point, 3), torch_derivatives(f, point, 3))
 
 
@@ -170,10 +187,16 @@ def test_unary_operations_closed_forms_finite_differences_and_torch(
     assert d[(0, 0, 0)] == pytest.approx(
         (second(x + h) - second(x - h)) / (2 * h), rel=1e-5, abs=1e-6
     )
-    assert_agree(d, torch_derivatives(f, (x,), 3))
 
 
-def test_weighted_sum_and_total_to_third_order() -> None:
+@pytest.mark.parametrize(("name", "f", "d1", "d2", "d3", "x"), UNARY, ids=[u[0] for u in UNARY])
+def test_unary_operations_to_third_order_agree_with_torch(
+    name: str, f: F, d1: F, d2: F, d3: F, x: float, torch: Any
+) -> None:
+    assert_agree(derivatives(f, (x,), 3), torch_derivatives(f, (x,), 3))
+
+
+def test_weighted_sum_and_total_to_third_order(torch: Any) -> None:
     def f(b: Value, w: Value, x: Value) -> Value:
         z = weighted_sum(b, [w, w * x], [x, x])  # b + w x + w x^2
         return total([z * z, x, b])
@@ -236,7 +259,7 @@ def random_program(seed: int, n: int) -> F:
 
 
 @pytest.mark.parametrize("seed", range(25))
-def test_hessian_and_hvp_of_random_graphs_agree_with_torch(seed: int) -> None:
+def test_hessian_and_hvp_of_random_graphs_agree_with_torch(seed: int, torch: Any) -> None:
     rng = random.Random(1000 + seed)
     n = 3
     f = random_program(seed, n)
@@ -255,7 +278,7 @@ def test_hessian_and_hvp_of_random_graphs_agree_with_torch(seed: int) -> None:
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_jvp_agrees_with_torch_func_and_finite_differences(seed: int) -> None:
+def test_jvp_agrees_with_torch_func_and_finite_differences(seed: int, torch: Any) -> None:
     rng = random.Random(2000 + seed)
     f = random_program(seed, 3)
     xs = [rng.uniform(-1.5, 1.5) for _ in range(3)]
@@ -308,7 +331,7 @@ EDGE: list[tuple[str, F, float]] = [
 
 
 @pytest.mark.parametrize(("name", "f", "x"), EDGE, ids=[e[0] for e in EDGE])
-def test_nan_inf_and_kinks_as_torch(name: str, f: F, x: float) -> None:
+def test_nan_inf_and_kinks_as_torch(name: str, f: F, x: float, torch: Any) -> None:
     assert_agree(derivatives(f, (x,), 3), torch_derivatives(f, (x,), 3))
 
 
@@ -394,7 +417,7 @@ def test_values_namespace() -> None:
 # -- losses ---------------------------------------------------------------------------------------
 
 
-def test_hessian_of_an_mlp_mse_plus_l2_loss_agrees_with_torch() -> None:
+def test_hessian_of_an_mlp_mse_plus_l2_loss_agrees_with_torch(torch: Any) -> None:
     model = MLP(2, [3, 1], seed=0)
     params = model.parameters()
     xs = [[0.5, -1.0], [1.5, 0.25], [-0.75, 0.8]]
@@ -410,7 +433,7 @@ def test_hessian_of_an_mlp_mse_plus_l2_loss_agrees_with_torch() -> None:
     loss.backward()
     assert [g.data for g in first] == pytest.approx([p.grad for p in params], rel=1e-12)
 
-    def torch_loss(theta: torch.Tensor) -> torch.Tensor:
+    def torch_loss(theta: Any) -> Any:
         at = {id(p): theta[k] for k, p in enumerate(params)}
         preds = []
         for x in xs:
@@ -446,7 +469,7 @@ def test_mse_with_value_targets_and_l2_with_numbers_have_higher_derivatives() ->
     assert (d[(0,)], d[(0, 0)]) == (18.0, 25.0)
 
 
-def test_bce_and_hinge_to_third_order_agree_with_torch() -> None:
+def test_bce_and_hinge_to_third_order_agree_with_torch(torch: Any) -> None:
     point = (0.7, -2.5, 0.3)
 
     def ours(a: Value, b: Value, t: Value) -> Value:
@@ -482,6 +505,6 @@ def test_a_gradient_graph_can_be_explained_and_drawn() -> None:
     assert to_dot(dy).startswith("digraph") and to_mermaid(dy).startswith("flowchart")
 
 
-def test_worst_disagreement_with_torch_is_tiny() -> None:
+def test_worst_disagreement_with_torch_is_tiny(torch: Any) -> None:
     print(f"worst relative disagreement with PyTorch so far: {worst[0]:.3g}")
     assert worst[0] < 1e-12

@@ -234,6 +234,22 @@ def same_float(a: float, b: float) -> bool:
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
+def torch_sqrt_misrounds(x: float) -> bool:
+    """Whether PyTorch's sqrt of x is not IEEE's correctly rounded one on this machine.
+
+    Its CPU kernels may compute sqrt to within 0.5001 ulp (SLEEF), not 0.5: on some machines
+    torch.sqrt(2.0) is 1.414213562373095, one ulp below math.sqrt(2.0), and x ** 0.5 and
+    x ** 1.5 (and their derivatives) follow it; gradengine's are correctly rounded.
+    """
+    return 0 < x < math.inf and torch.sqrt(torch.tensor(x, dtype=torch.float64)).item() != (
+        math.sqrt(x)
+    )
+
+
+def within_two_ulps(a: float, b: float) -> bool:
+    return abs(a - b) <= 2 * math.ulp(b)
+
+
 @pytest.mark.parametrize("x", SPECIAL_BASES)
 def test_powers_at_signed_zeros_and_infinities_match_pytorch_bit_for_bit(x):
     for y in SPECIAL_EXPONENTS:
@@ -253,15 +269,12 @@ def test_powers_at_signed_zeros_and_infinities_match_pytorch_bit_for_bit(x):
         vx = Value(x)
         out = vx**y
         out.backward()
-        # pow(Tensor, number) is not correctly rounded on every CPU (1.414213562373095 for
-        # 2 ** 0.5 on some, where √2 rounds to ...0951): finite results may differ by one ulp.
-        assert same_or_an_ulp_apart(out.data, t_out.item()), (x, y, "x ** number")
-        assert same_or_an_ulp_apart(vx.grad, tx.grad.item()), (x, y, "d/dx of x ** number")
-
-
-def same_or_an_ulp_apart(a: float, b: float) -> bool:
-    """same_float(a, b), or two finite floats one unit in the last place apart"""
-    return same_float(a, b) or (math.isfinite(a) and 0 < abs(a - b) <= math.ulp(a))
+        # PyTorch's sqrt where it is not IEEE's: equal to rounding, not bit for bit
+        same = within_two_ulps if y in (0.5, 1.5) and torch_sqrt_misrounds(x) else same_float
+        assert same(out.data, t_out.item()), (x, y, "x ** number")
+        assert same(vx.grad, tx.grad.item()), (x, y, "d/dx of x ** number")
+        if same is within_two_ulps and y == 0.5:
+            assert out.data == math.sqrt(x)  # IEEE's sqrt, correctly rounded
 
 
 @pytest.mark.parametrize(

@@ -280,6 +280,8 @@ SECONDS_PER_EDGE = 0.4e-6  # per point, parameter and step (forward, backward an
 SECONDS_PER_NODE = 6e-6  # per point, neuron and step
 #: A run estimated to take longer than this is refused: reduce --steps, --samples or --hidden.
 MAX_RUN_SECONDS = 24 * 3600
+#: A run estimated to take longer than this says so, and how to stop it, before it starts.
+LONG_RUN_SECONDS = 60
 #: The share of the available memory a run may plan to use (the rest is Python and the plots).
 MEMORY_SHARE = 0.8
 
@@ -364,6 +366,19 @@ def too_big(settings: Settings, n_outputs: int) -> str | None:
             " allowed; use fewer --steps or --samples, or smaller --hidden layers"
         )
     return None
+
+
+def long_run_notice(settings: Settings, n_outputs: int, command: str) -> str | None:
+    """What a run estimated to take more than LONG_RUN_SECONDS will take, and how to stop it."""
+    need = estimate(settings, n_outputs)
+    if need.seconds <= LONG_RUN_SECONDS:
+        return None
+    return (
+        f"gradengine {command}: this run may take up to about {_time_text(need.seconds)} and "
+        f"{_size_text(need.bytes)} of memory (estimated); the first step can take "
+        f"{_time_text(need.seconds / settings.steps)} or more before progress shows. "
+        "Press Ctrl-C to stop it."
+    )
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -522,6 +537,9 @@ def run(
     if problem:
         print(f"gradengine {command}: error: {problem}", file=sys.stderr)
         return 2
+    notice = long_run_notice(settings, train.n_outputs(settings.classes), command)
+    if notice and not quiet:
+        print(notice, file=sys.stderr, flush=True)
 
     dataset = train.load_dataset(
         settings.dataset,

@@ -17,6 +17,7 @@ import keyword
 import math
 import operator
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -271,6 +272,12 @@ def build(source: str, values: Mapping[str, float]) -> Value:
     tree = parse(source) if program is None else None
     order = [] if program is None else _in_order(program)  # refuses a cycle or an unused name
     source = source.strip()
+    named: dict[str, float] = {}
+    for key, value in values.items():
+        if normal_name(key) in named:
+            raise ValueError(f"values gives {normal_name(key)} twice (names are read as NFKC)")
+        named[normal_name(key)] = value
+    values = named
     used = names(source)  # parses again: cheap, and keeps names() the one definition
     defined = [name for name, _ in program or []]
     given_defined = [name for name in values if name in defined]
@@ -384,8 +391,16 @@ def _apply(node: ast.expr, operands: list[Operand], leaves: Mapping[str, Operand
     return FUNCTIONS[node.func.id](x if isinstance(x, Value) else Value(x))
 
 
+def normal_name(name: str) -> str:
+    """name in NFKC form, as Python's parser reads an identifier: "ｘ" is x, "ﬁ" is fi."""
+    return unicodedata.normalize("NFKC", name)
+
+
 def parse_settings(text: str) -> dict[str, float]:
-    """ "x=2,w=-3,b=6.88" as {"x": 2.0, "w": -3.0, "b": 6.88}; ValueError naming a bad entry."""
+    """ "x=2,w=-3,b=6.88" as {"x": 2.0, "w": -3.0, "b": 6.88}; ValueError naming a bad entry.
+
+    Names are read as the expression's are (NFKC): "ｘ=1" gives the value of x.
+    """
     values: dict[str, float] = {}
     for entry in text.split(","):
         entry = entry.strip()
@@ -400,6 +415,7 @@ def parse_settings(text: str) -> dict[str, float]:
             value = float(number)
         except ValueError:
             raise ValueError(f"--set {entry!r}: {number!r} is not a number") from None
+        name = normal_name(name)
         if name in values:
             raise ValueError(f"--set gives {name} twice")
         values[name] = value

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from gradengine.viz import MAX_DRAWN_VALUES, GraphTooLargeError, draw, explain, 
 from gradengine.viz.graph import HIDDEN_QUANTITIES, build_graph, number
 
 DEFAULT_EXAMPLE = "expression"
+#: How long Graphviz's dot may take to draw graph.svg before it is stopped and the SVG skipped.
+SVG_SECONDS = 60.0
 
 
 def add_parser(subparsers: Any) -> None:
@@ -126,10 +129,14 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         try:
-            draw(root, out / "graph.svg", hide=hide)
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("always", UserWarning)
+                draw(root, out / "graph.svg", hide=hide, timeout=SVG_SECONDS)
             written.insert(1, out / "graph.svg")
-        except ImportError as error:
-            print(f"graph.svg skipped: {error}")
+            for note in notes:
+                print(f"graph.svg: {str(note.message).removeprefix('draw(): ')}")
+        except (ImportError, RuntimeError) as error:  # no graphviz package, dot failed or slow
+            print(f"graph.svg skipped: {str(error).removeprefix('draw(): ')}")
     for path in written:
         print(f"wrote {path}")
     print(f"open {out / 'graph.html'} in a browser: arrow keys step, space plays")

@@ -106,12 +106,17 @@ def _scatter(grads: Any, plan: tuple[Any, Any | None], contributions: Any) -> No
     grads[target] += np.bincount(inverse, weights=contributions, minlength=len(target))
 
 
-def _same(a: Any, b: Any) -> bool:
+def _close(a: Any, b: Any) -> Any:
+    """Elementwise: equal, both nan, or within 1e-9 of each other relatively."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     both_nan = np.isnan(a) & np.isnan(b)
     with np.errstate(all="ignore"):
         close = (a == b) | (np.abs(a - b) <= 1e-9 * np.maximum(np.abs(a), np.abs(b)))
-    return bool(np.all(close | both_nan))
+    return close | both_nan
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(np.all(_close(a, b)))
 
 
 class _Elementwise:
@@ -123,6 +128,7 @@ class _Elementwise:
         self.cols = [np.array(col) for col in zip(*parents, strict=True)]
         self.plans = [_scatter_plan(col) for col in self.cols]
         self.scalar = False  # True: the operation runs with floats, node by node
+        self.fallback: str | None = None  # why it does, when it does
         self.locals: list[Any] = []
         self.wanted = [True] * len(self.cols)
 
@@ -131,17 +137,40 @@ class _Elementwise:
         self.wanted = [bool(needs[col].any()) for col in self.cols]
 
     def check(self, data: Any) -> None:
-        """Fall back to floats, node by node, if the operation does not work on arrays."""
+        """Fall back to floats, node by node, if the operation does not work on arrays or its
+        array values or derivatives are not eager mode's (self.fallback then says why)."""
         try:
-            args = [data[c] for c in self.cols]
-            result = self.op.value(NUMPY_M, *args)
-            grads = tuple(self.op.derivatives(NUMPY_M, *args, result))
-            ok = len(grads) == len(self.cols) and _same(result, data[self.out])
-            for g in grads:
-                np.broadcast_to(np.asarray(g, dtype=np.float64), self.out.shape)
-        except Exception:
-            ok = False
-        self.scalar = not ok
+            self.fallback = self._array_problem(data)
+        except Exception as error:
+            self.fallback = f"it fails on arrays ({type(error).__name__}: {error})"
+        self.scalar = self.fallback is not None
+
+    def _array_problem(self, data: Any) -> str | None:
+        """Why the array operation's values or derivatives differ from eager mode's, or None."""
+        args = [data[c] for c in self.cols]
+        result = self.op.value(NUMPY_M, *args)
+        grads = tuple(self.op.derivatives(NUMPY_M, *args, result))
+        if len(grads) != len(self.cols):
+            return f"its derivatives on arrays are {len(grads)} values for {len(self.cols)} inputs"
+        result = np.broadcast_to(np.asarray(result, dtype=np.float64), self.out.shape)
+        wanted = data[self.out]
+        if not _same(result, wanted):
+            k = int(np.argmax(~_close(result, wanted)))
+            return (
+                f"its array value {float(result[k])!r} is not eager mode's {float(wanted[k])!r} "
+                f"(node {int(self.out[k])})"
+            )
+        arrays = [np.broadcast_to(np.asarray(g, dtype=np.float64), self.out.shape) for g in grads]
+        for k, node in enumerate(self.out.tolist()):
+            row = [float(a[k]) for a in args]
+            expected = tuple(self.op.derivatives(floats, *row, float(wanted[k])))
+            for j, (g, e) in enumerate(zip(arrays, expected, strict=True)):
+                if not _same(g[k], float(e)):
+                    return (
+                        f"its array derivative in input {j + 1}, {float(g[k])!r}, is not eager "
+                        f"mode's {float(e)!r} (node {node})"
+                    )
+        return None
 
     def forward(self, V: Any, want_grads: bool) -> None:
         args = [V[c] for c in self.cols]
@@ -172,7 +201,7 @@ class _Elementwise:
                 _scatter(G, plan, g * local)
 
     def describe(self) -> str:
-        how = "floats, node by node" if self.scalar else "one array op"
+        how = f"floats, node by node: {self.fallback}" if self.scalar else "one array op"
         n = len(self.cols)
         return f"{self.name} x{len(self.out)} ({n} input{'s' if n != 1 else ''} each): {how}"
 
@@ -495,10 +524,25 @@ class NumpyEngine:
         """What run() computes, one line per array operation (not Python to run: a listing)."""
         return _listing(self)
 
+    def fallbacks(self) -> list[str]:
+        """The groups of nodes that run with floats, node by node, each with the reason."""
+        return [
+            f"{step.name} x{len(step.out)}: {step.fallback}"
+            for step in self.steps
+            if isinstance(step, _Elementwise) and step.scalar
+        ]
+
     def describe(self) -> list[str]:
         lines = [f"  as {len(self.steps)} array operations per pass, level by level:"]
         for lv, step in zip(self.levels, self.steps, strict=True):
             lines.append(f"    level {lv}: {step.describe()}")
+        fallen = self.fallbacks()
+        if fallen:
+            lines.append(
+                f"  {len(fallen)} of them fell back to floats, node by node (slower, the values "
+                "eager mode's):"
+            )
+            lines += [f"    {text}" for text in fallen]
         return lines
 
 

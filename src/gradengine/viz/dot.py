@@ -6,11 +6,19 @@ draw_dot(root) is the lecture's: the same drawing as a graphviz.Digraph.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 from gradengine.checks import describe
 from gradengine.engine import Value
 from gradengine.files import write_atomic
+from gradengine.viz.dot_program import (
+    DOT_SECONDS,
+    QUICK_LAYOUT_PAST,
+    DotTimeoutError,
+    check_timeout,
+    run_dot,
+)
 from gradengine.viz.graph import (
     MAX_DRAWN_VALUES,
     NEURON_OPERATIONS,
@@ -138,10 +146,15 @@ def draw(
     max_values: int = MAX_DRAWN_VALUES,
     *,
     hide: str | None = None,
+    timeout: float = DOT_SECONDS,
 ) -> None:
     """Render to_dot(root) to path (.svg, .png or .pdf, by suffix) with Graphviz's `dot`.
 
     hide="grad" or "data" draws those numbers as ? (class mode; see to_dot).
+
+    dot runs for at most timeout seconds (RuntimeError, and dot is stopped, past them). A graph
+    of more than QUICK_LAYOUT_PAST values is laid out quickly, without dot's slow optimisation
+    (a UserWarning says so): its full layout can take minutes.
     """
     target = check_path(path, "draw(root, path): path")
     fmt = FORMATS.get(target.suffix.lower())
@@ -150,23 +163,39 @@ def draw(
             f"draw() writes {', '.join(FORMATS)} files, chosen by the path's suffix; "
             f"got {str(target)!r}"
         )
+    seconds = check_timeout(timeout, "draw(): timeout")
     source = to_dot(root, rankdir=rankdir, force=force, max_values=max_values, hide=hide)
     try:
-        import graphviz
+        import graphviz  # noqa: F401  (the viz extra is what draw() is documented to need)
     except ImportError as error:
         raise ImportError(
             "draw() needs the graphviz Python package: pip install graphviz (or, in a clone of "
             'gradengine: pip install ".[viz]"), and the Graphviz programs: apt-get install '
             "graphviz, or brew install graphviz"
         ) from error
+    values = len(build_graph(root, limit=max_values, force=force).nodes)
+    quick = values > QUICK_LAYOUT_PAST
+    if quick:
+        warnings.warn(
+            f"draw(): the graph has {values} values, more than {QUICK_LAYOUT_PAST}: laid out "
+            "with Graphviz's quick layout (its full one can take minutes), which may cross "
+            "more edges",
+            UserWarning,
+            stacklevel=2,
+        )
     try:
-        image = graphviz.Source(source).pipe(format=fmt)
-    except graphviz.ExecutableNotFound as error:
+        image = run_dot(source, fmt, quick=quick, timeout=seconds)
+    except FileNotFoundError as error:
         raise RuntimeError(
             "draw() needs Graphviz's `dot` program, which was not found on PATH: "
             "apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS), "
             "or see https://graphviz.org/download/; to_dot() works without it"
         ) from error
+    except DotTimeoutError as error:
+        raise DotTimeoutError(
+            f"draw(): {error} (a graph of {values} values); to_html(root, path) shows the graph "
+            "without Graphviz, or pass a larger timeout"
+        ) from None
     write_atomic(target, image)
 
 

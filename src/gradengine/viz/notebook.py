@@ -14,6 +14,9 @@ from gradengine.engine import Value
 from gradengine.nn import MLP
 from gradengine.viz.graph import MAX_DRAWN_VALUES
 
+#: How long Jupyter's display waits for Graphviz's dot before it shows the graph as text.
+NOTEBOOK_DOT_SECONDS = 15.0
+
 
 def count_values(root: Value, limit: int) -> int:
     """How many values the graph of root has, counting no further than limit."""
@@ -46,16 +49,18 @@ def value_mimebundle(root: Value) -> dict[str, str]:
             "large to draw inline; see gradengine.viz.graph_stats, explain or to_html)"
         }
     try:
-        import graphviz
+        import graphviz  # noqa: F401  (the viz extra is what turns the drawing on)
     except ImportError:
         return {"text/plain": value_text(root)}
     from gradengine.viz.dot import to_dot
+    from gradengine.viz.dot_program import QUICK_LAYOUT_PAST, run_dot
 
+    quick = size > QUICK_LAYOUT_PAST
     try:
-        svg = graphviz.Source(to_dot(root)).pipe(format="svg", encoding="utf-8")
-    except (graphviz.ExecutableNotFound, graphviz.CalledProcessError, OSError):
+        svg = run_dot(to_dot(root), "svg", quick=quick, timeout=NOTEBOOK_DOT_SECONDS)
+    except (RuntimeError, OSError):  # no dot, dot failed, or it ran out of time
         return {"text/plain": value_text(root)}
-    return {"image/svg+xml": svg, "text/plain": repr(root)}
+    return {"image/svg+xml": svg.decode("utf-8"), "text/plain": repr(root)}
 
 
 def mlp_markdown(mlp: MLP) -> str:
