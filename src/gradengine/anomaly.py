@@ -56,14 +56,16 @@ def _watch(node: Value) -> None:
         )
 
 
-def _check(order: list[Value], held: list[tuple[Value, float]]) -> None:
+def _check(order: list[Value], held: list[float]) -> None:
     """FloatingPointError in anomaly mode at the first non-finite gradient a backward() computed.
 
     backward() then gives every leaf back the grad it held before the call.
     """
     if not _depth.get():
         return
-    non_finite = {id(leaf) for leaf, grad in held if not math.isfinite(grad)}
+    non_finite = {
+        id(n) for n, grad in zip(order, held) if not n._parents and not math.isfinite(grad)
+    }
     problem = _first_anomaly(order, non_finite)
     if problem is not None:
         raise FloatingPointError(problem)

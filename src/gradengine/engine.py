@@ -124,19 +124,19 @@ class Value:
             raise RuntimeError("backward() called inside a running backward() (a signal handler?)")
         with _one_pass_at_a_time:  # two threads adding into one leaf at once would lose sums
             order = topological_order(self)
-            held = [(node, node.grad) for node in order if not node._parents]
+            held = [-0.0 if node._parents else node.grad for node in order]  # what leaves held
             try:
                 for node in order:  # d(self)/d(self) = 1; -0.0 + g is g, so one contribution
                     node.grad = 1.0 if node is self else -0.0  # keeps its sign, as in PyTorch
                 for node in reversed(order):
                     node._backward()
-                for leaf, grad in held:  # leaves add this pass's total to what they held
-                    leaf.grad += grad or -0.0  # (adding -0.0 changes nothing, not even a sign)
+                for node, grad in zip(order, held):  # leaves add this pass's total to what they
+                    node.grad += grad or -0.0  # held (adding -0.0 changes nothing, not a sign)
                 for check in CHECKS:  # anomaly mode checks the whole pass here
                     check(order, held)
             except BaseException:  # an error, or Ctrl-C midway: leaves keep what they held
-                for leaf, grad in held:
-                    leaf.grad = grad
+                for node, grad in zip(order, held):
+                    node.grad = grad
                 raise
 
     @property
@@ -152,7 +152,7 @@ class Value:
 ValueLike = Value | int | float
 Parents = tuple[Value, ...]
 WATCHERS: list[Callable[[Value], None]] = []  # see each new node (anomaly mode)
-CHECKS: list[Callable[[list[Value], list[tuple[Value, float]]], None]] = []  # after backward()
+CHECKS: list[Callable[[list[Value], list[float]], None]] = []  # after backward(): order, held
 _one_pass_at_a_time = threading.RLock()  # an RLock knows whether this thread holds it
 
 
@@ -165,15 +165,14 @@ def watched(node: Value) -> Value:
 
 def topological_order(root: Value) -> list[Value]:
     """Every node root was computed from, root last, each after all of its parents."""
-    order, seen, stack = [], set(), [(root, 0)]  # a stack, not recursion: any depth is fine
+    order, seen, stack = [], set(), [root]  # a stack, not recursion: any depth is fine
     while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            # (node, 1) comes off the stack after its parents, which go first, first one first
-            stack += [(node, 1), *[(p, 0) for p in reversed(node._parents) if id(p) not in seen]]
+        node = stack.pop()
+        if node is PARENTS_DONE:  # the node below it on the stack has all its parents in order
+            order.append(stack.pop())
+        elif node not in seen:
+            seen.add(node)
+            stack += [node, PARENTS_DONE, *[p for p in reversed(node._parents) if p not in seen]]
     return order
 
 
@@ -233,6 +232,7 @@ POW = Operation("**", lambda m, x, y: m.power(x, y), lambda m, x, y, out: (
     m.where(c := (m.real(x) == 0) & (m.real(y) >= 0), 0.0, out * m.log(m.where(c, 1.0, x)))))
 # fmt: on
 POWERS: dict[float, Operation] = {}  # x ** c for each number c, named as micrograd: "**2"
+PARENTS_DONE = Value(0.0, label="parents done")  # a marker that the walk puts on its stack
 
 
 # fmt: off
