@@ -12,10 +12,9 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from gradengine import serialize
+from gradengine import fast, serialize
 from gradengine.checks import as_list, as_value, check_size, describe, type_name
 from gradengine.engine import Value, ValueLike
-from gradengine.fast import ACTIVATIONS, neuron
 
 # Ten million parameters take about 2 GB and seconds per forward pass; refusing larger ones up
 # front beats running out of memory halfway through building them.
@@ -67,7 +66,7 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[ValueLike]) -> Value:
         """act(b + w·x), one node of the graph"""
-        return neuron(self.b, self.w, check_inputs(x, len(self.w)), self.kind)
+        return fast.neuron(self.b, self.w, check_inputs(x, len(self.w)), self.kind)
 
     def parameters(self) -> list[Value]:
         return [*self.w, self.b]
@@ -85,8 +84,10 @@ class Layer(Module):
 
     def forward(self, x: Sequence[ValueLike]) -> list[Value]:
         """[neuron(x) for each neuron]"""
-        xs = check_inputs(x, len(self.neurons[0].w)) if self.neurons else x
-        return [n(xs) for n in self.neurons]
+        xs = check_inputs(x, len(self.neurons[0].w))
+        if set(map(type, self.neurons)) == {Neuron}:  # plain neurons: all at once (fast/)
+            return fast.layer(self.neurons, xs)
+        return [n(xs) for n in self.neurons]  # a subclass's own __call__ is respected
 
     def __call__(self, x: Sequence[ValueLike]) -> Value | list[Value]:
         """As micrograd: one output comes back as a Value, several as a list."""
@@ -209,12 +210,11 @@ def check_inputs(x: object, expected: int) -> list[Value]:
 
 
 def check_activation(activation: object) -> str:
-    """activation itself if it names one of ACTIVATIONS; ValueError (or TypeError) if not."""
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+    """activation itself if it names one of fast.ACTIVATIONS; ValueError (or TypeError) if not"""
+    if not isinstance(activation, str) or activation not in fast.ACTIVATIONS:
         error = TypeError if not isinstance(activation, str) else ValueError
-        raise error(
-            f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {activation!r:.60}"
-        )
+        names = ", ".join(map(repr, fast.ACTIVATIONS))
+        raise error(f"activation must be one of {names}, got {activation!r:.60}")
     return activation
 
 

@@ -89,10 +89,21 @@ NEURONS = {
 }
 
 
-def neuron(b: Value, w: Sequence[Value], x: Sequence[Value], activation: str) -> Value:
-    """act(b + w·x) as one node; d/db = s, d/dwi = s xi, d/dxi = s wi with s = act'(z)"""
-    wd = [p.data for p in w]
+def layer(neurons: Sequence[Any], x: Sequence[Value]) -> list[Value]:
+    """[act(b + w·x) for each neuron (its .b, .w and .kind)], reading the inputs' numbers once"""
     xd = [v.data for v in x]
+    return [neuron(n.b, n.w, x, n.kind, xd) for n in neurons]
+
+
+def neuron(
+    b: Value, w: Sequence[Value], x: Sequence[Value], activation: str, xd: list[float] | None = None
+) -> Value:
+    """act(b + w·x) as one node; d/db = s, d/dwi = s xi, d/dxi = s wi with s = act'(z)
+
+    xd, if given, holds the inputs' numbers (a layer reads them once for all its neurons).
+    """
+    wd = [p.data for p in w]
+    xd = [v.data for v in x] if xd is None else xd
     z = sum_left_to_right(map(mul, wd, xd), b.data)
     if activation == "relu":
         out, s = (0.0, 0.0) if z <= 0 else (z, 1.0)
