@@ -22,8 +22,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
 
 import gradengine
-from gradengine import train
-from gradengine.cli import app, plots
+from gradengine.cli import app, plots, train
 from gradengine.cli.app import RUN_FILES, _write_json, main
 from gradengine.nn import MLP
 

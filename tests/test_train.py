@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from gradengine import gradcheck, losses, train
+from gradengine import gradcheck, losses
+from gradengine.cli import train
 from gradengine.nn import MLP, Neuron
 from gradengine.optim import SGD, Adam
 from gradengine.value import Value

@@ -27,9 +27,9 @@ from types import ModuleType
 from typing import Any
 
 from gradengine import __version__
+from gradengine.cli.train import DATASETS, ENGINES, MULTICLASS_DATASETS, default_classes
 from gradengine.files import write_atomic
 from gradengine.serialize import json_number
-from gradengine.train import DATASETS, ENGINES, MULTICLASS_DATASETS, default_classes
 
 # gradengine is on no package index: its extras install from a clone (or a git URL).
 INSTALL_HINT = 'pip install matplotlib tqdm (or, in a clone of gradengine: pip install ".[train]")'
@@ -507,8 +507,7 @@ def run(
         print(f"gradengine {command}: error: argument --out: {problem}", file=sys.stderr)
         return 2
 
-    from gradengine import train
-    from gradengine.cli import plots
+    from gradengine.cli import plots, train
     from gradengine.nn import MLP
 
     if settings.engine == "auto":  # compiled is faster; eager needs less memory
