@@ -5,7 +5,6 @@ import math
 
 import pytest
 
-from gradengine import gradcheck, losses
 from gradengine.cli import train
 from gradengine.nn import MLP, Neuron
 from gradengine.optim import SGD, Adam
@@ -481,38 +480,3 @@ def test_an_unknown_engine_or_backend_is_refused(kwargs, message):
     mlp = MLP(2, [4, 1], seed=0)
     with pytest.raises(ValueError, match=message):
         train.fit(mlp, TINY, Adam(mlp.parameters()), steps=1, **kwargs)
-
-
-# The two losses compiled mode writes with their labels as inputs: their derivatives (labels
-# included) against central differences, and their values against gradengine.losses's.
-LABELLED_LOSSES = [
-    ("hinge", train._HINGE_OF_LABELS, [0.3, -1.7, 0.9, 2.5, 1.0, 1.0, -1.0, -1.0]),
-    (
-        "cross_entropy",
-        train._cross_entropy_of_targets(3),
-        [0.2, -1.1, 2.0, 3.0, 0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0],
-    ),
-    ("cross_entropy, soft targets", train._cross_entropy_of_targets(2), [0.4, -2.0, 0.3, 0.7]),
-]
-
-
-@pytest.mark.parametrize(
-    ("name", "op", "inputs"), LABELLED_LOSSES, ids=[r[0] for r in LABELLED_LOSSES]
-)
-def test_the_labelled_losses_derivatives_match_central_differences(name, op, inputs):
-    assert gradcheck(op, inputs).ok
-
-
-def test_the_labelled_losses_compute_what_gradengine_losses_compute_bit_for_bit():
-    scores, labels = [Value(s) for s in (0.3, -1.7, 0.9, 2.5)], [1, 1, 0, 0]
-    want = losses.hinge(scores, [2 * c - 1 for c in labels])
-    got = train._HINGE_OF_LABELS(*scores, *[2.0 * c - 1.0 for c in labels])
-    assert got.data == want.data and got._local_grads[:4] == want._local_grads
-    logits, classes = (
-        [[Value(z) for z in row] for row in ((0.2, -1.1, 2.0), (3.0, 0.5, -0.5))],
-        [2, 0],
-    )
-    want = losses.cross_entropy(logits, classes)
-    onehot = [1.0 if j == c else 0.0 for c in classes for j in range(3)]
-    got = train._cross_entropy_of_targets(3)(*logits[0], *logits[1], *onehot)
-    assert got.data == want.data and got._local_grads[:6] == want._local_grads

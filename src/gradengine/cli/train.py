@@ -14,8 +14,6 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import reduce
-from operator import add
 from typing import Any
 
 from gradengine import data, losses
@@ -23,7 +21,7 @@ from gradengine.checks import check_size, type_name
 from gradengine.compile import BACKENDS, Program, compile_graph
 from gradengine.nn import MLP
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
-from gradengine.value import Operation, Value, total
+from gradengine.value import Value, total
 
 Points = Sequence[Sequence[float]]
 Labels = Sequence[int]
@@ -415,66 +413,10 @@ def _loss_of_label_leaves(
     """data_loss with the labels as Values (±1, 0 or 1, one-hot rows: _Replay._label_values)."""
     flat = [s for row in scores for s in row]
     if loss_name == "hinge":
-        return _HINGE_OF_LABELS(*flat, *labels)
+        return losses.loss_of_inputs("hinge", [*flat, *labels])
     if loss_name == "bce":
         return losses.binary_cross_entropy_with_logits(flat, labels)
-    return _cross_entropy_of_targets(width)(*flat, *labels)
-
-
-def _hinge_value(m: Any, xs: Sequence[Any]) -> Any:
-    """mean max(0, 1 - y_i s_i), the scores s_1..s_n then their labels y_1..y_n (-1 or +1)"""
-    n = len(xs) // 2
-    return losses._mean_hinge(m, [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)])
-
-
-def _hinge_derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
-    """d/ds_i = -y_i / n, d/dy_i = -s_i / n where 1 - y_i s_i > 0, else 0"""
-    n = len(xs) // 2
-    scores, labels = xs[:n], xs[n:]
-    active = [m.real(1.0 - y * s) > 0 for s, y in zip(scores, labels, strict=True)]
-    d_scores = [m.where(a, -y / n, 0.0) for a, y in zip(active, labels, strict=True)]
-    return d_scores + [m.where(a, -s / n, 0.0) for a, s in zip(active, scores, strict=True)]
-
-
-_HINGE_OF_LABELS = Operation("hinge", _hinge_value, _hinge_derivatives, variadic=True)
-
-
-def _row_max(m: Any, z: Sequence[Any]) -> Any:
-    """max(z) as Python's max finds it (the first largest; a nan first stays)"""
-    return reduce(lambda a, b: m.where(m.real(b) > m.real(a), b, a), z)
-
-
-def _cross_entropy_of_targets(width: int) -> Operation:
-    """losses.cross_entropy over rows of `width` logits, the classes given as one-hot rows t."""
-
-    def rows(xs: Sequence[Any]) -> list[tuple[Sequence[Any], Sequence[Any]]]:
-        half = len(xs) // 2
-        return [(xs[i : i + width], xs[half + i : half + i + width]) for i in range(0, half, width)]
-
-    def value(m: Any, xs: Sequence[Any]) -> Any:
-        """mean over rows of ln Σ_j e^z_j - Σ_j t_j z_j, i.e. ln Σ_j e^z_j - z_c"""
-        terms = []
-        for z, t in rows(xs):
-            top = _row_max(m, z)  # as losses does: no e^(...) overflows
-            log_total = top + m.log(reduce(add, [m.exp(zj - top) for zj in z]))
-            terms.append(log_total - reduce(add, [tj * zj for tj, zj in zip(t, z, strict=True)]))
-        return losses._mean(terms)
-
-    def derivatives(m: Any, xs: Sequence[Any], out: Any) -> list[Any]:
-        """d/dz_j = (p_j - t_j) / n with p = softmax(z), d/dt_j = -z_j / n"""
-        pairs = rows(xs)
-        n = len(pairs)
-        d_logits: list[Any] = []
-        d_targets: list[Any] = []
-        for z, t in pairs:
-            top = _row_max(m, z)
-            exps = [m.exp(zj - top) for zj in z]
-            exps_total = reduce(add, exps)
-            d_logits += [(e / exps_total - tj) / n for e, tj in zip(exps, t, strict=True)]
-            d_targets += [-zj / n for zj in z]
-        return d_logits + d_targets
-
-    return Operation("cross_entropy", value, derivatives, variadic=True)
+    return losses.loss_of_inputs("cross_entropy", [*flat, *labels], width)
 
 
 def _accuracy_or_none(mlp: MLP, X: Points, y: Labels) -> float | None:
