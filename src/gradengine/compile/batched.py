@@ -95,11 +95,6 @@ class SampleGraph:
                 "the loss of one sample does not depend on its inputs: record the loss of one "
                 "sample, its inputs (and label) as the Values `sample` is given"
             )
-        if penalty is not None and row[self.penalty]:
-            raise ValueError(
-                "penalty depends on the sample's inputs: it must be a Value of the parameters "
-                "only (such as losses.l2(model.parameters())), counted once per batch"
-            )
         self.parameter_nodes = [-1] * len(rec.parameters)
         self.input_nodes = [-1] * len(rec.inputs)
         for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):

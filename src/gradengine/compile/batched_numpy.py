@@ -23,7 +23,13 @@ from gradengine.compile.plan import groups as plan_groups
 from gradengine.compile.vector import NUMPY_M
 from gradengine.value import Operation
 
-M = NUMPY_M
+
+class M(NUMPY_M):
+    """NUMPY_M, and √x (for x ** 0.5 and x ** -0.5) as ieee.sqrt: nan below 0, -0.0 at -0.0."""
+
+    @staticmethod
+    def sqrt(x: Any) -> Any:
+        return np.sqrt(x)
 
 
 def _add_at(target: Any, index: Any, values: Any, unique: bool) -> None:
@@ -193,43 +199,48 @@ class _Operand:
         row_pos = [p for p, i in enumerate(ids) if row[i]]
         scalar_pos = [p for p, i in enumerate(ids) if not row[i]]
         self.is_row = bool(row_pos)
-        self.rows = _Rows([ids[p] for p in row_pos], place, widths) if row_pos else None
+        rows_needed = any(needs[ids[p]] for p in row_pos)
+        self.reader = _Rows([ids[p] for p in row_pos], place, widths) if row_pos else None
+        self.rows = _Rows([ids[p] for p in row_pos], place, widths) if rows_needed else None
         self.row_pos = np.array(row_pos, dtype=np.intp)
         self.scalar_pos = np.array(scalar_pos, dtype=np.intp)
         self.scalars = _Index([sidx[ids[p]] for p in scalar_pos])
         self.mixed = bool(row_pos) and bool(scalar_pos)
 
     def get(self, ctx: _Context) -> Any:
-        if self.rows is None:
+        if not self.is_row:
             return self.scalars.get(ctx.S)
+        assert self.reader is not None  # a row operand has rows to read
         if not self.mixed:
-            return self.rows.get(ctx)
+            return self.reader.get(ctx)
         out = np.empty((ctx.n, self.k))
         out[:, self.scalar_pos] = self.scalars.get(ctx.S)
-        out[:, self.row_pos] = self.rows.get(ctx)
+        out[:, self.row_pos] = self.reader.get(ctx)
         return out
 
     def add(self, ctx: _Context, grads: Any) -> None:
         """Send back d(loss)/d(operand): (N x k) or (k,) contributions."""
         if not self.needed:
             return
-        if self.rows is None:
+        if not self.is_row:
             if np.ndim(grads) == 2:
                 grads = grads.sum(axis=0)
             self.scalars.add(ctx.GS, np.broadcast_to(grads, (self.k,)))
             return
         grads = np.broadcast_to(grads, (ctx.n, self.k))
         if not self.mixed:
-            self.rows.add(ctx, grads)
+            if self.rows is not None:
+                self.rows.add(ctx, grads)
             return
-        self.rows.add(ctx, grads[:, self.row_pos])
+        if self.rows is not None:
+            self.rows.add(ctx, grads[:, self.row_pos])
         self.scalars.add(ctx.GS, grads[:, self.scalar_pos].sum(axis=0))
 
     def add_product(self, ctx: _Context, a: Any, b: Any) -> None:
         """add(a @ b)"""
         if self.rows is not None and not self.mixed:
             self.rows.add_product(ctx, a, b)
-        else:
+        elif self.needed:
             self.add(ctx, a @ b)
 
 
