@@ -269,13 +269,11 @@ BYTES_PER_HIDDEN = 30  # per point and hidden neuron: its output and its grad, a
 BYTES_PER_NODE = 170  # per point and output neuron: the node and the number it holds
 BYTES_PER_POINT = 700  # per point: its inputs, its loss's nodes and each layer's Hidden node
 BYTES_PER_PARAMETER = 140  # once: each weight's share of the step (optimizer state, snapshots)
-# The compiled engine keeps the recorded graph of every point, training and test, for the whole
-# run, and its program beside it: fitted to the growth of the peak RSS over one step, the larger
-# of the NumPy and Python backends, on 2-256-1, 2-32-32-32-1 and 2-64-64-1 x 400 points, 2-128-1
-# x 200 and 2-16-16-1 x 2000: within 7% on all five. Its time is below eager's, whose estimate
-# stands as the bound.
-COMPILED_BYTES_PER_EDGE = 45  # per point and parameter
-COMPILED_BYTES_PER_NODE = 850  # per point and neuron
+# The compiled engine records one sample's graph (its share: per parameter, once) and replays it
+# over the batch, each neuron's values and gradients a row of numbers per point (the NumPy
+# backend's arrays and scratch, or the Python backend's lists of floats: the larger of the two).
+COMPILED_BYTES_PER_EDGE = 600  # per parameter, once: the recording of one sample
+COMPILED_BYTES_PER_NODE = 80  # per point and neuron
 SECONDS_PER_EDGE = 0.4e-6  # per point, parameter and step (forward, backward and update)
 SECONDS_PER_NODE = 6e-6  # per point, neuron and step
 #: A run estimated to take longer than this is refused: reduce --steps, --samples or --hidden.
@@ -300,8 +298,8 @@ def estimate(settings: Settings, n_outputs: int) -> Estimate:
     neurons = sum(sizes[1:])
     n_train = settings.samples - math.ceil(settings.test_fraction * settings.samples)
     if settings.engine == "compiled":
-        per_point = COMPILED_BYTES_PER_EDGE * parameters + COMPILED_BYTES_PER_NODE * neurons
-        peak = settings.samples * per_point
+        peak = COMPILED_BYTES_PER_EDGE * parameters
+        peak += settings.samples * COMPILED_BYTES_PER_NODE * neurons
     else:  # the test set is evaluated one point at a time: only the training graph counts
         hidden = sum(settings.hidden)
         per_point = BYTES_PER_HIDDEN * hidden + BYTES_PER_NODE * n_outputs + BYTES_PER_POINT

@@ -344,10 +344,11 @@ def compile_batched(
     with paused_gc():
         inputs, loss, outputs = _call(sample, rows[0])
         roles: dict[int, Any] = {id(p): ("parameter", k) for k, p in enumerate(params)}
-        shape = _signature(_JOIN(loss, *outputs), {**roles, **_places(inputs)})
         why = ""
         n = len(rows)
         picks = sorted({n - 1 - (k * (n - 1)) // max(check, 1) for k in range(check)} - {0})
+        if picks:
+            shape = _signature(_JOIN(loss, *outputs), {**roles, **_places(inputs)})
         for s in picks:
             other_inputs, other_loss, other_outputs = _call(sample, rows[s])
             other = _signature(

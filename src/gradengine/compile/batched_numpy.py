@@ -99,7 +99,8 @@ class _Context:
         self.GS = np.zeros_like(S0)
         self.n = n
         self.B: list[Any] = [None] + [np.empty((n, w)) for w in widths[1:]]
-        self.GB: list[Any] = [None] + [np.empty((n, w)) for w in widths[1:]]
+        self.widths = widths
+        self.GB: list[Any] = []  # made by the first replay that computes gradients
         self.written = [False] * len(widths)  # GB[b] holds this replay's gradient (else 0)
         self.scratch: dict[int, Any] = {}
         self.ones = np.ones(n)
@@ -610,6 +611,8 @@ class NumpyBatched:
         result = BatchResult(loss, losses.copy(), outputs)
         if not gradients:
             return result, None
+        if not ctx.GB:
+            ctx.GB = [None] + [np.empty((n, w)) for w in self.widths[1:]]
         ctx.written = [False] * len(self.widths)
         ctx.GS.fill(0.0)
         ctx.grad_of(b)[:, c] = 1.0 / n if reduction == "mean" else 1.0
