@@ -314,8 +314,14 @@ def fit(
         if replay is not None:
             replay.store()  # the model holds what training reached, even if it stopped early
 
-    history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
-    history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+    if replay is None:
+        history.final_train_accuracy = data.accuracy(
+            predict(mlp, dataset.X_train), dataset.y_train
+        )
+        history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+    else:  # the same predictions, replayed over the whole set at once
+        history.final_train_accuracy = replay.train_accuracy()
+        history.final_test_accuracy = replay.test_accuracy()
     return history
 
 
@@ -416,6 +422,10 @@ class _Replay:
             y = y[batch] if self.numpy else [y[i] for i in batch]
         result = self.program.step(rows)
         return result.loss, self._accuracy(result.outputs, y)
+
+    def train_accuracy(self) -> float:
+        """The accuracy of the current parameters on the whole training set."""
+        return self._accuracy(self.program.forward(self.train_rows).outputs, self.y_train)
 
     def test_accuracy(self) -> float | None:
         """The accuracy of the current parameters on the test set, None if it is empty."""
