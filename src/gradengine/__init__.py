@@ -3,6 +3,7 @@
 from gradengine import nodes as _nodes  # noqa: F401  (gives Value the node classes it makes)
 from gradengine.anomaly import detect_anomaly
 from gradengine.compile import Program, compile_graph
+from gradengine.compile.batched import BatchedProgram, compile_batched
 from gradengine.gradcheck import gradcheck
 from gradengine.higher import grad, hessian, hvp, jvp, value_and_grad
 from gradengine.nn import MLP, Layer, Module, Neuron
@@ -11,12 +12,14 @@ from gradengine.viz import notebook as _notebook  # noqa: F401  (Value's and MLP
 
 __all__ = [
     "MLP",
+    "BatchedProgram",
     "Layer",
     "Module",
     "Neuron",
     "Operation",
     "Program",
     "Value",
+    "compile_batched",
     "compile_graph",
     "detect_anomaly",
     "grad",

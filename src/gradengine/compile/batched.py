@@ -139,7 +139,7 @@ def _call(sample: Sample, row: Sequence[float]) -> tuple[list[Value], Value, lis
     if isinstance(got, Value):
         return inputs, got, []
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], Value):
-        outputs = list(got[1])
+        outputs = [got[1]] if isinstance(got[1], Value) else list(got[1])
         for k, o in enumerate(outputs):
             if not isinstance(o, Value):
                 raise TypeError(f"sample's outputs[{k}] must be a Value, got {type_name(o)}")
@@ -284,8 +284,9 @@ class BatchedProgram:
         rec = graph.rec
         lines = [
             f"batched program ({self.backend} backend): one sample's graph replayed over the batch",
-            f"  per sample: {len(rec.inputs)} inputs, {rows} nodes (a row of N numbers each); "
-            f"parameters only: {len(rec.parameters)} parameters, {once} nodes (one number each)",
+            f"  per sample: {_count(len(rec.inputs), 'input')}, {_count(rows, 'node')} (a row "
+            f"of N numbers each); parameters only: {_count(len(rec.parameters), 'parameter')}, "
+            f"{_count(once, 'node')} (one number each)",
             f"  loss: the {self.reduction} over the samples of "
             f"{rec.operations[graph.loss].name}"
             + ("" if graph.penalty < 0 else f", plus {rec.operations[graph.penalty].name} once"),
@@ -297,6 +298,10 @@ class BatchedProgram:
     def __repr__(self) -> str:
         kind = "batched" if self.graph is not None else "per-sample"
         return f"<BatchedProgram: {kind}, {self.backend} backend>"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def compile_batched(
