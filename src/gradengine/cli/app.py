@@ -273,7 +273,7 @@ BYTES_PER_PARAMETER = 140  # once: each weight's share of the step (optimizer st
 # over the batch, each neuron's values and gradients a row of numbers per point (the NumPy
 # backend's arrays and scratch, or the Python backend's lists of floats: the larger of the two).
 COMPILED_BYTES_PER_EDGE = 600  # per parameter, once: the recording of one sample
-COMPILED_BYTES_PER_NODE = 80  # per point and neuron
+COMPILED_BYTES_PER_NODE = 50  # per point and neuron (measured: NumPy 27, Python 45)
 SECONDS_PER_EDGE = 0.4e-6  # per point, parameter and step (forward, backward and update)
 SECONDS_PER_NODE = 6e-6  # per point, neuron and step
 #: A run estimated to take longer than this is refused: reduce --steps, --samples or --hidden.

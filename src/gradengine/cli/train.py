@@ -315,9 +315,7 @@ def fit(
             replay.store()  # the model holds what training reached, even if it stopped early
 
     if replay is None:
-        history.final_train_accuracy = data.accuracy(
-            predict(mlp, dataset.X_train), dataset.y_train
-        )
+        history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
         history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
     else:  # the same predictions, replayed over the whole set at once
         history.final_train_accuracy = replay.train_accuracy()
