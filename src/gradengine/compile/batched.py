@@ -139,7 +139,7 @@ def _call(sample: Sample, row: Sequence[float]) -> tuple[list[Value], Value, lis
     if isinstance(got, Value):
         return inputs, got, []
     if isinstance(got, tuple) and len(got) == 2 and isinstance(got[0], Value):
-        outputs = [got[1]] if isinstance(got[1], Value) else list(got[1])
+        outputs: list[Any] = [got[1]] if isinstance(got[1], Value) else list(got[1])
         for k, o in enumerate(outputs):
             if not isinstance(o, Value):
                 raise TypeError(f"sample's outputs[{k}] must be a Value, got {type_name(o)}")
@@ -150,14 +150,15 @@ def _call(sample: Sample, row: Sequence[float]) -> tuple[list[Value], Value, lis
     )
 
 
-def _rows_of(batch: object, width: int) -> list[list[float]]:
-    """batch as a list of rows of `width` floats; TypeError or ValueError naming the row."""
+def _rows_of(batch: object, width: int, first: int = 0) -> list[list[float]]:
+    """batch as a list of rows of `width` floats; TypeError or ValueError naming the row (the
+    first of them is batch[first])."""
     if hasattr(batch, "tolist"):
         batch = batch.tolist()
     if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence):
         raise TypeError(f"batch must be a sequence of rows of numbers, got {type_name(batch)}")
     rows: list[list[float]] = []
-    for s, row in enumerate(batch):
+    for s, row in enumerate(batch, first):
         if isinstance(row, (str, bytes)) or not isinstance(row, Sequence):
             raise TypeError(f"batch[{s}] must be a row of {width} numbers, got {type_name(row)}")
         if len(row) != width:
@@ -334,28 +335,36 @@ def compile_batched(
     if not isinstance(check, int) or isinstance(check, bool) or check < 0:
         raise ValueError(f"check must be an int >= 0, got {check!r}")
     params = list(parameters)
-    if hasattr(batch, "tolist"):
-        batch = batch.tolist()
-    if isinstance(batch, (str, bytes)) or not isinstance(batch, Sequence) or not batch:
+    if (
+        isinstance(batch, (str, bytes))
+        or not (hasattr(batch, "__len__") and hasattr(batch, "__getitem__"))
+        or len(batch) == 0
+    ):
         raise ValueError(
             "batch must be a non-empty sequence of rows (the sample recorded is its first), "
             f"got {type_name(batch)}"
         )
+    n = len(batch)
     first = batch[0]
-    width = len(first) if isinstance(first, Sequence) else -1
-    rows = _rows_of(batch, width)
+    width = len(first) if hasattr(first, "__len__") and not isinstance(first, str) else -1
+
+    def row(s: int) -> list[float]:
+        """Row s of batch as floats (only the rows recorded are read: no cost in N)."""
+        r = batch[s]
+        return _rows_of([r.tolist() if hasattr(r, "tolist") else r], width, s)[0]
+
     if backend == "auto":
         backend = "numpy" if _numpy_available() else "python"
     with paused_gc():
-        inputs, loss, outputs = _call(sample, rows[0])
+        row0 = row(0)
+        inputs, loss, outputs = _call(sample, row0)
         roles: dict[int, Any] = {id(p): ("parameter", k) for k, p in enumerate(params)}
         why = ""
-        n = len(rows)
         picks = sorted({n - 1 - (k * (n - 1)) // max(check, 1) for k in range(check)} - {0})
         if picks:
             shape = _signature(_JOIN(loss, *outputs), {**roles, **_places(inputs)})
         for s in picks:
-            other_inputs, other_loss, other_outputs = _call(sample, rows[s])
+            other_inputs, other_loss, other_outputs = _call(sample, row(s))
             other = _signature(
                 _JOIN(other_loss, *other_outputs), {**roles, **_places(other_inputs)}
             )
@@ -363,6 +372,7 @@ def compile_batched(
                 why = f"samples 0 and {s} record different graphs (data-dependent control flow)"
                 break
         if why:
+            rows = _rows_of(batch.tolist() if hasattr(batch, "tolist") else batch, width)
             return _per_sample(sample, params, rows, penalty, reduction, backend, why)
         graph = SampleGraph(loss, outputs, penalty, params, inputs)
     engine: Any
@@ -375,7 +385,7 @@ def compile_batched(
 
         engine = NumpyBatched(graph)
     program = BatchedProgram(sample, params, width, backend, reduction, engine, graph)
-    _check_reproduces(program, rows[0], loss, penalty)
+    _check_reproduces(program, row0, loss, penalty)
     return program
 
 
