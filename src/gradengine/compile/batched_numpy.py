@@ -55,6 +55,7 @@ class _Index:
         self.unique = _is_unique(idx)
         self.offset = -1
         self.strides: tuple[int, ...] = ()
+        self.views: dict[int, Any] = {}
         if idx.size == 0 or not self.unique or idx.ndim > 2:
             return
         o = int(idx.flat[0])
@@ -71,7 +72,14 @@ class _Index:
             self.strides = tuple(8 * step for step in steps)
 
     def _view(self, S: Any) -> Any:
-        return np.lib.stride_tricks.as_strided(S[self.offset :], self.shape, self.strides)
+        """The strided view of S (kept: a replay's arrays S and GS live as long as its buffers)."""
+        found = self.views.get(id(S))
+        if found is None:  # the view keeps S alive: its id is not reused while cached
+            found = np.lib.stride_tricks.as_strided(S[self.offset :], self.shape, self.strides)
+            if len(self.views) > 8:
+                self.views.clear()
+            self.views[id(S)] = found
+        return found
 
     def get(self, S: Any) -> Any:
         return self._view(S) if self.offset >= 0 else S[self.idx]
@@ -341,6 +349,8 @@ class _Layer(_Step):
 
     def forward(self, ctx: _Context) -> None:
         X = self.x.get(ctx)
+        if not X.flags.c_contiguous:  # a slice of the inputs: BLAS wants it in one piece
+            X = np.ascontiguousarray(X)
         W = self.w.get(ctx.S)
         self.X, self.W = X, W
         z = ctx.B[self.block]
