@@ -175,6 +175,12 @@ def test_samples_whose_graphs_differ_fall_back_to_recording_each(backend):
     assert [float(x) for x in result.losses] == pytest.approx([r * r for r in residuals])
     with pytest.raises(ValueError, match="batch of 4"):
         program.step(rows[:2])
+    program.params[0] = 1.5  # the parameter in the array: x * 1.5 for x > 0
+    assert program.step(rows).losses[0] == pytest.approx((1.5 - 0.2) ** 2)
+    assert w.data == 0.5
+    w.grad = 1.0
+    program.run(rows)  # reads .data, adds the gradient to .grad once
+    assert (w.data, w.grad) == (0.5, pytest.approx(1.0 + grad, rel=1e-14))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

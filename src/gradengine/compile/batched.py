@@ -259,17 +259,23 @@ class BatchedProgram:
                 f"{len(program.inputs) // self.width} (its samples' graphs differ), "
                 f"got {len(rows)} rows"
             )
+        # The recording's leaves are the parameters' Values: lend them params, then restore them.
+        kept = [(p.data, p.grad) for p in self.parameters]
         for p, x in zip(self.parameters, self.params, strict=True):
             p.data = x
             p.grad = 0.0
-        loss = program.run([x for row in rows for x in row])
-        if gradients:
-            self.grads = [p.grad for p in self.parameters]
         losses, outputs = [], []
-        for row in rows:
-            _, sample_loss, outs = _call(self.sample, row)
-            losses.append(sample_loss.data)
-            outputs.append([o.data for o in outs])
+        try:
+            loss = program.run([x for row in rows for x in row])
+            if gradients:
+                self.grads = [p.grad for p in self.parameters]
+            for row in rows:  # each sample's loss and outputs, eagerly (the recording has none)
+                _, sample_loss, outs = _call(self.sample, row)
+                losses.append(sample_loss.data)
+                outputs.append([o.data for o in outs])
+        finally:
+            for p, (data, grad) in zip(self.parameters, kept, strict=True):
+                p.data, p.grad = data, grad
         columns = [list(col) for col in zip(*outputs, strict=True)] if outputs else []
         return BatchResult(loss, losses, columns)
 
