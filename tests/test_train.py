@@ -489,3 +489,32 @@ def test_an_unknown_engine_or_backend_is_refused(kwargs, message):
     mlp = MLP(2, [4, 1], seed=0)
     with pytest.raises(ValueError, match=message):
         train.fit(mlp, TINY, Adam(mlp.parameters()), steps=1, **kwargs)
+
+
+def _trajectory(engine, **kwargs):
+    """The first weight of the model as each step's callback reads it."""
+    dataset = train.load_dataset("moons", 40, test_size=0.25, seed=7)
+    mlp = MLP(2, [5, 1], seed=7)
+    seen = []
+    train.fit(
+        mlp,
+        dataset,
+        SGD(mlp.parameters(), lr=0.1),
+        steps=4,
+        engine=engine,
+        callback=lambda record: seen.append(mlp.parameters()[0].data),
+        **kwargs,
+    )
+    return seen, mlp.parameters()[0].data
+
+
+def test_compiled_fit_gives_the_model_its_parameters_every_sync_every_steps():
+    eager, eager_last = _trajectory("eager")
+    synced, _ = _trajectory("compiled", backend="python", sync_every=1)
+    assert synced == pytest.approx(eager, rel=1e-12)
+    every_other, _ = _trajectory("compiled", backend="python", sync_every=2)
+    start = MLP(2, [5, 1], seed=7).parameters()[0].data
+    # stored after steps 2 and 4 only: the callbacks of steps 1 and 3 see the weight before
+    assert every_other == pytest.approx([start, eager[1], eager[1], eager[3]], rel=1e-12)
+    unsynced, unsynced_last = _trajectory("compiled", backend="python")
+    assert unsynced == [start] * 4 and unsynced_last == pytest.approx(eager_last, rel=1e-12)
