@@ -81,10 +81,10 @@ class SampleGraph:
         rec = Recording(root, parameters, inputs, allow_unused=True, input_grads=False)
         self.rec = rec
         self.root = rec.root
-        index = {id(node): i for i, node in enumerate(rec.order)}
-        self.loss = index[id(loss)]
-        self.penalty = -1 if penalty is None else index[id(penalty)]
-        self.outputs = [index[id(o)] for o in outputs]
+        joined = rec.parents[rec.root]  # the loss, the penalty, the outputs: in that order
+        self.loss = joined[0]
+        self.penalty = -1 if penalty is None else joined[1]
+        self.outputs = list(joined[1 if penalty is None else 2 :])
         row = [kind == INPUT for kind in rec.kinds]
         for i, ps in enumerate(rec.parents):
             if ps and i != rec.root and any(row[p] for p in ps):
@@ -102,6 +102,12 @@ class SampleGraph:
                 self.parameter_nodes[slot] = i
             elif kind == INPUT:
                 self.input_nodes[slot] = i
+
+    def release(self) -> None:
+        """Free the recording's node-by-node lists once an engine holds the plan in arrays
+        (tens of MB for a layer of 256 neurons); what print(program) reads is kept."""
+        rec = self.rec
+        rec.order, rec.parents, rec.slots, rec.constants, rec.needs_grad = [], [], [], [], []
 
     def counts(self) -> tuple[int, int]:
         """(nodes computed per sample, nodes computed once: of the parameters only)."""

@@ -512,6 +512,7 @@ class NumpyBatched:
         self.place = place
         self.widths = widths
         self._contexts: dict[int, _Context] = {}
+        graph.release()
 
     def _steps(
         self,
