@@ -267,8 +267,7 @@ def _through_activation(name: str, g: Any, out: Any, ctx: _Context, key: int) ->
     """d(loss)/dz from d(loss)/d(out): an inactive ReLU passes back g * 0.0, as eager mode."""
     if name.startswith("relu"):
         mask = ctx.buffer(key, out.shape, np.bool_)
-        np.less_equal(out, 0.0, out=mask)
-        np.logical_not(mask, out=mask)
+        np.not_equal(out, 0.0, out=mask)  # out = max(z, 0): not (out <= 0) is out != 0
         gz = ctx.buffer(key + 1, out.shape)
         return np.multiply(g, mask, out=gz)
     if name.startswith("tanh"):
