@@ -232,9 +232,9 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
         "--engine",
         choices=("auto", *ENGINES),
         default="auto",
-        help="eager builds every step's graph anew; compiled records it once and replays it: "
-        "faster, the same numbers to rounding, more memory; auto: compiled when it fits in "
-        "memory, else eager (default: %(default)s)",
+        help="eager builds every step's graph anew; compiled records one point's graph once "
+        "and replays it over the batch: faster, the same numbers to rounding; auto: compiled "
+        "when it fits in memory, else eager (default: %(default)s)",
     )
     command.add_argument(
         "--quiet",
