@@ -12,14 +12,87 @@ divides by N inside the loss, this replay seeds each sample with 1/N). Needs no 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from functools import reduce
 from itertools import repeat
-from operator import add
+from operator import add, mul
 from typing import Any
 
 from gradengine import ieee
+from gradengine import value as v
 from gradengine.compile import NODE, PARAMETER, Recording
 from gradengine.compile.batched import BatchResult, SampleGraph, _rows_of
+
+
+def _relu(z: float) -> float:
+    return 0.0 if z <= 0 else z
+
+
+def _relu_slope(out: float) -> float:
+    return 0.0 if out <= 0 else 1.0  # relu's output: 0 exactly where z <= 0
+
+
+def _tanh_slope(t: float) -> float:
+    return 1.0 - t * t
+
+
+def _sigmoid_slope(s: float) -> float:
+    return s * (1.0 - s)
+
+
+def _one(out: float) -> float:
+    return 1.0
+
+
+#: A neuron's activation by its operation's name: (out from z, d out / dz from out).
+ACTIVATION: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = {
+    "relu(weighted_sum)": (_relu, _relu_slope),
+    "tanh(weighted_sum)": (ieee.tanh, _tanh_slope),
+    "sigmoid(weighted_sum)": (ieee.sigmoid, _sigmoid_slope),
+    "weighted_sum": (float, _one),
+}
+
+
+def _columns(ids: Sequence[int], values: list[Any], row: list[bool], n: int) -> list[Any]:
+    """Each node's row; a scalar repeated n times."""
+    return [values[p] if row[p] else [values[p]] * n for p in ids]
+
+
+def _neuron_values(
+    activation: Any, ps: Sequence[int], values: list[Any], row: list[bool], n: int
+) -> list[float]:
+    """act(b + w1*x1 + ... + wn*xn) for every sample, summed left to right as eager mode."""
+    k = len(ps) // 2
+    b, ws = values[ps[0]], [values[p] for p in ps[1 : k + 1]]
+    act = activation[0]
+    samples = zip(*_columns(ps[k + 1 :], values, row, n), strict=True)
+    return [act(v._sum_left_to_right(map(mul, ws, xs), b)) for xs in samples]
+
+
+def _neuron_grads(
+    dz: list[float],
+    ps: Sequence[int],
+    wanted: list[bool],
+    values: list[Any],
+    grads: list[Any],
+    row: list[bool],
+    n: int,
+) -> None:
+    """d/db = dz, d/dw_j = dz x_j (summed over the samples), d/dx_j = dz w_j."""
+    k = len(ps) // 2
+    xs = _columns(ps[k + 1 :], values, row, n)
+    if wanted[0]:
+        grads[ps[0]] += sum(dz)
+    for j in range(k):
+        w, x = ps[1 + j], ps[k + 1 + j]
+        if wanted[1 + j]:
+            grads[w] += sum(map(mul, dz, xs[j]))
+        if wanted[k + 1 + j]:
+            wj = values[w]
+            if row[x]:
+                grads[x] = [a + d * wj for a, d in zip(grads[x], dz, strict=True)]
+            else:
+                grads[x] += wj * sum(dz)
 
 
 class PythonBatched:
@@ -31,6 +104,16 @@ class PythonBatched:
         self.rec = rec
         self.nodes = [i for i, kind in enumerate(rec.kinds) if kind == NODE and i != graph.root]
         self.wanted = [i for i in self.nodes if rec.needs_grad[i] and rec.kinds[i] != PARAMETER]
+        # Neurons of the parameters (bias and weights one number each) over rows of inputs:
+        # computed as eager mode's neurons are, without a tuple of derivatives per sample.
+        row = graph.row
+        self.neurons = {
+            i: ACTIVATION[rec.operations[i].name]
+            for i in self.nodes
+            if row[i]
+            and rec.operations[i].name in ACTIVATION
+            and not any(row[p] for p in rec.parents[i][: len(rec.parents[i]) // 2 + 1])
+        }
 
     def new_parameters(self) -> Any:
         return [0.0] * len(self.graph.parameter_nodes)
@@ -53,8 +136,12 @@ class PythonBatched:
             elif kind != NODE:
                 values[i] = [r[slot] for r in data] if row[i] else rec.constants[slot]
         parents, operations = rec.parents, rec.operations
+        neurons = self.neurons
         for i in self.nodes:
             op = operations[i]
+            if i in neurons:
+                values[i] = _neuron_values(neurons[i], parents[i], values, row, n)
+                continue
             inputs = [values[p] if row[p] else repeat(values[p]) for p in parents[i]]
             if row[i]:
                 values[i] = [op.evaluate(ieee, xs) for xs in zip(*inputs)]
@@ -95,6 +182,11 @@ class PythonBatched:
             for p, w in zip(ps, wanted, strict=True):
                 if w and grads[p] is None:
                     grads[p] = [0.0] * n if row[p] else 0.0
+            if i in self.neurons:
+                slope = self.neurons[i][1]
+                dz = [gs * slope(o) for gs, o in zip(g, values[i], strict=True)]
+                _neuron_grads(dz, ps, wanted, values, grads, row, n)
+                continue
             inputs = [values[p] if row[p] else repeat(values[p]) for p in ps]
             for s, (xs, out, gs) in enumerate(zip(zip(*inputs), values[i], g, strict=False)):
                 local = op.local_grads(ieee, xs, out)
