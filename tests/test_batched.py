@@ -290,3 +290,20 @@ def test_the_python_backend_needs_no_numpy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     ).stdout
     assert out.split() == ["python", "4.0", "[2.0]"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_loss_that_is_an_input_and_outputs_that_are_inputs(backend):
+    w = Value(2.0)
+    program = compile_batched(lambda v: v[0], [w], [[1.0], [3.0]], backend=backend)
+    result = program.step([[1.0], [3.0]])
+    assert (result.loss, [float(g) for g in program.grads]) == (2.0, [0.0])
+
+    def sample(v: list[Value]) -> tuple[Value, list[Value]]:
+        return (v[0] * w) ** 2, [v[0] * w, v[0]]
+
+    program = compile_batched(sample, [w], [[1.0], [3.0]], backend=backend)
+    result = program.step([[1.0], [3.0]])
+    # by hand: mean (x w)^2 = (4 + 36) / 2; d/dw = mean 2 x^2 w = (4 + 36) / 2
+    assert (result.loss, float(program.grads[0])) == (20.0, 20.0)
+    assert [[float(a) for a in row] for row in result.outputs] == [[2.0, 6.0], [1.0, 3.0]]

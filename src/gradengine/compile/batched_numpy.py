@@ -622,7 +622,7 @@ class NumpyBatched:
         if not gradients:
             return result, None
         if not ctx.GB:
-            ctx.GB = [None] + [np.empty((n, w)) for w in self.widths[1:]]
+            ctx.GB = [np.empty((n, w)) for w in self.widths]  # the inputs' too: a loss may be one
         ctx.written = [False] * len(self.widths)
         ctx.GS.fill(0.0)
         ctx.grad_of(b)[:, c] = 1.0 / n if reduction == "mean" else 1.0
