@@ -27,6 +27,7 @@ samples. Before replaying one recording for all, a few more rows are recorded an
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,7 +41,6 @@ from gradengine.compile import (
     PARAMETER,
     Program,
     Recording,
-    _numpy_available,
     compile_graph,
 )
 from gradengine.value import Operation, Value
@@ -156,7 +156,7 @@ def _call(sample: Sample, row: Sequence[float]) -> tuple[list[Value], Value, lis
     )
 
 
-def _rows_of(batch: object, width: int, first: int = 0) -> list[list[float]]:
+def rows_of(batch: object, width: int, first: int = 0) -> list[list[float]]:
     """batch as a list of rows of `width` floats; TypeError or ValueError naming the row (the
     first of them is batch[first])."""
     if hasattr(batch, "tolist"):
@@ -258,7 +258,7 @@ class BatchedProgram:
     def _replay_each(self, batch: object, gradients: bool) -> BatchResult:
         """The fallback: today's Program over every sample's recording."""
         program: Program = self._engine
-        rows = _rows_of(batch, self.width)
+        rows = rows_of(batch, self.width)
         if len(rows) * self.width != len(program.inputs):
             raise ValueError(
                 f"this program recorded every sample of a batch of "
@@ -363,10 +363,10 @@ def compile_batched(
     def row(s: int) -> list[float]:
         """Row s of batch as floats (only the rows recorded are read: no cost in N)."""
         r = batch[s]
-        return _rows_of([r.tolist() if hasattr(r, "tolist") else r], width, s)[0]
+        return rows_of([r.tolist() if hasattr(r, "tolist") else r], width, s)[0]
 
     if backend == "auto":
-        backend = "numpy" if _numpy_available() else "python"
+        backend = "numpy" if importlib.util.find_spec("numpy") is not None else "python"
     with paused_gc():
         row0 = row(0)
         inputs, loss, outputs = _call(sample, row0)
@@ -384,7 +384,7 @@ def compile_batched(
                 why = f"samples 0 and {s} record different graphs (data-dependent control flow)"
                 break
         if why:
-            rows = _rows_of(batch.tolist() if hasattr(batch, "tolist") else batch, width)
+            rows = rows_of(batch.tolist() if hasattr(batch, "tolist") else batch, width)
             return _per_sample(sample, params, rows, penalty, reduction, backend, why)
         graph = SampleGraph(loss, outputs, penalty, params, inputs)
     engine: Any

@@ -18,6 +18,7 @@ import numpy as np
 
 from gradengine.compile import CONSTANT, Recording
 from gradengine.compile.batched import BatchResult, SampleGraph
+from gradengine.compile.batched_store import Context, Index, Operand
 from gradengine.compile.plan import CHAIN, WEIGHTED, Group
 from gradengine.compile.plan import groups as plan_groups
 from gradengine.compile.vector import NUMPY_M
@@ -32,227 +33,6 @@ class M(NUMPY_M):
         return np.sqrt(x)
 
 
-def _add_at(target: Any, index: Any, values: Any, unique: bool) -> None:
-    """target[index] += values, adding up repeated indices."""
-    if unique:
-        target[index] += values
-    else:
-        np.add.at(target, index, values)
-
-
-def _is_unique(index: Any) -> bool:
-    return len(np.unique(index)) == np.size(index)
-
-
-class _Index:
-    """Positions in the scalar array S, read and added to through a strided view when they are
-    regular (a layer's weights, stored neuron after neuron), else gathered and scattered."""
-
-    def __init__(self, positions: Any) -> None:
-        idx = np.asarray(positions, dtype=np.intp)
-        self.idx = idx
-        self.shape = idx.shape
-        self.unique = _is_unique(idx)
-        self.offset = -1
-        self.strides: tuple[int, ...] = ()
-        self.views: dict[int, Any] = {}
-        if idx.size == 0 or not self.unique or idx.ndim > 2:
-            return
-        o = int(idx.flat[0])
-        steps: tuple[int, ...]
-        if idx.ndim == 1:
-            steps = (int(idx[1] - o) if len(idx) > 1 else 1,)
-            expect = o + steps[0] * np.arange(len(idx))
-        else:
-            k, n = idx.shape
-            steps = (int(idx[1, 0] - o) if k > 1 else 1, int(idx[0, 1] - o) if n > 1 else 1)
-            expect = o + steps[0] * np.arange(k)[:, None] + steps[1] * np.arange(n)[None, :]
-        if min(steps) > 0 and np.array_equal(expect, idx):
-            self.offset = o
-            self.strides = tuple(8 * step for step in steps)
-
-    def _view(self, S: Any) -> Any:
-        """The strided view of S (kept: a replay's arrays S and GS live as long as its buffers)."""
-        found = self.views.get(id(S))
-        if found is None:  # the view keeps S alive: its id is not reused while cached
-            found = np.lib.stride_tricks.as_strided(S[self.offset :], self.shape, self.strides)
-            if len(self.views) > 8:
-                self.views.clear()
-            self.views[id(S)] = found
-        return found
-
-    def get(self, S: Any) -> Any:
-        return self._view(S) if self.offset >= 0 else S[self.idx]
-
-    def add(self, S: Any, values: Any) -> None:
-        if self.offset >= 0:
-            view = self._view(S)
-            view += values
-        else:
-            _add_at(S, self.idx, values, self.unique)
-
-    def set(self, S: Any, values: Any) -> None:
-        if self.offset >= 0:
-            self._view(S)[...] = values
-        else:
-            S[self.idx] = values
-
-
-class _Context:
-    """The numbers of replays over N samples: scalars S (parameters included), row blocks B and
-    their gradients GB, kept from one replay to the next (no page faults on fresh arrays)."""
-
-    def __init__(self, S0: Any, widths: list[int], n: int) -> None:
-        self.S = S0.copy()
-        self.GS = np.zeros_like(S0)
-        self.n = n
-        self.B: list[Any] = [None] + [np.empty((n, w)) for w in widths[1:]]
-        self.widths = widths
-        self.GB: list[Any] = []  # made by the first replay that computes gradients
-        self.written = [False] * len(widths)  # GB[b] holds this replay's gradient (else 0)
-        self.scratch: dict[int, Any] = {}
-        self.ones = np.ones(n)
-
-    def buffer(self, key: int, shape: tuple[int, ...], dtype: Any = np.float64) -> Any:
-        """A scratch array of this shape kept under key."""
-        found = self.scratch.get(key)
-        if found is None or found.shape != shape or found.dtype != dtype:
-            found = self.scratch[key] = np.empty(shape, dtype=dtype)
-        return found
-
-    def grad_of(self, b: int) -> Any:
-        """GB[b] to add to: zeros if nothing has been written to it in this replay."""
-        if not self.written[b]:
-            self.GB[b].fill(0.0)
-            self.written[b] = True
-        return self.GB[b]
-
-
-class _Rows:
-    """Row nodes gathered from the blocks into an N x k matrix, and gradients sent back."""
-
-    def __init__(self, ids: list[int], place: dict[int, tuple[int, int]], widths: list[int]):
-        by_block: dict[int, tuple[list[int], list[int]]] = {}
-        for position, i in enumerate(ids):
-            b, c = place[i]
-            by_block.setdefault(b, ([], []))
-            by_block[b][0].append(position)
-            by_block[b][1].append(c)
-        self.k = len(ids)
-        self.parts = [
-            (b, np.array(pos, dtype=np.intp), np.array(cols, dtype=np.intp), _is_unique(cols))
-            for b, (pos, cols) in by_block.items()
-        ]
-        self.whole = -1  # the gather is block b itself, in order
-        self.span: slice | None = None
-        if len(self.parts) == 1:
-            b, _, cols, _ = self.parts[0]
-            start = int(cols[0])
-            if list(cols) == list(range(start, start + len(cols))):
-                self.span = slice(start, start + len(cols))
-                if start == 0 and len(cols) == widths[b]:
-                    self.whole = b
-
-    def get(self, ctx: _Context) -> Any:
-        if self.whole >= 0:
-            return ctx.B[self.whole]
-        if len(self.parts) == 1:
-            b, _, cols, _ = self.parts[0]
-            return ctx.B[b][:, self.span] if self.span is not None else ctx.B[b][:, cols]
-        out = np.empty((ctx.n, self.k))
-        for b, pos, cols, _ in self.parts:
-            out[:, pos] = ctx.B[b][:, cols]
-        return out
-
-    def add(self, ctx: _Context, grads: Any) -> None:
-        if self.whole >= 0:
-            if ctx.written[self.whole]:
-                ctx.GB[self.whole] += grads
-            else:
-                np.copyto(ctx.GB[self.whole], grads)
-                ctx.written[self.whole] = True
-            return
-        for b, pos, cols, unique in self.parts:
-            part = grads if len(self.parts) == 1 else grads[:, pos]
-            target = ctx.grad_of(b)
-            if self.span is not None:
-                target[:, self.span] += part
-            elif unique:
-                target[:, cols] += part
-            else:
-                np.add.at(target, (slice(None), cols), part)  # type: ignore[arg-type]
-
-    def add_product(self, ctx: _Context, a: Any, b: Any) -> None:
-        """add(a @ b), the product written straight into the gradient when it can be."""
-        if self.whole >= 0 and not ctx.written[self.whole]:
-            np.matmul(a, b, out=ctx.GB[self.whole])
-            ctx.written[self.whole] = True
-        else:
-            self.add(ctx, a @ b)
-
-
-class _Operand:
-    """The j-th parents of a group's k nodes: k scalars, an N x k row block, or a mix."""
-
-    def __init__(
-        self,
-        ids: list[int],
-        row: list[bool],
-        place: dict[int, tuple[int, int]],
-        widths: list[int],
-        needs: list[bool],
-        sidx: Any,
-    ) -> None:
-        self.k = len(ids)
-        self.needed = any(needs[i] for i in ids)
-        row_pos = [p for p, i in enumerate(ids) if row[i]]
-        scalar_pos = [p for p, i in enumerate(ids) if not row[i]]
-        self.is_row = bool(row_pos)
-        rows_needed = any(needs[ids[p]] for p in row_pos)
-        self.reader = _Rows([ids[p] for p in row_pos], place, widths) if row_pos else None
-        self.rows = _Rows([ids[p] for p in row_pos], place, widths) if rows_needed else None
-        self.row_pos = np.array(row_pos, dtype=np.intp)
-        self.scalar_pos = np.array(scalar_pos, dtype=np.intp)
-        self.scalars = _Index([sidx[ids[p]] for p in scalar_pos])
-        self.mixed = bool(row_pos) and bool(scalar_pos)
-
-    def get(self, ctx: _Context) -> Any:
-        if not self.is_row:
-            return self.scalars.get(ctx.S)
-        assert self.reader is not None  # a row operand has rows to read
-        if not self.mixed:
-            return self.reader.get(ctx)
-        out = np.empty((ctx.n, self.k))
-        out[:, self.scalar_pos] = self.scalars.get(ctx.S)
-        out[:, self.row_pos] = self.reader.get(ctx)
-        return out
-
-    def add(self, ctx: _Context, grads: Any) -> None:
-        """Send back d(loss)/d(operand): (N x k) or (k,) contributions."""
-        if not self.needed:
-            return
-        if not self.is_row:
-            if np.ndim(grads) == 2:
-                grads = grads.sum(axis=0)
-            self.scalars.add(ctx.GS, np.broadcast_to(grads, (self.k,)))
-            return
-        grads = np.broadcast_to(grads, (ctx.n, self.k))
-        if not self.mixed:
-            if self.rows is not None:
-                self.rows.add(ctx, grads)
-            return
-        if self.rows is not None:
-            self.rows.add(ctx, grads[:, self.row_pos])
-        self.scalars.add(ctx.GS, grads[:, self.scalar_pos].sum(axis=0))
-
-    def add_product(self, ctx: _Context, a: Any, b: Any) -> None:
-        """add(a @ b)"""
-        if self.rows is not None and not self.mixed:
-            self.rows.add_product(ctx, a, b)
-        elif self.needed:
-            self.add(ctx, a @ b)
-
-
 def _activate(name: str, z: Any) -> None:
     """z := act(z), in place; relu keeps a nan (as eager mode's z <= 0 test does)."""
     if name.startswith("relu"):
@@ -263,7 +43,7 @@ def _activate(name: str, z: Any) -> None:
         z[...] = M.sigmoid(z)
 
 
-def _through_activation(name: str, g: Any, out: Any, ctx: _Context, key: int) -> Any:
+def _through_activation(name: str, g: Any, out: Any, ctx: Context, key: int) -> Any:
     """d(loss)/dz from d(loss)/d(out): an inactive ReLU passes back g * 0.0, as eager mode."""
     if name.startswith("relu"):
         mask = ctx.buffer(key, out.shape, np.bool_)
@@ -287,10 +67,10 @@ class _Step:
     block = -1
     members: list[int] = []  # noqa: RUF012 - each step sets its own
 
-    def forward(self, ctx: _Context) -> None:
+    def forward(self, ctx: Context) -> None:
         raise NotImplementedError
 
-    def backward(self, ctx: _Context) -> None:
+    def backward(self, ctx: Context) -> None:
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -301,13 +81,13 @@ class _Elementwise(_Step):
     """k nodes of one operation: one call of its definition on N x k blocks (or k scalars)."""
 
     def __init__(
-        self, op: Operation, members: list[int], operands: list[_Operand], row: bool, sidx: Any
+        self, op: Operation, members: list[int], operands: list[Operand], row: bool, sidx: Any
     ):
         self.op, self.members, self.operands, self.is_row = op, members, operands, row
         self.out_index = sidx[members]
         self.k = len(members)
 
-    def forward(self, ctx: _Context) -> None:
+    def forward(self, ctx: Context) -> None:
         inputs = [operand.get(ctx) for operand in self.operands]
         out = self.op.evaluate(M, inputs)
         self.inputs, self.out = inputs, out
@@ -316,7 +96,7 @@ class _Elementwise(_Step):
         else:
             ctx.S[self.out_index] = out
 
-    def backward(self, ctx: _Context) -> None:
+    def backward(self, ctx: Context) -> None:
         if self.is_row and not ctx.written[self.block]:
             return  # no gradient reached these nodes
         g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
@@ -342,11 +122,11 @@ class _Layer(_Step):
     ):
         n = len(parents[0]) // 2
         self.op, self.n, self.k, self.members = op, n, len(members), members
-        self.b = _Index(sidx[[ps[0] for ps in parents]])
-        self.w = _Index(sidx[np.array([ps[1 : n + 1] for ps in parents]).reshape(self.k, n)])
-        self.x: _Operand = x
+        self.b = Index(sidx[[ps[0] for ps in parents]])
+        self.w = Index(sidx[np.array([ps[1 : n + 1] for ps in parents]).reshape(self.k, n)])
+        self.x: Operand = x
 
-    def forward(self, ctx: _Context) -> None:
+    def forward(self, ctx: Context) -> None:
         X = self.x.get(ctx)
         if not X.flags.c_contiguous:  # a slice of the inputs: BLAS wants it in one piece
             X = np.ascontiguousarray(X)
@@ -357,7 +137,7 @@ class _Layer(_Step):
         z += self.b.get(ctx.S)
         _activate(self.op.name, z)
 
-    def backward(self, ctx: _Context) -> None:
+    def backward(self, ctx: Context) -> None:
         if not ctx.written[self.block]:
             return
         gz = _through_activation(
@@ -377,13 +157,13 @@ class _WeightedSums(_Step):
     """k weighted sums of other shapes: b + w1*x1 + ... + wn*xn on N x k blocks, left to right."""
 
     def __init__(
-        self, op: Operation, members: list[int], operands: list[_Operand], row: bool, sidx: Any
+        self, op: Operation, members: list[int], operands: list[Operand], row: bool, sidx: Any
     ):
         self.op, self.members, self.operands, self.is_row = op, members, operands, row
         self.out_index = sidx[members]
         self.k, self.n = len(members), len(operands) // 2
 
-    def forward(self, ctx: _Context) -> None:
+    def forward(self, ctx: Context) -> None:
         xs = [operand.get(ctx) for operand in self.operands]
         n = self.n
         z = xs[0]
@@ -397,7 +177,7 @@ class _WeightedSums(_Step):
         else:
             ctx.S[self.out_index] = out
 
-    def backward(self, ctx: _Context) -> None:
+    def backward(self, ctx: Context) -> None:
         if self.is_row:
             if not ctx.written[self.block]:
                 return
@@ -419,11 +199,11 @@ class _WeightedSums(_Step):
 class _Chain(_Step):
     """A chain of additions start + t1 + t2 + ...: its links as a running sum."""
 
-    def __init__(self, members: list[int], start: _Operand, terms: _Operand, row: bool, sidx: Any):
+    def __init__(self, members: list[int], start: Operand, terms: Operand, row: bool, sidx: Any):
         self.members, self.start, self.terms, self.is_row = members, start, terms, row
         self.out_index = sidx[members]
 
-    def forward(self, ctx: _Context) -> None:
+    def forward(self, ctx: Context) -> None:
         start, terms = self.start.get(ctx), self.terms.get(ctx)
         if self.is_row:
             start = np.broadcast_to(start, (ctx.n, 1))
@@ -433,7 +213,7 @@ class _Chain(_Step):
         else:
             ctx.S[self.out_index] = np.cumsum(np.concatenate([start, terms]))[1:]
 
-    def backward(self, ctx: _Context) -> None:
+    def backward(self, ctx: Context) -> None:
         if self.is_row and not ctx.written[self.block]:
             return
         g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
@@ -452,13 +232,13 @@ class _SquaredNorm(_Step):
 
     def __init__(self, member: int, alpha: float, parents: tuple[int, ...], sidx: Any) -> None:
         self.member, self.alpha = int(sidx[member]), alpha
-        self.p = _Index(sidx[list(parents)])
+        self.p = Index(sidx[list(parents)])
 
-    def forward(self, ctx: _Context) -> None:
+    def forward(self, ctx: Context) -> None:
         p = self.p.get(ctx.S)
         ctx.S[self.member] = self.alpha * float(p @ p)
 
-    def backward(self, ctx: _Context) -> None:
+    def backward(self, ctx: Context) -> None:
         g = ctx.GS[self.member]
         self.p.add(ctx.GS, (g * 2.0 * self.alpha) * self.p.get(ctx.S))
 
@@ -510,7 +290,7 @@ class NumpyBatched:
         self.row = row
         self.place = place
         self.widths = widths
-        self._contexts: dict[int, _Context] = {}
+        self._contexts: dict[int, Context] = {}
         graph.release()
 
     def _steps(
@@ -524,8 +304,8 @@ class NumpyBatched:
     ) -> list[_Step]:
         sidx = self.sidx
 
-        def operand(ids: list[int]) -> _Operand:
-            return _Operand(ids, row, place, widths, needs, sidx)
+        def operand(ids: list[int]) -> Operand:
+            return Operand(ids, row, place, widths, needs, sidx)
 
         if group.kind == CHAIN:
             is_row = row[group.members[-1]]
@@ -574,9 +354,9 @@ class NumpyBatched:
     def batch(self, batch: object, width: int) -> Any:
         """batch as an N x width float64 array; TypeError or ValueError saying what it is."""
         if not isinstance(batch, np.ndarray):
-            from gradengine.compile.batched import _rows_of
+            from gradengine.compile.batched import rows_of
 
-            return np.array(_rows_of(batch, width), dtype=np.float64)
+            return np.array(rows_of(batch, width), dtype=np.float64)
         if batch.ndim != 2 or batch.shape[1] != width or batch.shape[0] == 0:
             raise ValueError(
                 f"batch must be N >= 1 rows of {width} numbers (one per input), "
@@ -584,11 +364,11 @@ class NumpyBatched:
             )
         return np.asarray(batch, dtype=np.float64)
 
-    def _context(self, n: int) -> _Context:
+    def _context(self, n: int) -> Context:
         """The buffers for batches of n samples (the last two sizes are kept: train and test)."""
         ctx = self._contexts.pop(n, None)
         if ctx is None:
-            ctx = _Context(self.S0, self.widths, n)
+            ctx = Context(self.S0, self.widths, n)
             if len(self._contexts) >= 2:
                 self._contexts.pop(next(iter(self._contexts)))
         self._contexts[n] = ctx
@@ -632,7 +412,7 @@ class NumpyBatched:
             step.backward(ctx)
         return result, ctx.GS[: self.n_params].copy()
 
-    def _row_of(self, ctx: _Context, i: int) -> Any:
+    def _row_of(self, ctx: Context, i: int) -> Any:
         if self.row[i]:
             b, c = self.place[i]
             return ctx.B[b][:, c].copy()

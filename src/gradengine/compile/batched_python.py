@@ -11,17 +11,21 @@ divides by N inside the loss, this replay seeds each sample with 1/N). Needs no 
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from functools import reduce
+from functools import partial, reduce
 from itertools import repeat
 from operator import add, mul
 from typing import Any
 
 from gradengine import ieee
-from gradengine import value as v
 from gradengine.compile import NODE, PARAMETER, Recording
-from gradengine.compile.batched import BatchResult, SampleGraph, _rows_of
+from gradengine.compile.batched import BatchResult, SampleGraph, rows_of
+
+# b + w1*x1 + ... left to right, as a neuron node sums (value.py): sum() up to Python 3.11,
+# whose sum() from 3.12 on compensates rounding.
+_sum_left_to_right: Callable[..., Any] = sum if sys.version_info < (3, 12) else partial(reduce, add)
 
 
 def _relu(z: float) -> float:
@@ -66,7 +70,7 @@ def _neuron_values(
     b, ws = values[ps[0]], [values[p] for p in ps[1 : k + 1]]
     act = activation[0]
     samples = zip(*_columns(ps[k + 1 :], values, row, n), strict=True)
-    return [act(v._sum_left_to_right(map(mul, ws, xs), b)) for xs in samples]
+    return [act(_sum_left_to_right(map(mul, ws, xs), b)) for xs in samples]
 
 
 def _neuron_grads(
@@ -122,7 +126,7 @@ class PythonBatched:
         params[:] = data
 
     def batch(self, batch: object, width: int) -> Any:
-        return _rows_of(batch, width)
+        return rows_of(batch, width)
 
     def run(
         self, params: Any, data: Any, gradients: bool, reduction: str
