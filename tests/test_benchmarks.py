@@ -388,3 +388,31 @@ def test_collector_probe_refuses_zero_steps():
         [sys.executable, str(probe), "--steps", "0"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "--steps and --runs must be at least 1" in done.stderr
+
+
+def test_the_scaling_benchmark_prints_every_cell_with_every_engine(tmp_path):
+    """benchmarks/scaling.py at a tiny size: a row per cell, three timings per engine."""
+    pytest.importorskip("numpy")
+    results = tmp_path / "cells.json"
+    args = ["--samples", "20,30", "--widths", "4", "--steps", "2", "--rounds", "1"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "scaling.py"), *args, "--json", str(results)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert done.returncode == 0, done.stderr
+    cells = json.loads(results.read_text())
+    assert [(c["N"], c["H"]) for c in cells] == [(20, 4), (30, 4)]
+    rows = [line for line in done.stdout.splitlines() if re.match(r"\| \d", line)]
+    assert len(rows) == 2
+    for cell in cells:
+        for engine in ("gradengine", "fit"):
+            e = cell[engine]
+            assert 0 < e["min_ms"] <= e["median_ms"] and e["min_ms"] <= e["mean_ms"]
+            assert e["compile_s"] > 0 and math.isfinite(e["loss0"])
+        if "torch" in cell:  # the same weights and data: the same first loss
+            assert cell["gradengine"]["loss0"] == pytest.approx(cell["torch"]["loss0"], rel=1e-12)
+            assert cell["fit"]["loss0"] == pytest.approx(cell["torch"]["loss0"], rel=1e-12)

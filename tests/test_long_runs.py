@@ -38,7 +38,7 @@ def test_the_notice_is_shown_before_training_starts(
 ) -> None:
     pytest.importorskip("matplotlib", reason='the train command needs pip install ".[train]"')
     pytest.importorskip("tqdm", reason='the train command needs pip install ".[train]"')
-    from gradengine import train
+    from gradengine.cli import train
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt  # the user presses Ctrl-C as the first step starts

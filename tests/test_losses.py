@@ -7,7 +7,15 @@ import pytest
 
 from gradengine import Value
 from gradengine.engine import topological_order
-from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
+from gradengine.gradcheck import gradcheck
+from gradengine.losses import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge,
+    l2,
+    loss_of_inputs,
+    mse,
+)
 
 
 def random_case(name, seed, n=6, k=3):
@@ -263,3 +271,36 @@ def test_hinge_is_a_mean_with_the_slope_divided_by_n():
     out.backward()
     assert out.data == (0.5 + 0.0 + 0.5 + 2.0) / 4
     assert [v.grad for v in s] == [-0.25, 0.0, 0.25, 0.25]
+
+
+# The losses as compiled training records them, labels and one-hot targets as inputs: their
+# derivatives (labels included) against central differences, and their values against the
+# losses called with the labels as numbers.
+LABELLED_LOSSES = [
+    ("hinge", 1, [0.3, -1.7, 0.9, 2.5, 1.0, 1.0, -1.0, -1.0]),
+    ("cross_entropy", 3, [0.2, -1.1, 2.0, 3.0, 0.5, -0.5, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]),
+    ("cross_entropy, soft targets", 2, [0.4, -2.0, 0.3, 0.7]),
+    ("bce_logits", 1, [0.4, -2.0, 1.0, 0.0]),
+    ("mse", 1, [0.4, -2.0, 1.5, 0.25]),
+]
+
+
+@pytest.mark.parametrize(("name", "width", "inputs"), LABELLED_LOSSES)
+def test_the_labelled_losses_derivatives_match_central_differences(name, width, inputs):
+    kind = name.split(",")[0]
+    assert gradcheck(lambda *xs: loss_of_inputs(kind, xs, width), inputs).ok
+
+
+def test_the_labelled_losses_compute_what_the_losses_compute_bit_for_bit():
+    scores, labels = [Value(s) for s in (0.3, -1.7, 0.9, 2.5)], [1, 1, 0, 0]
+    want = hinge(scores, [2 * c - 1 for c in labels])
+    got = loss_of_inputs("hinge", [*scores, *[Value(2.0 * c - 1.0) for c in labels]])
+    assert got.data == want.data and got._local_grads[:4] == want._local_grads
+    logits, classes = (
+        [[Value(z) for z in row] for row in ((0.2, -1.1, 2.0), (3.0, 0.5, -0.5))],
+        [2, 0],
+    )
+    want = cross_entropy(logits, classes)
+    onehot = [Value(1.0 if j == c else 0.0) for c in classes for j in range(3)]
+    got = loss_of_inputs("cross_entropy", [*logits[0], *logits[1], *onehot], 3)
+    assert got.data == want.data and got._local_grads[:6] == want._local_grads

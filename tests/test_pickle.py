@@ -14,6 +14,7 @@ from gradengine import MLP, Operation, Value
 from gradengine.engine import ADD, TANH, power_by, topological_order
 from gradengine.fast import RELU_WEIGHTED_SUM
 from gradengine.gradcheck import gradcheck
+from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
 
 
 def round_trip(x: object) -> object:
@@ -136,3 +137,39 @@ def test_a_failed_pickling_does_not_spoil_the_next() -> None:
         pickle.dumps(top)  # halfway down its list, an operation of lambdas cannot be pickled
     for graph in (y, chain(3000)[1]):  # below the failure, and another graph
         assert round_trip(graph).data == graph.data  # type: ignore[attr-defined]
+
+
+def graph_of_every_loss(x: Value, y: Value) -> Value:
+    """Each built-in loss over x and y, with labels, targets and classes as numbers."""
+    a, b = x * y, x - y
+    return (
+        mse([a, b], [0.5, -1.0])
+        + hinge([a, b], [1, -1])
+        + binary_cross_entropy_with_logits([a, b], [1.0, 0.25])
+        + cross_entropy([[a, b, 0.3], [b, a, x]], [2, 0])
+        + l2([x, y], alpha=0.1)
+    )
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_graph_of_the_built_in_losses_round_trips(how: str) -> None:
+    x, y = Value(0.7), Value(-0.4)
+    loss = graph_of_every_loss(x, y)
+    twin = round_trip(loss) if how == "pickle" else copy.deepcopy(loss)
+    assert isinstance(twin, Value) and twin.data == loss.data
+    loss.backward()
+    twin.backward()
+    leaves = [v for v in topological_order(twin) if not v._parents and v.data in (0.7, -0.4)]
+    tx, ty = sorted(leaves, key=lambda v: v.data, reverse=True)
+    assert (tx.grad, ty.grad) == (x.grad, y.grad)
+    # and those gradients are the loss's, by central differences
+    h = 1e-6
+    for leaf, k in ((x, 0), (y, 1)):
+        up, down = [0.7, -0.4], [0.7, -0.4]
+        up[k] += h
+        down[k] -= h
+        slope = (
+            graph_of_every_loss(Value(up[0]), Value(up[1])).data
+            - graph_of_every_loss(Value(down[0]), Value(down[1])).data
+        ) / (2 * h)
+        assert leaf.grad == pytest.approx(slope, rel=1e-6)

@@ -11,8 +11,7 @@ pytest.importorskip("matplotlib")
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from gradengine import train
-from gradengine.cli import plots
+from gradengine.cli import plots, train
 from gradengine.nn import MLP
 from gradengine.optim import Adam
 

@@ -7,6 +7,7 @@ networks of Values, as micrograd's nn.py.
 from gradengine import pickling as _pickling  # noqa: F401  (graphs of any depth pickle and copy)
 from gradengine.anomaly import detect_anomaly
 from gradengine.compile import Program, compile_graph
+from gradengine.compile.batched import BatchedProgram, compile_batched
 from gradengine.engine import Operation, Value
 from gradengine.fast import total, weighted_sum
 from gradengine.gradcheck import gradcheck
@@ -19,12 +20,14 @@ _notebook.register()  # in Jupyter, a Value shows its graph and an MLP its layer
 
 __all__ = [
     "MLP",
+    "BatchedProgram",
     "Layer",
     "Module",
     "Neuron",
     "Operation",
     "Program",
     "Value",
+    "compile_batched",
     "compile_graph",
     "detect_anomaly",
     "draw_dot",

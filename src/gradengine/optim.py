@@ -2,12 +2,20 @@
 
 Each follows the update rule of its PyTorch namesake (``torch.optim.SGD``, ``torch.optim.AdamW``)
 operation for operation, so the two agree step for step to rounding error.
+
+``step()`` updates the Values' ``.data`` from their ``.grad``. ``step_arrays(data, grads)`` is
+the same update, written once with the same arithmetic, on the parameters held in an array (a
+NumPy array, or a list of floats) while a compiled program trains them
+(gradengine.compile.batched): the optimizer keeps its state (momentum, Adam's m and v) for that
+array beside the one for the Values.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from gradengine.checks import as_float, check_size, describe, type_name
 from gradengine.engine import Value
@@ -43,6 +51,34 @@ def _check_parameters(params: object) -> list[Value]:
     return parameters
 
 
+def _elementwise(f: Callable[..., Any], *arrays: Any) -> Any:
+    """f over the arrays element by element: itself for NumPy arrays, a list for lists."""
+    if isinstance(arrays[0], list):
+        return [f(*xs) for xs in zip(*arrays, strict=True)]
+    with sys.modules["numpy"].errstate(all="ignore"):  # overflow gives inf, as with floats
+        return f(*arrays)
+
+
+def _copy(array: Any) -> Any:
+    return list(array) if isinstance(array, list) else array.copy()
+
+
+def _check_array_gradients(grads: Any) -> None:
+    """FloatingPointError, before any change, if a gradient in the array is inf or nan."""
+    numpy = sys.modules.get("numpy")  # an array is NumPy's: it is imported already
+    if numpy is not None and isinstance(grads, numpy.ndarray):
+        finite = numpy.isfinite(grads)
+        bad = [] if finite.all() else [int(numpy.argmin(finite))]
+    else:
+        bad = [i for i, g in enumerate(grads) if not math.isfinite(g)]
+    if bad:
+        i = bad[0]
+        raise FloatingPointError(
+            f"parameter {i} of {len(grads)} has a non-finite gradient {float(grads[i])!r}; "
+            "no parameter was changed (look for a loss that overflowed or divided by 0)"
+        )
+
+
 class Optimizer:
     """What every optimizer shares: the parameters, a learning rate, zero_grad()."""
 
@@ -66,6 +102,10 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter from its grad."""
+        raise NotImplementedError
+
+    def step_arrays(self, data: Any, grads: Any) -> None:
+        """The update of step(), in place on data (the parameters, in order) from grads."""
         raise NotImplementedError
 
     def _check_gradients(self) -> list[float]:
@@ -104,6 +144,7 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs a momentum > 0, got momentum=0")
         self.nesterov = nesterov
         self.velocity: list[float] | None = None  # the momentum buffers b, one per parameter
+        self.array_velocity: Any = None  # the same for step_arrays
 
     def step(self) -> None:
         """p -= lr * direction, the direction as in the class docstring."""
@@ -124,6 +165,25 @@ class SGD(Optimizer):
                 grads = self.velocity
         for p, g in zip(self.params, grads, strict=True):
             p.data -= lr * g
+
+    def step_arrays(self, data: Any, grads: Any) -> None:
+        """p -= lr * direction for the parameters in the array data, as step() does."""
+        _check_array_gradients(grads)
+        lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        if decay != 0:
+            grads = _elementwise(lambda g, p: g + decay * p, grads, data)
+        if momentum != 0:
+            if self.array_velocity is None:
+                self.array_velocity = _copy(grads)
+            else:
+                self.array_velocity = _elementwise(
+                    lambda b, g: momentum * b + g, self.array_velocity, grads
+                )
+            if self.nesterov:
+                grads = _elementwise(lambda g, b: g + momentum * b, grads, self.array_velocity)
+            else:
+                grads = self.array_velocity
+        data[:] = _elementwise(lambda p, g: p - lr * g, data, grads)
 
 
 class Adam(Optimizer):
@@ -155,6 +215,9 @@ class Adam(Optimizer):
         self.steps = 0
         self.m = [0.0] * len(self.params)  # running mean of the gradients
         self.v = [0.0] * len(self.params)  # running mean of the squared gradients
+        self.array_steps = 0  # the same three for step_arrays
+        self.array_m: Any = None
+        self.array_v: Any = None
 
     def step(self) -> None:
         """One AdamW update of every parameter, as in the class docstring."""
@@ -172,6 +235,30 @@ class Adam(Optimizer):
             v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
             p.data *= shrink
             p.data -= step_size * m[i] / (math.sqrt(v[i]) / root_correction + eps)
+
+    def step_arrays(self, data: Any, grads: Any) -> None:
+        """One AdamW update of the parameters in the array data, as step() does."""
+        _check_array_gradients(grads)
+        beta1, beta2 = self.betas
+        self.array_steps += 1
+        t = self.array_steps
+        lr, eps = self.lr, self.eps
+        step_size = lr / (1.0 - beta1**t)
+        root_correction = math.sqrt(1.0 - beta2**t)
+        shrink = 1.0 - lr * self.weight_decay
+        if self.array_m is None:
+            self.array_m = _elementwise(lambda g: 0.0 * g + 0.0, grads)  # +0.0, not -0.0
+            self.array_v = _copy(self.array_m)
+        m = _elementwise(lambda m, g: m + (1.0 - beta1) * (g - m), self.array_m, grads)
+        v = _elementwise(lambda v, g: beta2 * v + (1.0 - beta2) * g * g, self.array_v, grads)
+        self.array_m, self.array_v = m, v
+        sqrt: Callable[[Any], Any] = math.sqrt if isinstance(v, list) else lambda x: x**0.5
+        data[:] = _elementwise(
+            lambda p, m, v: p * shrink - step_size * m / (sqrt(v) / root_correction + eps),
+            data,
+            m,
+            v,
+        )
 
 
 class LinearSchedule:

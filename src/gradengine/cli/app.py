@@ -28,9 +28,9 @@ from types import ModuleType
 from typing import Any
 
 from gradengine import __version__
+from gradengine.cli.train import DATASETS, ENGINES, MULTICLASS_DATASETS, default_classes
 from gradengine.files import write_atomic
 from gradengine.serialize import json_number
-from gradengine.train import DATASETS, ENGINES, MULTICLASS_DATASETS, default_classes
 
 # gradengine is on no package index: its extras install from a clone (or a git URL).
 INSTALL_HINT = 'pip install matplotlib tqdm (or, in a clone of gradengine: pip install ".[train]")'
@@ -234,9 +234,9 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
         "--engine",
         choices=("auto", *ENGINES),
         default="auto",
-        help="eager builds every step's graph anew; compiled records it once and replays it: "
-        "faster, the same numbers to rounding, more memory; auto: compiled when it fits in "
-        "memory, else eager (default: %(default)s)",
+        help="eager builds every step's graph anew; compiled records one point's graph once "
+        "and replays it over the batch: faster, the same numbers to rounding; auto: compiled "
+        "when it fits in memory, else eager (default: %(default)s)",
     )
     command.add_argument(
         "--quiet",
@@ -269,13 +269,11 @@ def _add_graph_command(commands: Any) -> None:
 BYTES_PER_EDGE = 25  # per point and parameter: its place in a neuron's parents and derivatives
 BYTES_PER_NEURON = 360  # per point and neuron: the node, its tuples and the walk's share
 BYTES_PER_PARAMETER = 140  # once: each weight's share of the step (optimizer state, snapshots)
-# The compiled engine keeps the recorded graph of every point, training and test, for the whole
-# run, and its program beside it: fitted to the growth of the peak RSS over one step, the larger
-# of the NumPy and Python backends, on 2-256-1, 2-32-32-32-1 and 2-64-64-1 x 400 points, 2-128-1
-# x 200 and 2-16-16-1 x 2000: within 7% on all five. Its time is below eager's, whose estimate
-# stands as the bound.
-COMPILED_BYTES_PER_EDGE = 45  # per point and parameter
-COMPILED_BYTES_PER_NODE = 850  # per point and neuron
+# The compiled engine records one sample's graph (its share: per parameter, once) and replays it
+# over the batch, each neuron's values and gradients a row of numbers per point (the NumPy
+# backend's arrays and scratch, or the Python backend's lists of floats: the larger of the two).
+COMPILED_BYTES_PER_EDGE = 600  # per parameter, once: the recording of one sample
+COMPILED_BYTES_PER_NODE = 50  # per point and neuron (measured: NumPy 27, Python 45)
 SECONDS_PER_EDGE = 0.4e-6  # per point, parameter and step (forward, backward and update)
 SECONDS_PER_NODE = 6e-6  # per point, neuron and step
 #: A run estimated to take longer than this is refused: reduce --steps, --samples or --hidden.
@@ -302,8 +300,8 @@ def estimate(settings: Settings, n_outputs: int) -> Estimate:
     neurons = sum(sizes[1:])
     n_train = settings.samples - math.ceil(settings.test_fraction * settings.samples)
     if settings.engine == "compiled":
-        per_point = COMPILED_BYTES_PER_EDGE * parameters + COMPILED_BYTES_PER_NODE * neurons
-        peak = settings.samples * per_point
+        peak = COMPILED_BYTES_PER_EDGE * parameters
+        peak += settings.samples * COMPILED_BYTES_PER_NODE * neurons
     else:  # the test set is evaluated one point at a time: only the training graph counts
         per_point = BYTES_PER_EDGE * parameters + BYTES_PER_NEURON * neurons
         peak = n_train * per_point + BYTES_PER_PARAMETER * parameters
@@ -525,8 +523,7 @@ def run(
         print(f"gradengine {command}: error: argument --out: {problem}", file=sys.stderr)
         return 2
 
-    from gradengine import train
-    from gradengine.cli import plots
+    from gradengine.cli import plots, train
     from gradengine.nn import MLP
 
     if settings.engine == "auto":  # compiled is faster; eager needs less memory

@@ -20,7 +20,7 @@ from gradengine.nn import MLP
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from gradengine.train import History
+    from gradengine.cli.train import History
 
 # gradengine is on no package index: its extras install from a clone (or a git URL).
 INSTALL_HINT = 'pip install matplotlib (or, in a clone of gradengine: pip install ".[train]")'

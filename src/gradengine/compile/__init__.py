@@ -32,10 +32,7 @@ Limits, as with any tracing compiler:
   ``.data`` and ``.grad`` of the eager pass that built them.
 - Nodes made the lecture's way (``Value(data, children, op)`` with a ``_backward`` closure), and
   nodes whose operation cannot recompute them from floats, are refused with an error naming
-  them. gradengine.losses.cross_entropy computes with floats only and keeps no classes: its
-  node is replayed by an operation that reads them back from the node's derivatives
-  (compile/cross_entropy.py), or refused if they cannot be told (a logit that is a plain
-  number, nan logits).
+  them.
 """
 
 from __future__ import annotations
@@ -85,14 +82,14 @@ def _check_replayable(node: Value, op: Operation) -> None:
 
 
 def _replayable(node: Value, op: Operation) -> Operation:
-    """op itself if it can recompute node from floats; for the float-only cross_entropy loss,
-    an operation that can (compile/cross_entropy.py); TypeError naming the node otherwise."""
+    """op itself if it can recompute node from floats (cross_entropy: the array operation of
+    compile/cross_entropy.py, when it applies); TypeError naming the node otherwise."""
     from gradengine import losses
 
-    if op.name == "cross_entropy" and op is losses._OPERATIONS["cross_entropy"]:
+    if isinstance(op, losses.LossOperation) and op.kind == "cross_entropy":
         from gradengine.compile.cross_entropy import replay_operation
 
-        return replay_operation(node)
+        op = replay_operation(node, op)
     _check_replayable(node, op)
     return op
 

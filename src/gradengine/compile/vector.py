@@ -63,6 +63,11 @@ class NUMPY_M:
             return np.log(x)
 
     @staticmethod
+    def log1p(x: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return np.log1p(x)
+
+    @staticmethod
     def sigmoid(x: Any) -> Any:
         """1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: floats.sigmoid's two branches."""
         x = np.asarray(x, dtype=np.float64)

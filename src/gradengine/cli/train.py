@@ -8,21 +8,18 @@ Two classes use one output (its sign is the class); k > 2 classes use k outputs 
 
 from __future__ import annotations
 
-import copy
 import math
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from functools import reduce
-from operator import add
 from typing import Any
 
 from gradengine import data, losses
 from gradengine.checks import check_size, type_name
-from gradengine.compile import BACKENDS, Program, compile_graph
-from gradengine.engine import Operation, Value
-from gradengine.fast import total
+from gradengine.compile import BACKENDS
+from gradengine.compile.batched import compile_batched
+from gradengine.engine import Value
 from gradengine.nn import MLP
 from gradengine.optim import SGD, Adam, LinearSchedule, Optimizer
 
@@ -205,6 +202,7 @@ def fit(
     callback: Callable[[StepRecord], None] | None = None,
     engine: str = "eager",
     backend: str = "auto",
+    sync_every: int | None = None,
 ) -> History:
     """Train for `steps` steps; loss = data loss + alpha Σ p², lr decays linearly to lr·end_factor.
 
@@ -212,12 +210,14 @@ def fit(
     uses every training point in every step; otherwise each step draws a minibatch (seeded).
     callback, if given, receives each step's record as soon as it is measured.
 
-    engine="compiled" records the graph of one batch's loss and of the test set's scores once,
-    before the first step (gradengine.compile, with backend "auto", "python" or "numpy"), and
-    replays them every step: the same records, the python backend's bit for bit, NumPy's to
-    rounding. A model it cannot replay (a node made the lecture's way, an operation that cannot
-    recompute itself from floats) is a ValueError before any step. As with any tracing compiler,
-    Python control flow that read .data while a custom module built its graph is frozen.
+    engine="compiled" records the loss of ONE sample (its point and label as inputs) once,
+    before the first step, and replays it over every batch and the test set
+    (gradengine.compile.batched, with backend "auto", "python" or "numpy"): the same records to
+    rounding. While it trains, the parameters live in the program's array and the optimizer
+    updates them there (``step_arrays``); the model's Values get them back when training ends
+    (or stops on an error), and every ``sync_every`` steps if given (1: before every callback,
+    for a callback that reads the model). A model it cannot replay (a node made the lecture's
+    way, an operation that cannot recompute itself from floats) is a ValueError before any step.
     """
     if not isinstance(mlp, MLP):
         raise TypeError(f"mlp must be an MLP, got {type_name(mlp)}")
@@ -253,6 +253,8 @@ def fit(
             raise ValueError(
                 f"batch_size must be in 1..{n_train} (the training set), got {batch_size}"
             )
+    if sync_every is not None:
+        sync_every = check_size(sync_every, "sync_every")
     rng = random.Random(seed)
     schedule = LinearSchedule(optimizer, total_steps=steps, end_factor=lr_end_factor)
     parameters = mlp.parameters()
@@ -260,52 +262,64 @@ def fit(
     replay: _Replay | None = None
     if engine == "compiled":
         start = time.perf_counter()
-        replay = _Replay(mlp, dataset, loss_name, alpha, batch_size or n_train, backend)
+        replay = _Replay(mlp, dataset, loss_name, alpha, optimizer, backend)
         history.compile_seconds = time.perf_counter() - start
 
-    for step in range(steps):
-        start = time.perf_counter()
-        if batch_size is None:
-            X, y = dataset.X_train, dataset.y_train
-        else:
-            batch = rng.sample(range(n_train), batch_size)
-            X, y = [dataset.X_train[i] for i in batch], [dataset.y_train[i] for i in batch]
-        # Both accuracies are of the parameters this step's loss was computed with, so the test
-        # set is evaluated before the update (and timed on its own).
-        if replay is None:
-            outputs = [mlp.forward(x) for x in X]
-            loss = data_loss(outputs, y, loss_name) + losses.l2(parameters, alpha=alpha)
-            optimizer.zero_grad()
-            loss.backward()
-            loss_value = loss.data
-            seconds = time.perf_counter() - start
-            train_accuracy = data.accuracy(classes(outputs), y)
+    try:
+        for step in range(steps):
             start = time.perf_counter()
-            test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
-        else:
-            optimizer.zero_grad()
-            loss_value, train_classes = replay.loss(X, y)
-            seconds = time.perf_counter() - start
-            train_accuracy = data.accuracy(train_classes, y)
+            batch = None if batch_size is None else rng.sample(range(n_train), batch_size)
+            # Both accuracies are of the parameters this step's loss was computed with, so the
+            # test set is evaluated before the update (and timed on its own).
+            if replay is None:
+                if batch is None:
+                    X, y = dataset.X_train, dataset.y_train
+                else:
+                    X = [dataset.X_train[i] for i in batch]
+                    y = [dataset.y_train[i] for i in batch]
+                outputs = [mlp.forward(x) for x in X]
+                loss = data_loss(outputs, y, loss_name) + losses.l2(parameters, alpha=alpha)
+                optimizer.zero_grad()
+                loss.backward()
+                loss_value = loss.data
+                seconds = time.perf_counter() - start
+                train_accuracy = data.accuracy(classes(outputs), y)
+                start = time.perf_counter()
+                test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+            else:
+                loss_value, train_accuracy = replay.step(batch)
+                seconds = time.perf_counter() - start
+                start = time.perf_counter()
+                test_accuracy = replay.test_accuracy()
+            eval_seconds = time.perf_counter() - start
+
             start = time.perf_counter()
-            test_accuracy = replay.test_accuracy()
-        eval_seconds = time.perf_counter() - start
+            lr = optimizer.lr
+            if replay is None:
+                optimizer.step()
+            else:
+                replay.update()
+            schedule.step()
+            seconds += time.perf_counter() - start
 
-        start = time.perf_counter()
-        lr = optimizer.lr
-        optimizer.step()
-        schedule.step()
-        seconds += time.perf_counter() - start
+            if replay is not None and sync_every is not None and (step + 1) % sync_every == 0:
+                replay.store()
+            record = StepRecord(
+                step, loss_value, train_accuracy, test_accuracy, lr, seconds, eval_seconds
+            )
+            history.steps.append(record)
+            if callback is not None:
+                callback(record)
+    finally:
+        if replay is not None:
+            replay.store()  # the model holds what training reached, even if it stopped early
 
-        record = StepRecord(
-            step, loss_value, train_accuracy, test_accuracy, lr, seconds, eval_seconds
-        )
-        history.steps.append(record)
-        if callback is not None:
-            callback(record)
-
-    history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
-    history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+    if replay is None:
+        history.final_train_accuracy = data.accuracy(predict(mlp, dataset.X_train), dataset.y_train)
+        history.final_test_accuracy = _accuracy_or_none(mlp, dataset.X_test, dataset.y_test)
+    else:  # the same predictions, replayed over the whole set at once
+        history.final_train_accuracy = replay.train_accuracy()
+        history.final_test_accuracy = replay.test_accuracy()
     return history
 
 
@@ -313,18 +327,23 @@ def fit(
 
 
 class _Replay:
-    """fit's compiled mode: a program for the loss of one batch, one for the test set's scores.
+    """fit's compiled mode: one sample's loss recorded once, replayed over every batch.
 
-    Labels are inputs of the loss program, as the points are, so that every minibatch replays
-    the one recording: hinge and cross_entropy are written below as operations of their labels
-    (the same arithmetic as gradengine.losses, which takes them as plain numbers), bce takes
-    them as Values already. A replay keeps no interior values, so the scores come back as
-    gradients: each score s gets a probe p, a leaf that is always 0, added to the graph as p * s.
-    That changes neither the loss nor any other gradient, and d(loss)/dp = s.
+    The sample's inputs are its point and its label as the loss reads it (±1 for hinge, 0 or 1
+    for bce, a one-hot row for cross_entropy), so every batch, minibatch or test set replays
+    the one recording (gradengine.compile.batched). The parameters stay in the program's array
+    while training runs; the optimizer updates them there (step_arrays), and the model's Values
+    get them back from store() (at the end, and every sync_every steps).
     """
 
     def __init__(
-        self, mlp: MLP, dataset: Dataset, loss_name: str, alpha: float, batch: int, backend: str
+        self,
+        mlp: MLP,
+        dataset: Dataset,
+        loss_name: str,
+        alpha: float,
+        optimizer: Optimizer,
+        backend: str,
     ) -> None:
         self.loss_name = loss_name
         self.width = 1 if loss_name in ("hinge", "bce") else dataset.n_classes
@@ -335,148 +354,90 @@ class _Replay:
                         f"dataset.{what}[{i}] must be a class in 0..{dataset.n_classes - 1}, "
                         f"got {c!r}"
                     )
-        # Recorded with the first points; every step replays it with its own batch.
-        xs = [[Value(a) for a in x] for x in dataset.X_train[:batch]]
-        labels = [Value(t) for t in self._label_values(dataset.y_train[:batch])]
-        scores = [mlp.forward(x) for x in xs]
-        self.probes = [Value(0.0) for _ in range(batch * self.width)]
-        loss = _loss_of_label_leaves(scores, labels, loss_name, self.width)
-        loss = loss + losses.l2(mlp.parameters(), alpha=alpha) + _readout(scores, self.probes)
-        inputs: list[Value] = [*(v for x in xs for v in x), *labels, *self.probes]
-        self.program = _compile(loss, mlp.parameters(), inputs, backend)
-        self.zeros = [0.0] * len(self.probes)
+        self.d = len(dataset.X_train[0])
+        self.optimizer = optimizer
+        train_rows = self._rows(dataset.X_train, dataset.y_train)
+        kind = {"hinge": "hinge", "bce": "bce_logits"}.get(loss_name, "cross_entropy")
+        width, d = self.width, self.d
 
-        # The test program's weights are a copy's, given as inputs: the gradients it computes
-        # (all 0) land on the copy, never on the model's .grad that the optimizer reads.
-        self.y_test = dataset.y_test
-        self.parameters = mlp.parameters()
-        self.test_program: Program | None = None
-        if dataset.X_test:
-            twin = copy.deepcopy(mlp)
-            test_scores = [twin.forward(x) for x in dataset.X_test]
-            self.test_probes = [Value(0.0) for _ in range(len(dataset.X_test) * self.width)]
-            readout = _readout(test_scores, self.test_probes)
-            self.test_program = _compile(
-                readout, [], [*twin.parameters(), *self.test_probes], backend
+        def sample(v: list[Value]) -> tuple[Value, list[Value]]:
+            scores = mlp.forward(v[:d])
+            return losses.loss_of_inputs(kind, [*scores, *v[d:]], width), scores
+
+        penalty = losses.l2(mlp.parameters(), alpha=alpha)
+        try:
+            # check=0: an MLP's graph has the same shape for every sample (no control flow on
+            # .data in its neurons or the losses), so no other sample needs recording.
+            self.program = compile_batched(
+                sample, optimizer.params, train_rows, penalty=penalty, backend=backend, check=0
             )
-            self.test_zeros = [0.0] * len(self.test_probes)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"engine='compiled' cannot replay this model, so training has not started: "
+                f"{error}. Train it with engine='eager'"
+            ) from error
+        self.numpy = self.program.backend == "numpy"
+        self.train_rows = self._array(train_rows)
+        self.y_train = self._array(dataset.y_train)
+        self.test_rows = self._array(self._rows(dataset.X_test, dataset.y_test))
+        self.y_test = self._array(dataset.y_test)
 
-    def _label_values(self, y: Labels) -> list[float]:
-        """The labels as the loss reads them: ±1 (hinge), 0 or 1 (bce), one-hot rows."""
+    def _rows(self, X: Points, y: Labels) -> list[list[float]]:
+        """Each point, then its label as the loss reads it (±1, 0 or 1, a one-hot row)."""
         if self.loss_name == "hinge":
-            return [2.0 * c - 1.0 for c in y]
+            return [[*x, 2.0 * c - 1.0] for x, c in zip(X, y, strict=True)]
         if self.loss_name == "bce":
-            return [float(c) for c in y]
-        return [1.0 if j == c else 0.0 for c in y for j in range(self.width)]
-
-    def _classes(self, probes: list[Value]) -> list[int]:
+            return [[*x, float(c)] for x, c in zip(X, y, strict=True)]
         w = self.width
-        grads = [p.grad for p in probes]
-        return classes_of_scores([grads[i : i + w] for i in range(0, len(grads), w)])
+        return [
+            [*x, *(1.0 if j == c else 0.0 for j in range(w))] for x, c in zip(X, y, strict=True)
+        ]
 
-    def loss(self, X: Points, y: Labels) -> tuple[float, list[int]]:
-        """The loss of the batch (X, y), its gradients added to .grad; the batch's classes."""
-        for p in self.probes:
-            p.grad = 0.0
-        values = [a for x in X for a in x] + self._label_values(y) + self.zeros
-        result = self.program.run(values)
-        return result, self._classes(self.probes)
+    def _array(self, rows: Any) -> Any:
+        if not self.numpy:
+            return rows
+        import numpy as np
+
+        return np.array(rows, dtype=np.float64)
+
+    def _accuracy(self, outputs: list[Any], y: Any) -> float:
+        """The share of rows whose scores give the label: sign of one score, else the argmax."""
+        if not self.numpy:
+            return data.accuracy(classes_of_scores(list(zip(*outputs, strict=True))), y)
+        import numpy as np
+
+        if len(outputs) == 1:
+            predicted = (outputs[0] > 0).astype(np.int64)
+        else:
+            predicted = np.argmax(np.stack(outputs, axis=1), axis=1)
+        return float(np.mean(predicted == y))
+
+    def step(self, batch: list[int] | None) -> tuple[float, float]:
+        """The loss and accuracy of the batch (None: every training point), gradients kept."""
+        rows, y = self.train_rows, self.y_train
+        if batch is not None:
+            rows = rows[batch] if self.numpy else [rows[i] for i in batch]
+            y = y[batch] if self.numpy else [y[i] for i in batch]
+        result = self.program.step(rows)
+        return result.loss, self._accuracy(result.outputs, y)
+
+    def train_accuracy(self) -> float:
+        """The accuracy of the current parameters on the whole training set."""
+        return self._accuracy(self.program.forward(self.train_rows).outputs, self.y_train)
 
     def test_accuracy(self) -> float | None:
-        """The accuracy of the model's current parameters on the test set, None if it is empty."""
-        if self.test_program is None:
+        """The accuracy of the current parameters on the test set, None if it is empty."""
+        if len(self.test_rows) == 0:
             return None
-        for p in self.test_probes:
-            p.grad = 0.0
-        self.test_program.run([p.data for p in self.parameters] + self.test_zeros)
-        return data.accuracy(self._classes(self.test_probes), self.y_test)
+        return self._accuracy(self.program.forward(self.test_rows).outputs, self.y_test)
 
+    def update(self) -> None:
+        """One optimizer step of the parameters in the program's array."""
+        self.optimizer.step_arrays(self.program.params, self.program.grads)
 
-def _compile(loss: Value, parameters: list[Value], inputs: list[Value], backend: str) -> Program:
-    """compile_graph, its refusal a ValueError saying that training has not started."""
-    try:
-        # allow_unused: a parameter outside the graph gets no gradient, as in eager mode
-        return compile_graph(loss, parameters, inputs, backend=backend, allow_unused=True)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"engine='compiled' cannot replay this model, so training has not started: {error}."
-            " Train it with engine='eager'"
-        ) from error
-
-
-def _readout(scores: list[list[Value]], probes: list[Value]) -> Value:
-    """Σ p_i s_i, 0 for probes of 0; d/dp_i = s_i"""
-    flat = [s for row in scores for s in row]
-    return total([p * s for p, s in zip(probes, flat, strict=True)])
-
-
-def _loss_of_label_leaves(
-    scores: list[list[Value]], labels: list[Value], loss_name: str, width: int
-) -> Value:
-    """data_loss with the labels as Values (±1, 0 or 1, one-hot rows: _Replay._label_values)."""
-    flat = [s for row in scores for s in row]
-    if loss_name == "hinge":
-        return _HINGE_OF_LABELS(*flat, *labels)
-    if loss_name == "bce":
-        return losses.binary_cross_entropy_with_logits(flat, labels)
-    return _cross_entropy_of_targets(width)(*flat, *labels)
-
-
-def _hinge_value(m: Any, *xs: Any) -> Any:
-    """mean max(0, 1 - y_i s_i), the scores s_1..s_n then their labels y_1..y_n (-1 or +1)"""
-    n = len(xs) // 2
-    return losses._mean_hinge(m, [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)])
-
-
-def _hinge_derivatives(m: Any, *xs_and_value: Any) -> list[Any]:
-    """d/ds_i = -y_i / n, d/dy_i = -s_i / n where 1 - y_i s_i > 0, else 0"""
-    xs = xs_and_value[:-1]
-    n = len(xs) // 2
-    scores, labels = xs[:n], xs[n:]
-    active = [m.real(1.0 - y * s) > 0 for s, y in zip(scores, labels, strict=True)]
-    d_scores = [m.where(a, -y / n, 0.0) for a, y in zip(active, labels, strict=True)]
-    return d_scores + [m.where(a, -s / n, 0.0) for a, s in zip(active, scores, strict=True)]
-
-
-_HINGE_OF_LABELS = Operation("hinge", _hinge_value, _hinge_derivatives)
-
-
-def _row_max(m: Any, z: Sequence[Any]) -> Any:
-    """max(z) as Python's max finds it (the first largest; a nan first stays)"""
-    return reduce(lambda a, b: m.where(m.real(b) > m.real(a), b, a), z)
-
-
-def _cross_entropy_of_targets(width: int) -> Operation:
-    """losses.cross_entropy over rows of `width` logits, the classes given as one-hot rows t."""
-
-    def rows(xs: Sequence[Any]) -> list[tuple[Sequence[Any], Sequence[Any]]]:
-        half = len(xs) // 2
-        return [(xs[i : i + width], xs[half + i : half + i + width]) for i in range(0, half, width)]
-
-    def value(m: Any, *xs: Any) -> Any:
-        """mean over rows of ln Σ_j e^z_j - Σ_j t_j z_j, i.e. ln Σ_j e^z_j - z_c"""
-        terms = []
-        for z, t in rows(xs):
-            top = _row_max(m, z)  # as losses does: no e^(...) overflows
-            log_total = top + m.log(reduce(add, [m.exp(zj - top) for zj in z]))
-            terms.append(log_total - reduce(add, [tj * zj for tj, zj in zip(t, z, strict=True)]))
-        return losses._mean(terms)
-
-    def derivatives(m: Any, *xs_and_value: Any) -> list[Any]:
-        """d/dz_j = (p_j - t_j) / n with p = softmax(z), d/dt_j = -z_j / n"""
-        pairs = rows(xs_and_value[:-1])
-        n = len(pairs)
-        d_logits: list[Any] = []
-        d_targets: list[Any] = []
-        for z, t in pairs:
-            top = _row_max(m, z)
-            exps = [m.exp(zj - top) for zj in z]
-            exps_total = reduce(add, exps)
-            d_logits += [(e / exps_total - tj) / n for e, tj in zip(exps, t, strict=True)]
-            d_targets += [-zj / n for zj in z]
-        return d_logits + d_targets
-
-    return Operation("cross_entropy", value, derivatives)
+    def store(self) -> None:
+        """The model's Values get the parameters (and the last gradients) back."""
+        self.program.store_parameters()
 
 
 def _accuracy_or_none(mlp: MLP, X: Points, y: Labels) -> float | None:

@@ -1,0 +1,422 @@
+"""Batched replay on NumPy: one sample's graph over N samples, a layer one matrix product.
+
+The groups of plan.py (nodes of one operation at one level; chains of additions) are split into
+rows and scalars. A group of k row nodes is one N x k block: its operation runs once on its
+parents gathered as N x k blocks (a row) or k numbers (a scalar parent, broadcast), with the very
+definition eager mode runs on floats (``operation.value(NUMPY_M, ...)``). A layer's neurons
+(k weighted sums of one shared input row, weights and biases of the parameters) are
+``act(X[N x n] @ W[k x n].T + b)``. Scalar nodes, the parameters among them, live in one flat
+array; an L2 penalty is one dot product. Backward runs the groups in reverse: a block's gradient
+times each local derivative goes back to its parents, summed over the samples for a scalar.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from gradengine.compile import CONSTANT, Recording
+from gradengine.compile.batched import BatchResult, SampleGraph
+from gradengine.compile.batched_store import Context, Index, Operand
+from gradengine.compile.plan import CHAIN, WEIGHTED, Group
+from gradengine.compile.plan import groups as plan_groups
+from gradengine.compile.vector import NUMPY_M
+from gradengine.engine import Operation
+
+
+class M(NUMPY_M):
+    """NUMPY_M, and √x (for x ** 0.5 and x ** -0.5) as floats.sqrt: nan below 0, -0.0 at -0.0."""
+
+    @staticmethod
+    def sqrt(x: Any) -> Any:
+        return np.sqrt(x)
+
+
+def _activate(name: str, z: Any) -> None:
+    """z := act(z), in place; relu keeps a nan (as eager mode's z <= 0 test does)."""
+    if name.startswith("relu"):
+        np.maximum(z, 0.0, out=z)
+    elif name.startswith("tanh"):
+        np.tanh(z, out=z)
+    elif name.startswith("sigmoid"):
+        z[...] = M.sigmoid(z)
+
+
+def _through_activation(name: str, g: Any, out: Any, ctx: Context, key: int) -> Any:
+    """d(loss)/dz from d(loss)/d(out): an inactive ReLU passes back g * 0.0, as eager mode."""
+    if name.startswith("relu"):
+        mask = ctx.buffer(key, out.shape, np.bool_)
+        np.not_equal(out, 0.0, out=mask)  # out = max(z, 0): not (out <= 0) is out != 0
+        gz = ctx.buffer(key + 1, out.shape)
+        return np.multiply(g, mask, out=gz)
+    if name.startswith("tanh"):
+        gz = ctx.buffer(key + 1, out.shape)
+        np.multiply(out, out, out=gz)
+        np.subtract(1.0, gz, out=gz)
+        return np.multiply(gz, g, out=gz)
+    if name.startswith("sigmoid"):
+        return g * (out * (1.0 - out))
+    return g
+
+
+class _Step:
+    """A group of nodes computed together: forward, then backward in reverse order."""
+
+    is_row = False
+    block = -1
+    members: list[int] = []  # noqa: RUF012 - each step sets its own
+
+    def forward(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def backward(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class _Elementwise(_Step):
+    """k nodes of one operation: one call of its definition on N x k blocks (or k scalars)."""
+
+    def __init__(
+        self, op: Operation, members: list[int], operands: list[Operand], row: bool, sidx: Any
+    ):
+        self.op, self.members, self.operands, self.is_row = op, members, operands, row
+        self.out_index = sidx[members]
+        self.k = len(members)
+
+    def forward(self, ctx: Context) -> None:
+        inputs = [operand.get(ctx) for operand in self.operands]
+        out = self.op.value(M, *inputs)
+        self.inputs, self.out = inputs, out
+        if self.is_row:
+            np.copyto(ctx.B[self.block], np.broadcast_to(out, (ctx.n, self.k)))
+        else:
+            ctx.S[self.out_index] = out
+
+    def backward(self, ctx: Context) -> None:
+        if self.is_row and not ctx.written[self.block]:
+            return  # no gradient reached these nodes
+        g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
+        if not any(operand.needed for operand in self.operands):
+            return
+        local = tuple(self.op.derivatives(M, *self.inputs, self.out))
+        for operand, d in zip(self.operands, local, strict=True):
+            if operand.needed:
+                operand.add(ctx, g * d)
+
+    def describe(self) -> str:
+        where = "a row per sample" if self.is_row else "parameters only, once"
+        return f"{self.op.name} x{self.k}: {where}"
+
+
+class _Layer(_Step):
+    """k neurons of one shared input row: act(X[N x n] @ W[k x n].T + b[k])."""
+
+    is_row = True
+
+    def __init__(
+        self, op: Operation, members: list[int], parents: list[tuple[int, ...]], x: Any, sidx: Any
+    ):
+        n = len(parents[0]) // 2
+        self.op, self.n, self.k, self.members = op, n, len(members), members
+        self.b = Index(sidx[[ps[0] for ps in parents]])
+        self.w = Index(sidx[np.array([ps[1 : n + 1] for ps in parents]).reshape(self.k, n)])
+        self.x: Operand = x
+
+    def forward(self, ctx: Context) -> None:
+        X = self.x.get(ctx)
+        if not X.flags.c_contiguous:  # a slice of the inputs: BLAS wants it in one piece
+            X = np.ascontiguousarray(X)
+        W = self.w.get(ctx.S)
+        self.X, self.W = X, W
+        z = ctx.B[self.block]
+        np.matmul(X, W.T, out=z)
+        z += self.b.get(ctx.S)
+        _activate(self.op.name, z)
+
+    def backward(self, ctx: Context) -> None:
+        if not ctx.written[self.block]:
+            return
+        gz = _through_activation(
+            self.op.name, ctx.GB[self.block], ctx.B[self.block], ctx, 2 * self.block
+        )
+        self.b.add(ctx.GS, ctx.ones @ gz)
+        self.w.add(ctx.GS, gz.T @ self.X)
+        if self.x.needed:
+            self.x.add_product(ctx, gz, self.W)
+
+    def describe(self) -> str:
+        n, k = self.n, self.k
+        return f"{self.op.name} x{k}: X[N x {n}] @ W[{k} x {n}].T + b[{k}], one matrix product"
+
+
+class _WeightedSums(_Step):
+    """k weighted sums of other shapes: b + w1*x1 + ... + wn*xn on N x k blocks, left to right."""
+
+    def __init__(
+        self, op: Operation, members: list[int], operands: list[Operand], row: bool, sidx: Any
+    ):
+        self.op, self.members, self.operands, self.is_row = op, members, operands, row
+        self.out_index = sidx[members]
+        self.k, self.n = len(members), len(operands) // 2
+
+    def forward(self, ctx: Context) -> None:
+        xs = [operand.get(ctx) for operand in self.operands]
+        n = self.n
+        z = xs[0]
+        for w, x in zip(xs[1 : n + 1], xs[n + 1 :], strict=True):
+            z = z + w * x
+        out = np.array(np.broadcast_to(z, (ctx.n, self.k) if self.is_row else (self.k,)))
+        _activate(self.op.name, out)
+        self.xs = xs
+        if self.is_row:
+            np.copyto(ctx.B[self.block], out)
+        else:
+            ctx.S[self.out_index] = out
+
+    def backward(self, ctx: Context) -> None:
+        if self.is_row:
+            if not ctx.written[self.block]:
+                return
+            g, out = ctx.GB[self.block], ctx.B[self.block]
+        else:
+            g, out = ctx.GS[self.out_index], ctx.S[self.out_index]
+        gz = _through_activation(self.op.name, g, out, ctx, -2 - 2 * self.members[0])
+        n, xs = self.n, self.xs
+        self.operands[0].add(ctx, gz)
+        for j in range(n):
+            self.operands[1 + j].add(ctx, gz * xs[n + 1 + j])
+            self.operands[n + 1 + j].add(ctx, gz * xs[1 + j])
+
+    def describe(self) -> str:
+        where = "a row per sample" if self.is_row else "parameters only, once"
+        return f"{self.op.name} x{self.k}: {self.n} multiply-adds on blocks, {where}"
+
+
+class _Chain(_Step):
+    """A chain of additions start + t1 + t2 + ...: its links as a running sum."""
+
+    def __init__(self, members: list[int], start: Operand, terms: Operand, row: bool, sidx: Any):
+        self.members, self.start, self.terms, self.is_row = members, start, terms, row
+        self.out_index = sidx[members]
+
+    def forward(self, ctx: Context) -> None:
+        start, terms = self.start.get(ctx), self.terms.get(ctx)
+        if self.is_row:
+            start = np.broadcast_to(start, (ctx.n, 1))
+            terms = np.broadcast_to(terms, (ctx.n, len(self.members)))
+            both = np.concatenate([start, terms], axis=1)
+            np.copyto(ctx.B[self.block], np.cumsum(both, axis=1)[:, 1:])
+        else:
+            ctx.S[self.out_index] = np.cumsum(np.concatenate([start, terms]))[1:]
+
+    def backward(self, ctx: Context) -> None:
+        if self.is_row and not ctx.written[self.block]:
+            return
+        g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
+        # link j's gradient reaches start and every term up to j: a reversed running sum
+        back = np.flip(np.cumsum(np.flip(g, axis=-1), axis=-1), axis=-1)
+        self.terms.add(ctx, back)
+        self.start.add(ctx, back[..., :1])
+
+    def describe(self) -> str:
+        where = "a row per sample" if self.is_row else "parameters only, once"
+        return f"chain of {len(self.members)} additions: a running sum, {where}"
+
+
+class _SquaredNorm(_Step):
+    """An L2 penalty alpha * Σ p_i^2 over parameters only: one dot product."""
+
+    def __init__(self, member: int, alpha: float, parents: tuple[int, ...], sidx: Any) -> None:
+        self.member, self.alpha = int(sidx[member]), alpha
+        self.p = Index(sidx[list(parents)])
+
+    def forward(self, ctx: Context) -> None:
+        p = self.p.get(ctx.S)
+        ctx.S[self.member] = self.alpha * float(p @ p)
+
+    def backward(self, ctx: Context) -> None:
+        g = ctx.GS[self.member]
+        self.p.add(ctx.GS, (g * 2.0 * self.alpha) * self.p.get(ctx.S))
+
+    def describe(self) -> str:
+        return f"l2 x1: alpha * p @ p over {self.p.idx.size} parameters, once"
+
+
+class NumpyBatched:
+    """The NumPy engine of compile_batched (see the module doc)."""
+
+    def __init__(self, graph: SampleGraph) -> None:
+        rec: Recording = graph.rec
+        self.graph = graph
+        n_nodes = len(rec)
+        row = list(graph.row)
+        # S holds the parameters first (in their order: a layer's weights are then a strided
+        # view), then one number for every node: node i at P + i.
+        n_params = len(rec.parameters)
+        self.n_params = n_params
+        sidx = np.arange(n_params, n_params + n_nodes, dtype=np.intp)
+        for slot, i in enumerate(graph.parameter_nodes):
+            if i >= 0:
+                sidx[i] = slot
+        self.sidx = sidx
+        self.S0 = np.zeros(n_params + n_nodes)
+        for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):
+            if kind == CONSTANT:
+                self.S0[sidx[i]] = rec.constants[slot]
+        n_inputs = len(rec.inputs)
+        place: dict[int, tuple[int, int]] = {}
+        for slot, i in enumerate(graph.input_nodes):
+            if i >= 0:
+                place[i] = (0, slot)
+        widths = [n_inputs]
+        needs = rec.needs_grad
+        self.steps: list[_Step] = []
+        groups = [g for g in plan_groups(rec) if graph.root not in g.members]
+        for group in groups:
+            if group.kind == CHAIN and any(row[i] for i in group.members):
+                for i in group.members:
+                    row[i] = True
+            for step in self._steps(group, row, place, widths, needs, rec):
+                if step.is_row:
+                    step.block = len(widths)
+                    for c, i in enumerate(step.members):
+                        place[i] = (step.block, c)
+                    widths.append(len(step.members))
+                self.steps.append(step)
+        self.row = row
+        self.place = place
+        self.widths = widths
+        self._contexts: dict[int, Context] = {}
+        graph.release()
+
+    def _steps(
+        self,
+        group: Group,
+        row: list[bool],
+        place: dict[int, tuple[int, int]],
+        widths: list[int],
+        needs: list[bool],
+        rec: Recording,
+    ) -> list[_Step]:
+        sidx = self.sidx
+
+        def operand(ids: list[int]) -> Operand:
+            return Operand(ids, row, place, widths, needs, sidx)
+
+        if group.kind == CHAIN:
+            is_row = row[group.members[-1]]
+            start, terms = operand([group.start]), operand(group.terms)
+            return [_Chain(group.members, start, terms, is_row, sidx)]
+        op = group.op
+        found: list[_Step] = []
+        for is_row in (False, True):
+            members = [i for i in group.members if row[i] == is_row]
+            if not members:
+                continue
+            parents = [rec.parents[i] for i in members]
+            if (
+                not is_row
+                and len(members) == 1
+                and getattr(op, "kind", "") == "l2"
+                and len(parents[0]) == getattr(op, "size", 0) - 1
+            ):
+                alpha = dict(op.numbers)[0]  # type: ignore[attr-defined]
+                found.append(_SquaredNorm(members[0], alpha, parents[0], sidx))
+                continue
+            if group.kind == WEIGHTED:
+                n = len(parents[0]) // 2
+                shared = all(ps[n + 1 :] == parents[0][n + 1 :] for ps in parents)
+                scalar_weights = not any(row[p] for ps in parents for p in ps[: n + 1])
+                if is_row and shared and scalar_weights:
+                    x = operand(list(parents[0][n + 1 :]))
+                    found.append(_Layer(op, members, parents, x, sidx))
+                    continue
+                columns = [operand([ps[j] for ps in parents]) for j in range(2 * n + 1)]
+                found.append(_WeightedSums(op, members, columns, is_row, sidx))
+                continue
+            arity = len(parents[0])
+            columns = [operand([ps[j] for ps in parents]) for j in range(arity)]
+            found.append(_Elementwise(op, members, columns, is_row, sidx))
+        return found
+
+    # -- the interface of BatchedProgram --------------------------------------------------------
+
+    def new_parameters(self) -> Any:
+        return np.zeros(self.n_params)
+
+    def set_parameters(self, params: Any, data: list[float]) -> None:
+        params[:] = data
+
+    def batch(self, batch: object, width: int) -> Any:
+        """batch as an N x width float64 array; TypeError or ValueError saying what it is."""
+        if not isinstance(batch, np.ndarray):
+            from gradengine.compile.batched import rows_of
+
+            return np.array(rows_of(batch, width), dtype=np.float64)
+        if batch.ndim != 2 or batch.shape[1] != width or batch.shape[0] == 0:
+            raise ValueError(
+                f"batch must be N >= 1 rows of {width} numbers (one per input), "
+                f"got an array of shape {batch.shape}"
+            )
+        return np.asarray(batch, dtype=np.float64)
+
+    def _context(self, n: int) -> Context:
+        """The buffers for batches of n samples (the last two sizes are kept: train and test)."""
+        ctx = self._contexts.pop(n, None)
+        if ctx is None:
+            ctx = Context(self.S0, self.widths, n)
+            if len(self._contexts) >= 2:
+                self._contexts.pop(next(iter(self._contexts)))
+        self._contexts[n] = ctx
+        return ctx
+
+    def run(
+        self, params: Any, data: Any, gradients: bool, reduction: str
+    ) -> tuple[BatchResult, Any]:
+        with np.errstate(all="ignore"):  # inf and nan are results, as in eager mode
+            return self._run(params, data, gradients, reduction)
+
+    def _run(
+        self, params: Any, data: Any, gradients: bool, reduction: str
+    ) -> tuple[BatchResult, Any]:
+        graph = self.graph
+        n = len(data)
+        ctx = self._context(n)
+        S = ctx.S
+        S[: self.n_params] = params
+        ctx.B[0] = data
+        for step in self.steps:
+            step.forward(ctx)
+        b, c = self.place[graph.loss]
+        losses = ctx.B[b][:, c]
+        total = float(losses.sum())
+        loss = total / n if reduction == "mean" else total
+        if graph.penalty >= 0:
+            loss += float(S[self.sidx[graph.penalty]])
+        outputs = [self._row_of(ctx, i) for i in graph.outputs]
+        result = BatchResult(loss, losses.copy(), outputs)
+        if not gradients:
+            return result, None
+        if not ctx.GB:
+            ctx.GB = [np.empty((n, w)) for w in self.widths]  # the inputs' too: a loss may be one
+        ctx.written = [False] * len(self.widths)
+        ctx.GS.fill(0.0)
+        ctx.grad_of(b)[:, c] = 1.0 / n if reduction == "mean" else 1.0
+        if graph.penalty >= 0:
+            ctx.GS[self.sidx[graph.penalty]] = 1.0
+        for step in reversed(self.steps):
+            step.backward(ctx)
+        return result, ctx.GS[: self.n_params].copy()
+
+    def _row_of(self, ctx: Context, i: int) -> Any:
+        if self.row[i]:
+            b, c = self.place[i]
+            return ctx.B[b][:, c].copy()
+        return np.full(ctx.n, ctx.S[self.sidx[i]])
+
+    def describe(self) -> list[str]:
+        return [step.describe() for step in self.steps]
