@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from gradengine import MLP, Value, grad, hessian, hvp
+from gradengine.cli.train import classes, classes_of_scores, predict
 from gradengine.compile import compile_graph
 from gradengine.losses import binary_cross_entropy_with_logits, hinge
-from gradengine.cli.train import classes, classes_of_scores, predict
 
 
 def backends() -> list[str]:
