@@ -365,7 +365,7 @@ def test_drawings_refuse_above_the_limit_unless_forced(tmp_path):
         to_dot(build("expression"), max_values=13)
 
 
-# -- to_html (without a browser; tests/test_viz_html_page.py drives one) ------------------------------
+# -- to_html (without a browser; tests/test_viz_html_page.py drives one) ---------------------------
 
 
 def test_html_is_self_contained_and_atomic(tmp_path):
