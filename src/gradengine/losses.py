@@ -47,7 +47,7 @@ def _number(x: object, what: str) -> float:
     return x.data if isinstance(x, Value) else as_float(x, what)
 
 
-def _mean(terms: Sequence[Any]) -> Any:
+def mean(terms: Sequence[Any]) -> Any:
     """(t1 + ... + tn) / n, summed left to right."""
     return reduce(add, terms) / len(terms)
 
@@ -68,7 +68,7 @@ def _log1p(m: Any, x: Any) -> Any:
 def _mse_value(m: Any, xs: Sequence[Any], width: int) -> Any:
     """mean (p_i - t_i)^2 over the predictions p_1..p_n, then the targets t_1..t_n"""
     n = len(xs) // 2
-    return _mean([(xs[i] - xs[n + i]) * (xs[i] - xs[n + i]) for i in range(n)])
+    return mean([(xs[i] - xs[n + i]) * (xs[i] - xs[n + i]) for i in range(n)])
 
 
 def _mse_derivatives(m: Any, xs: Sequence[Any], width: int) -> list[Any]:
@@ -83,7 +83,7 @@ def _hinge_value(m: Any, xs: Sequence[Any], width: int) -> Any:
     n = len(xs) // 2
     margins = [1.0 - y * s for s, y in zip(xs[:n], xs[n:], strict=True)]
     # max(g, 0) would return g = nan for nan; 0 if g < 0 keeps nan visible, as relu does.
-    return _mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
+    return mean([m.where(m.real(g) < 0, 0.0, g) for g in margins])
 
 
 def _hinge_derivatives(m: Any, xs: Sequence[Any], width: int) -> list[Any]:
@@ -104,7 +104,7 @@ def _bce_value(m: Any, xs: Sequence[Any], width: int) -> Any:
         negative = m.real(x) < 0
         softplus = m.where(negative, 0.0, x) + _log1p(m, m.exp(m.where(negative, x, -x)))
         terms.append(softplus - t * x)
-    return _mean(terms)
+    return mean(terms)
 
 
 def _bce_derivatives(m: Any, xs: Sequence[Any], width: int) -> list[Any]:
@@ -134,7 +134,7 @@ def _cross_entropy_value(m: Any, xs: Sequence[Any], width: int) -> Any:
         # t_j = 0 adds 0, even for z_j = -inf: one-hot targets pick z_c exactly
         weighted = [m.where(m.real(tj) == 0, 0.0, tj * zj) for zj, tj in zip(z, t, strict=True)]
         terms.append(log_total - reduce(add, weighted))
-    return _mean(terms)
+    return mean(terms)
 
 
 def _cross_entropy_derivatives(m: Any, xs: Sequence[Any], width: int) -> list[Any]:
@@ -281,7 +281,7 @@ def binary_cross_entropy_with_logits(
     return _node("bce_logits", xs + ts)
 
 
-def _log_softmax_row(z: list[float]) -> tuple[float, list[float]]:
+def log_softmax_row(z: list[float]) -> tuple[float, list[float]]:
     """(ln Σ_j e^z_j, softmax(z)), both from z - max(z) <= 0, so that no e^(...) overflows."""
     top = max(z)
     exps = [floats.exp(zj - top) for zj in z]

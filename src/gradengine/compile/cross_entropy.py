@@ -36,9 +36,9 @@ class CrossEntropy(Operation):
         rows = self._rows(xs)
         terms = []
         for z, c in zip(rows, self.classes, strict=True):
-            log_total, _ = losses._log_softmax_row(z)
+            log_total, _ = losses.log_softmax_row(z)
             terms.append(log_total - z[c])
-        return float(losses._mean(terms))
+        return float(losses.mean(terms))
 
     def _derivatives(self, m: Any, *xs_and_value: Any) -> list[float]:
         """d/dz_j = (p_j - [j = c]) / n"""
@@ -46,7 +46,7 @@ class CrossEntropy(Operation):
         n = len(rows)
         grads: list[float] = []
         for z, c in zip(rows, self.classes, strict=True):
-            _, softmax = losses._log_softmax_row(z)
+            _, softmax = losses.log_softmax_row(z)
             grads += [(s - 1.0 if j == c else s) / n for j, s in enumerate(softmax)]
         return grads
 
