@@ -27,7 +27,13 @@ PAGES = sorted(DOCS.rglob("*.md"))
 CHROMIUM = Path("/usr/bin/chromium")
 
 #: The optional packages a page's Python needs: without them that page's blocks are skipped.
-PAGE_NEEDS = {"cli.md": ("matplotlib", "tqdm"), "training.md": ("matplotlib",)}
+PAGE_NEEDS = {
+    "cli.md": ("matplotlib", "tqdm"),
+    "training.md": ("matplotlib",),
+    "compiled.md": ("numpy",),
+    "micrograd.md": ("graphviz",),
+}
+EXTRA = {"matplotlib": "train", "tqdm": "train", "numpy": "bench", "graphviz": "viz"}
 
 FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
@@ -147,7 +153,8 @@ def test_every_python_block_runs_and_prints_what_the_page_shows(
 ) -> None:
     name = page.relative_to(DOCS)
     for module in PAGE_NEEDS.get(name.as_posix(), ()):
-        pytest.importorskip(module, reason=f'docs/{name} needs {module}: pip install ".[train]"')
+        extra = EXTRA[module]
+        pytest.importorskip(module, reason=f'docs/{name} needs {module}: pip install ".[{extra}]"')
     monkeypatch.chdir(tmp_path)  # blocks that write files write them here
     monkeypatch.setenv("MPLBACKEND", "Agg")
     blocks = code_blocks(page.read_text(encoding="utf-8"))
