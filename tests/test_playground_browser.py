@@ -198,7 +198,7 @@ def test_a_points_chain_rule_opens_in_the_step_through_view(page: Any, server: H
     expect(graph.locator("[data-name='loss']")).to_be_attached()
     expect(graph.locator("[data-name='x1']")).to_be_attached()
     # Class mode: at the end of the backward pass every grad reads ? until revealed (a: all).
-    graph.locator("#last").click()
+    graph.get_by_role("button", name="to the end").click()
     loss_grad = graph.locator("[data-name='loss'] text.num.grad tspan.val")
     expect(loss_grad).to_have_text("?")
     grads = graph.locator("g.node text.num.grad tspan.val")
@@ -246,10 +246,21 @@ def test_the_model_file_loads_with_mlp_load(page: Any, server: Handle, tmp_path:
     assert [p.data for p in model.parameters()] == [p.data for p in trained.parameters()]
 
 
-def test_a_network_the_model_file_cannot_hold_is_explained(page: Any, server: Handle) -> None:
-    open_run(page, server, SETUP + "&out=tanh&loss=mse")
-    page.get_by_role("link", name="Export model file").click()
-    expect(page.locator("#status")).to_contain_text("MLP.save cannot hold this network")
+def test_the_model_file_of_a_tanh_network_holds_each_layers_activation(
+    page: Any, server: Handle, tmp_path: Path
+) -> None:
+    open_run(page, server, SETUP + "&act=tanh,sigmoid&out=tanh&loss=mse")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export model file").click()
+    download.value.save_as(tmp_path / "model.json")
+    model = MLP.load(tmp_path / "model.json")
+    assert model.activations == ["tanh", "sigmoid", "tanh"]
+    # The lecture's network at step 0, built here: the same weights and the same outputs.
+    lecture = MLP(2, [5, 4, 1], seed=7, activation=["tanh", "sigmoid", "tanh"])
+    assert [p.data for p in model.parameters()] == [p.data for p in lecture.parameters()]
+    for x in ([0.5, -0.25], [-1.0, 2.0]):
+        assert model(x).data == lecture(x).data
+        assert -1 < model(x).data < 1  # a tanh output
 
 
 def test_the_setup_form_starts_a_new_run_and_writes_the_url(page: Any, server: Handle) -> None:

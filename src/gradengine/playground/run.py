@@ -31,14 +31,12 @@ MAX_EDITS = 10_000
 
 def build_model(setup: Setup) -> MLP:
     """MLP(2, [*hidden, 1], seed), each hidden layer with its activation, the output with its."""
-    mlp = MLP(2, [*setup.hidden, 1], seed=setup.seed)
-    for layer, activation in zip(mlp.layers, setup.activations, strict=False):
-        for neuron in layer.neurons:
-            neuron.activation = activation
-    if setup.output == "tanh":  # the lecture's network: tanh on the output too
-        for neuron in mlp.layers[-1].neurons:
-            neuron.nonlin, neuron.activation = True, "tanh"
-    return mlp
+    return MLP(
+        2,
+        [*setup.hidden, 1],
+        seed=setup.seed,
+        activation=[*setup.activations, setup.output],
+    )
 
 
 def build_optimizer(setup: Setup, mlp: MLP) -> Optimizer:
@@ -235,5 +233,5 @@ class Run:
         return frame
 
     def model_json(self) -> str:
-        """The model as MLP.save writes it; ValueError when that format cannot hold it."""
+        """The model as MLP.save writes it (each layer's activation included)."""
         return json.dumps(self.mlp.to_dict(), indent=1) + "\n"

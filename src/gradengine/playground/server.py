@@ -234,12 +234,7 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/api/model.json":
             run = self.server.run(one.get("run"))
             with run.lock:
-                try:
-                    text = run.model_json()
-                except ValueError as error:
-                    raise RequestError(
-                        HTTPStatus.CONFLICT, f"MLP.save cannot hold this network: {error}"
-                    ) from None
+                text = run.model_json()
             self._send_text(text, "application/json", download="model.json")
         elif path == "/api/program":
             run = self.server.run(one.get("run"))

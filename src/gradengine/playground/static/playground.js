@@ -453,7 +453,7 @@
 
   // -- take it home -------------------------------------------------------------------------------
   $("export-model").addEventListener("click", async (event) => {
-    // Fetched first: a network the model file cannot hold gets its reason, not a file of it.
+    // Fetched first: a run the server has closed gets its reason, not a file of it.
     event.preventDefault();
     const response = await fetch($("export-model").href);
     if (!response.ok) {
