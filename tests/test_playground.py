@@ -186,7 +186,11 @@ def test_bad_actions_get_a_4xx(server: Handle) -> None:
     ]
     for path, body, status in cases:
         assert request(server, "POST", path, json.dumps(body).encode())[0] == status, path
-    assert request(server, "GET", f"/api/graph?run={run}&x=nan&y=0&label=0")[0] == 400
+    point = {"run": run, "x": 0.5, "y": 0.0, "label": 0}
+    for wrong in ({"x": float("nan")}, {"y": "0"}, {"label": 2}, {"hide": "grads"}, {"x": 11}):
+        body = json.dumps({**point, **wrong}).encode()
+        assert request(server, "POST", "/api/graph", body)[0] == 400, wrong
+    assert request(server, "GET", f"/api/graph?run={run}")[0] == 404  # a POST only
 
 
 def test_sizes_the_command_line_refuses_are_refused_with_its_message(server: Handle) -> None:
@@ -362,11 +366,49 @@ def test_the_exported_script_reproduces_the_losses(server: Handle, tmp_path: Pat
     assert printed == losses
 
 
-def test_the_chain_rule_page_of_a_point(server: Handle) -> None:
-    run = api(server, "/api/run", setup="samples=20&hidden=2&engine=eager")["run"]
-    status, headers, page = request(server, "GET", f"/api/graph?run={run}&x=0.5&y=-0.25&label=1")
-    assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert b"x1" in page and b"w1" in page and b"score" in page
+def test_a_points_chain_rule_is_the_step_through_views_data_with_its_grads(
+    server: Handle,
+) -> None:
+    setup = "samples=20&hidden=2&act=tanh&engine=eager&loss=mse&l2=0"
+    run = api(server, "/api/run", setup=setup)["run"]
+    frame = api(server, "/api/step", run=run, steps=2)
+    point = {"run": run, "x": 0.5, "y": -0.25, "label": 1}
+    view = api(server, "/api/graph", **point, neuron=1, hide="grad")
+    assert view["title"].startswith("One point's chain rule at step 2: (0.5, -0.25), class 1")
+    graph = view["graph"]
+    names = [node["name"] for node in graph["nodes"]]
+    for name in ("x1", "x2", "h1.1.w1", "h1.2.b", "h1.1", "h1.2", "score.w2", "score", "loss"):
+        assert name in names
+    # Each neuron is tagged (the page highlights the one hovered); neuron 1 is h1.2.
+    assert {key: names[i] for key, i in graph["tags"].items()} == {
+        "neuron-0": "h1.1",
+        "neuron-1": "h1.2",
+        "neuron-2": "score",
+    }
+    assert names[graph["highlight"]] == "h1.2"
+    assert graph["hide"] == "grad" and any(node["hidden"] for node in graph["nodes"])
+    # The grads at the end of the backward pass against finite differences of the same loss,
+    # (tanh(w·x + b) ... - 1)², written here with the frame's weights.
+    done = graph["steps"][-1]
+    grads = {names[i]: g for i, g, _, _ in done["updates"]}
+    weights = [value for value, _ in frame["parameters"]]
+
+    def loss(ws: list[float]) -> float:
+        hidden = [
+            math.tanh(ws[3 * j] * 0.5 + ws[3 * j + 1] * -0.25 + ws[3 * j + 2]) for j in range(2)
+        ]
+        score = ws[6] * hidden[0] + ws[7] * hidden[1] + ws[8]
+        return (score - 1.0) ** 2
+
+    order = ["h1.1.w1", "h1.1.w2", "h1.1.b", "h1.2.w1", "h1.2.w2", "h1.2.b"]
+    order += ["score.w1", "score.w2", "score.b"]
+    for k, name in enumerate(order):
+        h = 1e-6
+        up, down = list(weights), list(weights)
+        up[k] += h
+        down[k] -= h
+        assert grads[name] == pytest.approx((loss(up) - loss(down)) / (2 * h), rel=1e-6, abs=1e-9)
+    assert grads["loss"] == 1.0
 
 
 def test_the_program_text_of_a_compiled_run(server: Handle) -> None:
@@ -600,8 +642,18 @@ def test_the_page_names_its_files_with_the_token(server: Handle) -> None:
     """Inside another site's iframe the page's cookie is not sent with its script and style."""
     _, _, page = request(server, "GET", "/")
     token = token_of(server)
-    for path in ("/static/playground.js", "/static/playground.css"):
+    files = ("playground.js", "playground.css", "page.js", "page.css")
+    for path in (f"/static/{name}" for name in files):
         assert f'"{path}?token={token}"'.encode() in page
+
+
+def test_the_chain_rule_is_drawn_by_the_step_through_views_own_files(server: Handle) -> None:
+    status, headers, script = request(server, "GET", "/static/page.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert b"const GradengineGraph" in script
+    status, headers, style = request(server, "GET", "/static/page.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+    assert b".ge-view" in style
 
 
 @pytest.mark.parametrize(
