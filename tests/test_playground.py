@@ -638,6 +638,24 @@ def test_another_site_may_open_the_page_but_not_call_it(server: Handle) -> None:
     assert request(server, "POST", "/api/run", body, {**call, "Sec-Fetch-Mode": "cors"})[0] == 403
 
 
+def test_the_server_does_not_depend_on_the_command_line() -> None:
+    """The playground and the command line both read their settings from gradengine.run_settings;
+    the server imports nothing of gradengine.cli (the command imports the server, not back)."""
+    code = (
+        "import sys, gradengine.playground.server; "
+        "print(sorted(m for m in sys.modules if m.startswith('gradengine.cli')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_the_page_names_its_files_with_the_token(server: Handle) -> None:
     """Inside another site's iframe the page's cookie is not sent with its script and style."""
     _, _, page = request(server, "GET", "/")
