@@ -158,7 +158,7 @@ def _edits_literal(edits: dict[int, list[dict[str, object]]]) -> str:
 
 
 def program_text(run: Run) -> str:
-    """The compiled step's generated Python (program.source), or print(program) without it."""
+    """The compiled step's generated code (program.source) when it has one, else print(program)."""
     stepper = run.stepper
     source = getattr(stepper, "source", None)
     if isinstance(source, str):
@@ -166,10 +166,4 @@ def program_text(run: Run) -> str:
     describe = getattr(stepper, "describe", None)
     if describe is None:
         return "This run uses the eager engine: every step builds its graph anew."
-    text = str(describe())
-    if not text:
-        return "The program is recorded at the first step: press Step."
-    return (
-        "# program.source (the generated Python) is not available in this gradengine;\n"
-        "# here is print(program), which explains how the replay runs:\n\n" + text
-    )
+    return "# print(program): how the replay runs\n\n" + str(describe())
