@@ -124,16 +124,6 @@ class Compiled:
     def reload(self) -> None:
         self.program.load_parameters()
 
-    @property
-    def source(self) -> str | None:
-        """The generated Python of the replay, when the program shows it."""
-        source = getattr(self.program, "source", None)
-        return source if isinstance(source, str) else None
-
-    def describe(self) -> str:
-        """print(program): how the replay runs."""
-        return str(self.program)
-
 
 def make_stepper(engine: str, mlp: MLP, loss: str, l2: float, optimizer: Optimizer) -> Stepper:
     """The stepper of the named engine."""

@@ -159,11 +159,10 @@ def _edits_literal(edits: dict[int, list[dict[str, object]]]) -> str:
 
 def program_text(run: Run) -> str:
     """The compiled step's generated code (program.source) when it has one, else print(program)."""
-    stepper = run.stepper
-    source = getattr(stepper, "source", None)
+    program = getattr(run.stepper, "program", None)
+    if program is None:
+        return "This run uses the eager engine: every step builds its graph anew."
+    source = getattr(program, "source", None)
     if isinstance(source, str):
         return source
-    describe = getattr(stepper, "describe", None)
-    if describe is None:
-        return "This run uses the eager engine: every step builds its graph anew."
-    return "# print(program): how the replay runs\n\n" + str(describe())
+    return "# print(program): how the replay runs\n\n" + str(program)
