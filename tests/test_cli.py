@@ -22,6 +22,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
 
 import gradengine
+from gradengine import run_settings
 from gradengine.cli import app, plots, train
 from gradengine.cli.app import RUN_FILES, _write_json, main
 from gradengine.nn import MLP
@@ -373,7 +374,7 @@ def test_a_run_too_big_for_any_machine_is_a_usage_error(args, fragments, tmp_pat
 def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estimate(
     tmp_path, monkeypatch, capsys
 ):
-    monkeypatch.setattr(app, "available_memory", lambda: 8 * 10**9)
+    monkeypatch.setattr(run_settings, "available_memory", lambda: 8 * 10**9)
     # 8,192 hidden neurons x 32,000 training points: about 8 GB of floats, in under a day
     args = ["train", "--hidden", ",".join(["128"] * 64), "--samples", "40000", "--steps", "1"]
     args += ["--out", str(tmp_path / "o")]
@@ -382,7 +383,7 @@ def test_a_run_that_needs_more_memory_than_there_is_is_refused_naming_the_estima
     assert "GB of memory (estimated)" in err and "8.0 GB available" in err
     assert not (tmp_path / "o").exists()
     # the same settings with what the small run needs fit
-    assert app.estimate(app.DEMO, 1).bytes < 10**8
+    assert run_settings.estimate(app.DEMO, 1).bytes < 10**8
 
 
 def test_the_memory_estimate_is_within_half_again_of_a_measurement():
@@ -393,7 +394,7 @@ def test_the_memory_estimate_is_within_half_again_of_a_measurement():
         mlp = MLP(2, [*hidden, 1], seed=0)
         optimizer = train.make_optimizer("adam", mlp, 0.05)
         peak = traced_peak_of_one_step(mlp, dataset, optimizer)
-        estimated = app.estimate(settings, 1).bytes
+        estimated = run_settings.estimate(settings, 1).bytes
         assert peak / 1.5 < estimated < 1.5 * peak, (hidden, estimated, peak)
 
 
@@ -535,9 +536,9 @@ def test_the_compiled_engine_estimates_a_row_per_neuron_not_a_graph_per_point():
     points through 2-256-256-1 fit in well under 1 GB (10,000 graphs of 66,561 weights would
     take tens of GB), and the estimate grows with the points, not with points x weights."""
     big = app.Settings("moons", 10_000, [256, 256], "sgd", 0.1, 2, 1, 0.2, engine="compiled")
-    assert app.estimate(big, 1).bytes < 10**9
+    assert run_settings.estimate(big, 1).bytes < 10**9
     bigger = dataclasses.replace(big, samples=20_000)
-    ratio = app.estimate(bigger, 1).bytes / app.estimate(big, 1).bytes
+    ratio = run_settings.estimate(bigger, 1).bytes / run_settings.estimate(big, 1).bytes
     assert 1.5 < ratio < 2.0  # twice the rows; the recording does not grow
 
 
@@ -748,13 +749,14 @@ def test_the_default_engine_is_compiled_and_eager_is_refused_where_only_compiled
     tmp_path, monkeypatch, capsys
 ):
     settings = app.Settings("moons", 2000, [64, 64], "adam", 0.05, 2, 1, 0.2, engine="eager")
-    eager_bytes = app.estimate(settings, 1).bytes
+    eager_bytes = run_settings.estimate(settings, 1).bytes
     compiled = dataclasses.replace(settings, engine="compiled")
-    compiled_bytes = app.estimate(compiled, 1).bytes
+    compiled_bytes = run_settings.estimate(compiled, 1).bytes
     # batched replay keeps a row of numbers per point and neuron; eager a graph per point
     assert compiled_bytes < eager_bytes
-    free = int((eager_bytes + compiled_bytes) / 2 / app.MEMORY_SHARE)  # room for compiled only
-    monkeypatch.setattr(app, "available_memory", lambda: free)
+    # room for compiled only
+    free = int((eager_bytes + compiled_bytes) / 2 / run_settings.MEMORY_SHARE)
+    monkeypatch.setattr(run_settings, "available_memory", lambda: free)
     args = ["train", "--samples", "2000", "--hidden", "64,64", "--steps", "2", "--seed", "1"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     report = json.loads((tmp_path / "a" / "report.json").read_text())

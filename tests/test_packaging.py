@@ -25,13 +25,13 @@ PACKAGE_FILES = [
     "gradengine/__init__.py",
     "gradengine/py.typed",
     "gradengine/cli/expression.py",
+    "gradengine/run_settings.py",
     "gradengine/viz/page.html",
     "gradengine/viz/page.js",
     "gradengine/viz/page.css",
     "gradengine/playground/static/index.html",
     "gradengine/playground/static/playground.js",
     "gradengine/playground/static/playground.css",
-    "gradengine/playground/static/class_mode.js",
 ]
 
 

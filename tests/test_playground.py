@@ -186,7 +186,11 @@ def test_bad_actions_get_a_4xx(server: Handle) -> None:
     ]
     for path, body, status in cases:
         assert request(server, "POST", path, json.dumps(body).encode())[0] == status, path
-    assert request(server, "GET", f"/api/graph?run={run}&x=nan&y=0&label=0")[0] == 400
+    point = {"run": run, "x": 0.5, "y": 0.0, "label": 0}
+    for wrong in ({"x": float("nan")}, {"y": "0"}, {"label": 2}, {"hide": "grads"}, {"x": 11}):
+        body = json.dumps({**point, **wrong}).encode()
+        assert request(server, "POST", "/api/graph", body)[0] == 400, wrong
+    assert request(server, "GET", f"/api/graph?run={run}")[0] == 404  # a POST only
 
 
 def test_sizes_the_command_line_refuses_are_refused_with_its_message(server: Handle) -> None:
@@ -322,6 +326,20 @@ def test_a_weight_edit_changes_the_network_at_once(server: Handle) -> None:
         assert new == pytest.approx(old + shift, rel=1e-3, abs=1e-3)
 
 
+def test_a_weight_edit_is_trained_from_in_both_engines_alike(server: Handle) -> None:
+    """The compiled engine keeps the weights in its program's array: an edit must reach it."""
+    losses = {}
+    for engine in ("eager", "compiled"):
+        run = api(server, "/api/run", setup=f"samples=40&hidden=3&opt=sgd&engine={engine}")["run"]
+        api(server, "/api/step", run=run, steps=2)
+        after = api(server, "/api/set", run=run, index=0, value=-2.5)
+        assert after["parameters"][0][0] == -2.5
+        frames = [api(server, "/api/step", run=run, steps=1) for _ in range(3)]
+        losses[engine] = [frame["loss"] for frame in frames]
+        assert frames[-1]["parameters"][0][0] != -2.5  # trained on from the edit
+    assert losses["compiled"] == pytest.approx(losses["eager"], rel=1e-12)
+
+
 def test_points_added_and_removed_change_the_setup(server: Handle) -> None:
     run = api(server, "/api/run", setup="samples=40&hidden=3")["run"]
     frame = api(server, "/api/frame", run=run)
@@ -362,18 +380,56 @@ def test_the_exported_script_reproduces_the_losses(server: Handle, tmp_path: Pat
     assert printed == losses
 
 
-def test_the_chain_rule_page_of_a_point(server: Handle) -> None:
-    run = api(server, "/api/run", setup="samples=20&hidden=2&engine=eager")["run"]
-    status, headers, page = request(server, "GET", f"/api/graph?run={run}&x=0.5&y=-0.25&label=1")
-    assert status == 200 and headers["Content-Type"].startswith("text/html")
-    assert b"x1" in page and b"w1" in page and b"score" in page
+def test_a_points_chain_rule_is_the_step_through_views_data_with_its_grads(
+    server: Handle,
+) -> None:
+    setup = "samples=20&hidden=2&act=tanh&engine=eager&loss=mse&l2=0"
+    run = api(server, "/api/run", setup=setup)["run"]
+    frame = api(server, "/api/step", run=run, steps=2)
+    point = {"run": run, "x": 0.5, "y": -0.25, "label": 1}
+    view = api(server, "/api/graph", **point, neuron=1, hide="grad")
+    assert view["title"].startswith("One point's chain rule at step 2: (0.5, -0.25), class 1")
+    graph = view["graph"]
+    names = [node["name"] for node in graph["nodes"]]
+    for name in ("x1", "x2", "h1.1.w1", "h1.2.b", "h1.1", "h1.2", "score.w2", "score", "loss"):
+        assert name in names
+    # Each neuron is tagged (the page highlights the one hovered); neuron 1 is h1.2.
+    assert {key: names[i] for key, i in graph["tags"].items()} == {
+        "neuron-0": "h1.1",
+        "neuron-1": "h1.2",
+        "neuron-2": "score",
+    }
+    assert names[graph["highlight"]] == "h1.2"
+    assert graph["hide"] == "grad" and any(node["hidden"] for node in graph["nodes"])
+    # The grads at the end of the backward pass against finite differences of the same loss,
+    # (tanh(w·x + b) ... - 1)², written here with the frame's weights.
+    done = graph["steps"][-1]
+    grads = {names[i]: g for i, g, _, _ in done["updates"]}
+    weights = [value for value, _ in frame["parameters"]]
+
+    def loss(ws: list[float]) -> float:
+        hidden = [
+            math.tanh(ws[3 * j] * 0.5 + ws[3 * j + 1] * -0.25 + ws[3 * j + 2]) for j in range(2)
+        ]
+        score = ws[6] * hidden[0] + ws[7] * hidden[1] + ws[8]
+        return (score - 1.0) ** 2
+
+    order = ["h1.1.w1", "h1.1.w2", "h1.1.b", "h1.2.w1", "h1.2.w2", "h1.2.b"]
+    order += ["score.w1", "score.w2", "score.b"]
+    for k, name in enumerate(order):
+        h = 1e-6
+        up, down = list(weights), list(weights)
+        up[k] += h
+        down[k] -= h
+        assert grads[name] == pytest.approx((loss(up) - loss(down)) / (2 * h), rel=1e-6, abs=1e-9)
+    assert grads["loss"] == 1.0
 
 
 def test_the_program_text_of_a_compiled_run(server: Handle) -> None:
     run = api(server, "/api/run", setup="samples=20&hidden=2&engine=compiled")["run"]
     api(server, "/api/step", run=run, steps=1)
     status, _, text = request(server, "GET", f"/api/program?run={run}")
-    assert status == 200 and len(text) > 50
+    assert status == 200 and b"one sample's graph replayed over the batch" in text
 
 
 # -- memory stays flat ---------------------------------------------------------------------------
@@ -596,12 +652,40 @@ def test_another_site_may_open_the_page_but_not_call_it(server: Handle) -> None:
     assert request(server, "POST", "/api/run", body, {**call, "Sec-Fetch-Mode": "cors"})[0] == 403
 
 
+def test_the_server_does_not_depend_on_the_command_line() -> None:
+    """The playground and the command line both read their settings from gradengine.run_settings;
+    the server imports nothing of gradengine.cli (the command imports the server, not back)."""
+    code = (
+        "import sys, gradengine.playground.server; "
+        "print(sorted(m for m in sys.modules if m.startswith('gradengine.cli')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": SRC},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+
+
 def test_the_page_names_its_files_with_the_token(server: Handle) -> None:
     """Inside another site's iframe the page's cookie is not sent with its script and style."""
     _, _, page = request(server, "GET", "/")
     token = token_of(server)
-    for path in ("/static/playground.js", "/static/playground.css"):
+    files = ("playground.js", "playground.css", "page.js", "page.css")
+    for path in (f"/static/{name}" for name in files):
         assert f'"{path}?token={token}"'.encode() in page
+
+
+def test_the_chain_rule_is_drawn_by_the_step_through_views_own_files(server: Handle) -> None:
+    status, headers, script = request(server, "GET", "/static/page.js")
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript")
+    assert b"const GradengineGraph" in script
+    status, headers, style = request(server, "GET", "/static/page.css")
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
+    assert b".ge-view" in style
 
 
 @pytest.mark.parametrize(

@@ -191,21 +191,50 @@ def test_a_points_chain_rule_opens_in_the_step_through_view(page: Any, server: H
     press_step(page, 1)
     page.get_by_label("x", exact=True).fill("0.5")
     page.get_by_label("y", exact=True).fill("0.25")
-    page.get_by_label("class mode").select_option("grads")
+    page.get_by_label("class mode").select_option("hide the grads")
     page.get_by_role("button", name="Open chain rule").click()
-    graph = page.frame_locator("#graph")
-    expect(graph.locator("#class-mode")).to_contain_text("grads hidden")
+    graph = page.locator("#graph")
+    expect(page.locator("#graph-title")).to_contain_text("at step 1: (0.5, 0.25), class 0")
+    expect(graph.locator(".ge-class-note")).to_contain_text("grads hidden")
     expect(graph.locator("[data-name='loss']")).to_be_attached()
     expect(graph.locator("[data-name='x1']")).to_be_attached()
-    # Class mode: at the end of the backward pass every grad reads ? until revealed (a: all).
-    graph.locator("#last").click()
+    expect(graph.locator("[data-name='h1.1.w1']")).to_be_attached()
+    # Class mode: at the end of the backward pass every grad reads ? until revealed.
+    graph.get_by_role("button", name="to the end").click()
     loss_grad = graph.locator("[data-name='loss'] text.num.grad tspan.val")
     expect(loss_grad).to_have_text("?")
     grads = graph.locator("g.node text.num.grad tspan.val")
-    assert set(grads.all_text_contents()) <= {"?", "\u2014"}  # — : a constant, no grad
-    graph.locator("body").press("a")
+    assert set(grads.all_text_contents()) == {"?"}
+    # One at a time (a click on its card), then all with R, which is not the page's Reset.
+    graph.get_by_role("button", name="reveal the grad of loss").click()
     expect(loss_grad).to_have_text(re.compile(r"^1(\.0*)?$"))  # d loss / d loss
+    assert grads.all_text_contents().count("?") == grads.count() - 1
+    graph.press("R")
+    expect(graph.get_by_role("button", name="hide all (R)")).to_be_visible()
     assert "?" not in grads.all_text_contents()
+    expect(page.get_by_label("step", exact=True)).to_have_text("1")
+    # Step: the view follows the training with the new weights.
+    press_step(page, 1)
+    expect(page.locator("#graph-title")).to_contain_text("at step 2:")
+
+
+def test_the_neuron_hovered_is_highlighted_in_the_graph(page: Any, server: Handle) -> None:
+    open_run(page, server)
+    page.get_by_role("button", name="Open chain rule").click()
+    graph = page.locator("#graph")
+    expect(graph.locator("[data-name='score']")).to_be_attached()
+    expect(graph.locator("g.node.highlight")).to_have_count(0)
+    page.get_by_role(
+        "button", name="neuron 3 of layer 2: show its output; click to set its bias"
+    ).hover()
+    expect(graph.locator("g.node.highlight")).to_have_attribute("data-name", "h2.3")
+    page.get_by_role("button", name="the output: show its output; click to set its bias").hover()
+    expect(graph.locator("g.node.highlight")).to_have_attribute("data-name", "score")
+    # Another point opens with the last neuron hovered still highlighted.
+    page.get_by_label("x", exact=True).fill("-0.5")
+    page.get_by_role("button", name="Open chain rule").click()
+    expect(page.locator("#graph-title")).to_contain_text("(-0.5, ")
+    expect(graph.locator("g.node.highlight")).to_have_attribute("data-name", "score")
 
 
 def test_clicking_a_datapoint_in_chain_mode_opens_its_graph(page: Any, server: Handle) -> None:
@@ -214,7 +243,7 @@ def test_clicking_a_datapoint_in_chain_mode_opens_its_graph(page: Any, server: H
     plane = page.locator("#plane").bounding_box()
     page.mouse.click(plane["x"] + plane["width"] / 2, plane["y"] + plane["height"] / 2)
     expect(page.locator("#graph")).to_be_visible()
-    expect(page.frame_locator("#graph").locator("[data-name='score']")).to_be_attached()
+    expect(page.locator("#graph [data-name='score']")).to_be_attached()
 
 
 def test_a_compiled_run_shows_its_program(page: Any, server: Handle) -> None:
@@ -246,10 +275,21 @@ def test_the_model_file_loads_with_mlp_load(page: Any, server: Handle, tmp_path:
     assert [p.data for p in model.parameters()] == [p.data for p in trained.parameters()]
 
 
-def test_a_network_the_model_file_cannot_hold_is_explained(page: Any, server: Handle) -> None:
-    open_run(page, server, SETUP + "&out=tanh&loss=mse")
-    page.get_by_role("link", name="Export model file").click()
-    expect(page.locator("#status")).to_contain_text("MLP.save cannot hold this network")
+def test_the_model_file_of_a_tanh_network_holds_each_layers_activation(
+    page: Any, server: Handle, tmp_path: Path
+) -> None:
+    open_run(page, server, SETUP + "&act=tanh,sigmoid&out=tanh&loss=mse")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export model file").click()
+    download.value.save_as(tmp_path / "model.json")
+    model = MLP.load(tmp_path / "model.json")
+    assert model.activations == ["tanh", "sigmoid", "tanh"]
+    # The lecture's network at step 0, built here: the same weights and the same outputs.
+    lecture = MLP(2, [5, 4, 1], seed=7, activation=["tanh", "sigmoid", "tanh"])
+    assert [p.data for p in model.parameters()] == [p.data for p in lecture.parameters()]
+    for x in ([0.5, -0.25], [-1.0, 2.0]):
+        assert model(x).data == lecture(x).data
+        assert -1 < model(x).data < 1  # a tanh output
 
 
 def test_the_setup_form_starts_a_new_run_and_writes_the_url(page: Any, server: Handle) -> None:

@@ -1,24 +1,27 @@
-"""How a playground run computes: one step's loss and gradients, and the scores it draws.
+"""How a playground run computes: its optimizer steps, and the scores it draws.
 
 Two small interfaces, so that another way of running them can replace these:
 
-- a stepper's ``loss(X, labels)`` returns the loss of one batch and adds its gradients to the
-  model's ``.grad`` (eager: the graph built anew; compiled: one recording replayed);
+- a stepper's ``step(X, labels)`` takes one optimizer step on one batch and returns its loss;
+  ``sync()`` gives the model's Values the parameters and the last step's gradients, ``reload()``
+  takes the parameters back from them after an edit (eager: the graph built anew on the Values
+  themselves; compiled: one sample's loss recorded once and replayed over every batch, with the
+  parameters in the program's array, updated there by the optimizer's ``step_arrays``);
 - a ``Scores`` program gives, for fixed points, the output and (optionally) every neuron's
   output at the model's current weights: the heatmaps and the accuracies.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from gradengine import losses
-from gradengine.compile import Program, compile_graph
+from gradengine.compile.batched import compile_batched
 from gradengine.engine import Value
 from gradengine.fast import total
 from gradengine.nn import MLP
+from gradengine.optim import Optimizer
 
 Points = Sequence[Sequence[float]]
 
@@ -28,14 +31,20 @@ def targets(labels: Sequence[int], loss: str) -> list[float]:
     return [float(c) if loss == "bce" else 2.0 * c - 1.0 for c in labels]
 
 
+def sample_loss(score: Value, wanted: float | Value, loss: str) -> Value:
+    """One point's loss: max(0, 1 - y s) (hinge), (s - y)² (mse) or the logistic loss (bce)."""
+    if loss == "bce":
+        return losses.binary_cross_entropy_with_logits([score], [wanted])
+    if loss == "hinge":
+        return (1 + -wanted * score).relu()
+    return (score - wanted) ** 2
+
+
 def data_loss(scores: Sequence[Value], wanted: Sequence[float | Value], loss: str) -> Value:
-    """mean max(0, 1 - y s) (hinge), mean (s - y)² (mse) or the logistic loss (bce)."""
+    """The mean of sample_loss over the points."""
     if loss == "bce":
         return losses.binary_cross_entropy_with_logits(scores, wanted)
-    if loss == "hinge":
-        terms = [(1 + -y * s).relu() for s, y in zip(scores, wanted, strict=True)]
-    else:
-        terms = [(s - y) ** 2 for s, y in zip(scores, wanted, strict=True)]
+    terms = [sample_loss(s, y, loss) for s, y in zip(scores, wanted, strict=True)]
     return total(terms) * (1.0 / len(terms))
 
 
@@ -55,108 +64,112 @@ def objective(
 
 
 class Stepper(Protocol):
-    """Computes one batch's loss and adds its gradients to the model's parameters."""
+    """Takes optimizer steps on batches; keeps the model's Values in step on request."""
 
-    def loss(self, X: Points, labels: Sequence[int]) -> float: ...
+    def step(self, X: Points, labels: Sequence[int]) -> float: ...
+
+    def sync(self) -> None: ...
+
+    def reload(self) -> None: ...
 
 
 class Eager:
-    """Builds the batch's graph of Values and calls backward()."""
+    """Builds the batch's graph of Values, calls backward() and the optimizer's step()."""
 
-    def __init__(self, mlp: MLP, loss: str, l2: float) -> None:
-        self.mlp, self.loss_name, self.l2 = mlp, loss, l2
+    def __init__(self, mlp: MLP, loss: str, l2: float, optimizer: Optimizer) -> None:
+        self.mlp, self.loss_name, self.l2, self.optimizer = mlp, loss, l2, optimizer
 
-    def loss(self, X: Points, labels: Sequence[int]) -> float:
+    def step(self, X: Points, labels: Sequence[int]) -> float:
+        self.optimizer.zero_grad()
         result = objective(self.mlp, X, targets(labels, self.loss_name), self.loss_name, self.l2)
         result.backward()
+        self.optimizer.step()  # FloatingPointError, before any change, on a non-finite grad
         return result.data
+
+    def sync(self) -> None:
+        """Nothing to do: the Values are the parameters."""
+
+    def reload(self) -> None:
+        """Nothing to do: the Values are the parameters."""
 
 
 class Compiled:
-    """Records one batch's loss once (points and labels as inputs) and replays it."""
+    """One point's loss recorded once (its x, y and target as inputs), replayed over every
+    batch (compile_batched): the batch's loss is the mean, plus L2 once. The parameters stay in
+    the program's array between steps; the optimizer updates them there (step_arrays)."""
 
-    def __init__(self, mlp: MLP, loss: str, l2: float) -> None:
-        self.mlp, self.loss_name, self.l2 = mlp, loss, l2
-        self.program: Program | None = None
-        self.size = 0
+    def __init__(self, mlp: MLP, loss: str, l2: float, optimizer: Optimizer) -> None:
+        self.loss_name, self.optimizer = loss, optimizer
 
-    def _record(self, size: int) -> Program:
-        xs = [[Value(0.0), Value(0.0)] for _ in range(size)]
-        wanted = [Value(0.0) for _ in range(size)]
-        result = objective(self.mlp, xs, wanted, self.loss_name, self.l2)
-        inputs = [*(v for x in xs for v in x), *wanted]
-        return compile_graph(
-            result, self.mlp.parameters(), inputs, allow_unused=True, input_grads=False
+        def sample(v: list[Value]) -> Value:
+            return sample_loss(mlp.forward(v[:2])[0], v[2], loss)
+
+        penalty = losses.l2(mlp.parameters(), alpha=l2) if l2 > 0 else None
+        # check=0: an MLP's graph has the same shape for every point (no control flow on .data).
+        self.program = compile_batched(
+            sample, optimizer.params, [[0.0, 0.0, 1.0]], penalty=penalty, check=0
         )
 
-    def loss(self, X: Points, labels: Sequence[int]) -> float:
-        if self.program is None or self.size != len(X):  # a batch of another size: record again
-            self.program, self.size = self._record(len(X)), len(X)
-        values = [float(a) for x in X for a in x] + targets(labels, self.loss_name)
-        return self.program.run(values)
+    def step(self, X: Points, labels: Sequence[int]) -> float:
+        wanted = targets(labels, self.loss_name)
+        rows = [[float(x[0]), float(x[1]), y] for x, y in zip(X, wanted, strict=True)]
+        result = self.program.step(rows)
+        # FloatingPointError, before any change, on a non-finite grad
+        self.optimizer.step_arrays(self.program.params, self.program.grads)
+        return float(result.loss)
 
-    @property
-    def source(self) -> str | None:
-        """The generated Python of the replay, when the program shows it."""
-        if self.program is None:
-            return None
-        source = getattr(self.program, "source", None)
-        return source if isinstance(source, str) else None
+    def sync(self) -> None:
+        self.program.store_parameters()
 
-    def describe(self) -> str:
-        """print(program): how the replay runs."""
-        return "" if self.program is None else str(self.program)
+    def reload(self) -> None:
+        self.program.load_parameters()
 
 
-def make_stepper(engine: str, mlp: MLP, loss: str, l2: float) -> Eager | Compiled:
+def make_stepper(engine: str, mlp: MLP, loss: str, l2: float, optimizer: Optimizer) -> Stepper:
     """The stepper of the named engine."""
-    return Compiled(mlp, loss, l2) if engine == "compiled" else Eager(mlp, loss, l2)
+    kind = Compiled if engine == "compiled" else Eager
+    return kind(mlp, loss, l2, optimizer)
 
 
 class Scores:
-    """A compiled program that reads the MLP's output (and every neuron's) at fixed points.
+    """A batched program that reads the MLP's output (and every neuron's) at fixed points.
 
-    A replay keeps no interior values, so each wanted output o gets a probe leaf p, always 0,
-    added to the graph as p * o: d/dp = o. The program runs on a copy of the MLP whose weights
-    are inputs, so the model's own .grad is never touched.
+    One point's forward pass is recorded, each neuron's output (or only the score) asked for
+    as an output, and replayed over all the points at the model's current weights; the
+    model's .grad is never touched.
     """
 
     def __init__(self, mlp: MLP, points: Points, *, neurons: bool) -> None:
-        self.n_points = len(points)
-        self.parameters = mlp.parameters()
-        twin = copy.deepcopy(mlp)
-        self.probes: list[Value] = []
-        terms: list[Value] = []
-        self.width = 0
-        for point in points:
-            outputs: list[Value] = []
-            if neurons:  # layer by layer, so that every neuron is a node of its own
-                layer_out: Sequence[Value] = [Value(float(a)) for a in point]
-                for layer in twin.layers:
-                    layer_out = layer.forward(layer_out)
-                    outputs.extend(layer_out)
-            else:
-                outputs = twin.forward([float(a) for a in point])[:1]
-            self.width = len(outputs)
-            for output in outputs:
-                probe = Value(0.0)
-                self.probes.append(probe)
-                terms.append(probe * output)
-        self.program: Program | None = None
-        if terms:
-            self.program = compile_graph(
-                total(terms), [], [*twin.parameters(), *self.probes], allow_unused=True
-            )
-        self.zeros = [0.0] * len(self.probes)
+        self.rows = [[float(a) for a in point] for point in points]
+        sizes = [len(layer.neurons) for layer in mlp.layers]
+        self.width = sum(sizes) if neurons else 1
 
-    def run(self) -> list[list[float]]:
-        """One row per point: its outputs (the network's score last) at the current weights."""
+        def sample(v: list[Value]) -> tuple[Value, list[Value]]:
+            if not neurons:
+                score = mlp.forward(v)[0]
+                return score, [score]
+            outputs: list[Value] = []
+            layer_out: Sequence[Value] = v
+            for layer in mlp.layers:  # layer by layer, so that every neuron is an output
+                layer_out = layer.forward(layer_out)
+                outputs.extend(layer_out)
+            return outputs[-1], outputs
+
+        self.program = None
+        self.batch: Any = self.rows
+        if self.rows:
+            self.program = compile_batched(sample, mlp.parameters(), self.rows, check=0)
+            if self.program.backend == "numpy":  # converted once, not at every frame
+                import numpy
+
+                self.batch = numpy.array(self.rows, dtype=numpy.float64)
+
+    def columns(self) -> list[list[float]]:
+        """One column per output (the network's score last): its value at every point."""
         if self.program is None:
-            return []
-        probes = self.probes
-        for p in probes:
-            p.grad = 0.0
-        self.program.run([p.data for p in self.parameters] + self.zeros)
-        w = self.width
-        grads = [p.grad for p in probes]
-        return [grads[i : i + w] for i in range(0, len(grads), w)]
+            return [[] for _ in range(self.width)]
+        self.program.load_parameters()
+        outputs: list[Any] = self.program.forward(self.batch).outputs
+        return [
+            column.tolist() if hasattr(column, "tolist") else list(column) for column in outputs
+        ]

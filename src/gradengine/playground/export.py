@@ -63,12 +63,10 @@ train_points = [(a, b, c) for (a, b, i), c in zip(train, y_train) if int(i) not 
 test_points = [(a, b, c) for (a, b, i), c in zip(test, y_test) if int(i) not in removed]
 train_points += {added}  # points added by hand before the first step
 
-# The network: 2 inputs, the hidden layers, one output score (its sign is the class).
-model = MLP(2, {nouts}, seed=SEED)
-for layer, activation in zip(model.layers, {activations}):
-    for neuron in layer.neurons:
-        neuron.activation = activation
-{output}parameters = model.parameters()
+# The network: 2 inputs, the hidden layers, one output score (its sign is the class);
+# one activation per layer, the output's last.
+model = MLP(2, {nouts}, seed=SEED, activation={activations})
+parameters = model.parameters()
 optimizer = {optimizer}
 
 
@@ -109,10 +107,7 @@ for step in range(STEPS + 1):
     print(f"step {{step + 1}} loss {{loss.data!r}}")
 
 if len(sys.argv) > 1:
-    try:
-        model.save(sys.argv[1])
-    except ValueError as error:  # a network MLP.save cannot hold (its neurons mixing activations)
-        sys.exit(f"cannot save the model: {{error}}")
+    model.save(sys.argv[1])
 '''
 
 
@@ -123,12 +118,6 @@ def script(run: Run) -> str:
     for edit in run.edits:
         edits.setdefault(edit["step"], []).append({k: v for k, v in edit.items() if k != "step"})
     first_setup = run.first_setup
-    output = ""
-    if setup.output == "tanh":
-        output = (
-            "for neuron in model.layers[-1].neurons:  # the lecture's tanh output\n"
-            '    neuron.nonlin, neuron.activation = True, "tanh"\n'
-        )
     if setup.optimizer == "sgd":
         optimizer = f"SGD(parameters, lr={setup.lr!r}, momentum={setup.momentum!r})"
     else:
@@ -152,8 +141,7 @@ def script(run: Run) -> str:
         removed=list(first_setup.removed),
         added=[list(p) for p in first_setup.added],
         nouts=[*setup.hidden, 1],
-        activations=list(setup.activations),
-        output=output,
+        activations=[*setup.activations, setup.output],
         optimizer=optimizer,
         loss=setup.loss,
         l2_note=", plus L2 Σ p²" if setup.l2 > 0 else "",
@@ -170,18 +158,11 @@ def _edits_literal(edits: dict[int, list[dict[str, object]]]) -> str:
 
 
 def program_text(run: Run) -> str:
-    """The compiled step's generated Python (program.source), or print(program) without it."""
-    stepper = run.stepper
-    source = getattr(stepper, "source", None)
+    """The compiled step's generated code (program.source) when it has one, else print(program)."""
+    program = getattr(run.stepper, "program", None)
+    if program is None:
+        return "This run uses the eager engine: every step builds its graph anew."
+    source = getattr(program, "source", None)
     if isinstance(source, str):
         return source
-    describe = getattr(stepper, "describe", None)
-    if describe is None:
-        return "This run uses the eager engine: every step builds its graph anew."
-    text = str(describe())
-    if not text:
-        return "The program is recorded at the first step: press Step."
-    return (
-        "# program.source (the generated Python) is not available in this gradengine;\n"
-        "# here is print(program), which explains how the replay runs:\n\n" + text
-    )
+    return "# print(program): how the replay runs\n\n" + str(program)

@@ -2,7 +2,7 @@
 
 A step is one optimizer step: draw the batch, compute its loss and gradients, update. Every
 number a frame reports is computed by gradengine: the loss by the step itself, the accuracies
-and heatmaps by compiled programs reading the current weights (engines.Scores).
+and heatmaps by batched programs reading the current weights (engines.Scores).
 """
 
 from __future__ import annotations
@@ -31,14 +31,12 @@ MAX_EDITS = 10_000
 
 def build_model(setup: Setup) -> MLP:
     """MLP(2, [*hidden, 1], seed), each hidden layer with its activation, the output with its."""
-    mlp = MLP(2, [*setup.hidden, 1], seed=setup.seed)
-    for layer, activation in zip(mlp.layers, setup.activations, strict=False):
-        for neuron in layer.neurons:
-            neuron.activation = activation
-    if setup.output == "tanh":  # the lecture's network: tanh on the output too
-        for neuron in mlp.layers[-1].neurons:
-            neuron.nonlin, neuron.activation = True, "tanh"
-    return mlp
+    return MLP(
+        2,
+        [*setup.hidden, 1],
+        seed=setup.seed,
+        activation=[*setup.activations, setup.output],
+    )
 
 
 def build_optimizer(setup: Setup, mlp: MLP) -> Optimizer:
@@ -71,7 +69,9 @@ class Run:
         self.mlp = build_model(setup)
         self.parameters = self.mlp.parameters()
         self.optimizer = build_optimizer(setup, self.mlp)
-        self.stepper = engines.make_stepper(setup.engine, self.mlp, setup.loss, setup.l2)
+        self.stepper = engines.make_stepper(
+            setup.engine, self.mlp, setup.loss, setup.l2, self.optimizer
+        )
         self.rng = random.Random(setup.seed)
         self.steps = 0
         self.last_loss: float | None = None
@@ -106,22 +106,23 @@ class Run:
             return
         if self.problem == NO_POINTS:  # points were added since
             self.problem = None
-        for _ in range(count):
-            if self.problem:
-                return
-            X, labels = self._batch()
-            self.optimizer.zero_grad()
-            loss = self.stepper.loss(X, labels)
-            try:
-                self.optimizer.step()
-            except FloatingPointError as error:
-                self.problem = (
-                    f"training diverged at step {self.steps + 1}: {error}; try a smaller lr"
-                )
-                return
-            self.steps += 1
-            self.last_loss = loss
-            self.curves["loss"].add(self.steps, loss)
+        try:
+            for _ in range(count):
+                if self.problem:
+                    return
+                X, labels = self._batch()
+                try:
+                    loss = self.stepper.step(X, labels)
+                except FloatingPointError as error:
+                    self.problem = (
+                        f"training diverged at step {self.steps + 1}: {error}; try a smaller lr"
+                    )
+                    return
+                self.steps += 1
+                self.last_loss = loss
+                self.curves["loss"].add(self.steps, loss)
+        finally:
+            self.stepper.sync()  # the Values, which the page and the export read, up to date
         self.evaluation = self._evaluate()
         evaluation = self.evaluation
         self.curves["test_loss"].add(self.steps, evaluation["test_loss"])
@@ -133,8 +134,7 @@ class Run:
         if self._data_scores is None:
             both = self.points.train + self.points.test
             self._data_scores = engines.Scores(self.mlp, [p[:2] for p in both], neurons=False)
-        rows = self._data_scores.run()
-        scores = [row[-1] for row in rows]
+        scores = self._data_scores.columns()[-1]
         n_train = len(self.points.train)
         result: dict[str, float | None] = {}
         for name, part, s in (
@@ -169,6 +169,7 @@ class Run:
             raise ValueError(f"a weight must be a finite number within ±1e6, got {value!r}")
         self._edit({"set": [index, value]})
         self.parameters[index].data = value
+        self.stepper.reload()
         self.evaluation = self._evaluate()
 
     def add_point(self, x: float, y: float, label: int) -> None:
@@ -208,10 +209,10 @@ class Run:
 
     def frame(self, focus: int | None = None) -> dict[str, Any]:
         """Everything the page draws, as JSON-ready data; focus: a neuron's full-size map."""
-        rows = self.grid.run()
-        half = [rows[j * GRID + i] for j in range(0, GRID, 2) for i in range(0, GRID, 2)]
+        columns = self.grid.columns()
+        half = [j * GRID + i for j in range(0, GRID, 2) for i in range(0, GRID, 2)]
         n_neurons = self.grid.width
-        neurons = [_rounded([row[k] for row in half]) for k in range(n_neurons)]
+        neurons = [_rounded([column[i] for i in half]) for column in columns]
         frame: dict[str, Any] = {
             "step": self.steps,
             "loss": _safe(self.last_loss),
@@ -219,7 +220,7 @@ class Run:
             "problem": self.problem,
             "grid": GRID,
             "box": list(self.points.box),
-            "output": _rounded([row[-1] for row in rows]),
+            "output": _rounded(columns[-1]),
             "neurons": neurons,
             "sizes": [2, *self.setup.hidden, 1],
             "parameters": [[_safe(p.data), _safe(p.grad)] for p in self.parameters],
@@ -231,9 +232,9 @@ class Run:
             "edits": len(self.edits),
         }
         if focus is not None and 0 <= focus < n_neurons:
-            frame["focus"] = [focus, _rounded([row[focus] for row in rows])]
+            frame["focus"] = [focus, _rounded(columns[focus])]
         return frame
 
     def model_json(self) -> str:
-        """The model as MLP.save writes it; ValueError when that format cannot hold it."""
+        """The model as MLP.save writes it (each layer's activation included)."""
         return json.dumps(self.mlp.to_dict(), indent=1) + "\n"

@@ -4,7 +4,8 @@ Every request must carry the token (``?token=``, the ``X-Playground-Token`` head
 the page sets on its first load), a Host naming this server (127.0.0.1:PORT or localhost:PORT,
 so a rebound DNS name is refused), and, when it has one, an Origin of this server's own. It
 serves its own three files and a small JSON API; anything else is a 4xx, and no request, however
-malformed, stops the server.
+malformed, stops the server. The page draws a point's chain rule with the step-through view's
+own script and style (gradengine.viz.html.view_files()), served beside the page's.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 from gradengine.playground import chain, export
 from gradengine.playground.run import Run
 from gradengine.playground.setup import parse_setup
+from gradengine.viz.html import view_files
 
 #: The largest request body read; the setup, a point or a weight take a few hundred bytes.
 MAX_BODY = 64 * 1024
@@ -32,20 +34,19 @@ MAX_BODY = 64 * 1024
 MAX_RUNS = 8
 #: The most steps one request may ask for.
 MAX_STEPS_PER_REQUEST = 1000
+JS, CSS = "text/javascript; charset=utf-8", "text/css; charset=utf-8"
+#: The page's own files, in gradengine/playground/static.
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
-    "/static/playground.js": ("playground.js", "text/javascript; charset=utf-8"),
-    "/static/playground.css": ("playground.css", "text/css; charset=utf-8"),
+    "/static/playground.js": ("playground.js", JS),
+    "/static/playground.css": ("playground.css", CSS),
 }
+#: The step-through view's files, from gradengine.viz.
+VIEW = {"/static/page.js": ("page.js", JS), "/static/page.css": ("page.css", CSS)}
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self' http://localhost:* http://127.0.0.1:*"
-)
-# The step-through page is one self-contained file with its script and style inline.
-GRAPH_POLICY = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
 
 
@@ -77,10 +78,14 @@ class Playground(ThreadingHTTPServer):
             path: (package.joinpath(name).read_bytes(), kind)
             for path, (name, kind) in STATIC.items()
         }
-        # The page names its script and style with the token: inside another site's page (a
+        view = view_files()
+        self.files.update(
+            {path: (view[name].encode(), kind) for path, (name, kind) in VIEW.items()}
+        )
+        # The page names its scripts and styles with the token: inside another site's page (a
         # notebook's iframe) the browser does not send the page's cookie with them.
         page, kind = self.files["/"]
-        for path in STATIC:
+        for path in self.files:
             if path != "/":
                 page = page.replace(f'"{path}"'.encode(), f'"{path}?token={self.token}"'.encode())
         self.files["/"] = (page, kind)
@@ -234,25 +239,13 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/api/model.json":
             run = self.server.run(one.get("run"))
             with run.lock:
-                try:
-                    text = run.model_json()
-                except ValueError as error:
-                    raise RequestError(
-                        HTTPStatus.CONFLICT, f"MLP.save cannot hold this network: {error}"
-                    ) from None
+                text = run.model_json()
             self._send_text(text, "application/json", download="model.json")
         elif path == "/api/program":
             run = self.server.run(one.get("run"))
             with run.lock:
                 text = export.program_text(run)
             self._send_text(text, "text/plain")
-        elif path == "/api/graph":
-            run = self.server.run(one.get("run"))
-            with run.lock:
-                page = chain.point_page(run, one)
-            self._send(
-                HTTPStatus.OK, page.encode(), "text/html; charset=utf-8", policy=GRAPH_POLICY
-            )
         else:
             raise RequestError(HTTPStatus.NOT_FOUND, "no such page")
 
@@ -284,6 +277,9 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     part, index = _pair(body.get("remove"))
                     run.remove_point(part, index)
+            elif path == "/api/graph":
+                self._send_json(chain.point_view(run, body))
+                return
             elif path != "/api/frame":
                 raise RequestError(HTTPStatus.NOT_FOUND, "no such action")
             self._send_json(run.frame(_focus(body)))

@@ -1,10 +1,13 @@
 // The playground page. Every number it shows comes from the server (gradengine): this script
 // only asks for steps, draws what it is sent (numbers to colours and positions) and sends edits.
+// A point's chain rule is drawn by gradengine's step-through view (page.js: GradengineGraph).
 "use strict";
 (() => {
   const token = new URLSearchParams(location.search).get("token") || "";
   const $ = (id) => document.getElementById(id);
   const state = { run: null, frame: null, playing: false, busy: false, focus: null, hoverEdge: null };
+  // The chain-rule view: the point shown, the neuron ringed (the last one hovered), the view.
+  const chain = { point: null, neuron: null, view: null, hide: "", loading: false, again: false, last: 0 };
   const ORANGE = [245, 147, 34], BLUE = [8, 119, 189];
 
   // -- talking to the server ----------------------------------------------------------------------
@@ -78,6 +81,7 @@
   $("reset").addEventListener("click", reset);
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest(".ge-view")) return; // the chain-rule view's own keys (R, space, arrows)
     if (event.key === " " && !event.target.closest("button")) { event.preventDefault(); togglePlay(); }
     else if (event.key === "s" || event.key === "ArrowRight") { event.preventDefault(); step(); }
     else if (event.key === "r") reset();
@@ -153,7 +157,10 @@
     drawPlane(frame);
     drawCurves(frame);
     drawNetwork(frame);
-    if (state.chain && $("follow").checked && !$("graph").hidden && !state.playing) openChain(state.chain, true);
+    // The open graph follows the training: every step, at most once a second while playing.
+    if (chain.view && $("follow").checked && (!state.playing || performance.now() - chain.last > 1000)) {
+      openChain(chain.point, true);
+    }
   }
 
   function toPixel(frame, x, y, size) {
@@ -335,7 +342,10 @@
   function setFocus(neuron) {
     if (state.focus === neuron) return;
     state.focus = neuron;
-    if (neuron !== null && state.chain) state.chain.neuron = neuron;
+    if (neuron !== null) {
+      chain.neuron = neuron;
+      if (chain.view) chain.view.highlight(`neuron-${neuron}`, { show: true });
+    }
     if (!state.playing && !state.busy) act("/api/frame", {});
   }
 
@@ -405,7 +415,7 @@
     const cls = Number(document.querySelector("input[name=cls]:checked").value);
     if (mode === "chain") {
       const [x, y] = hit ? [hit.x, hit.y] : fromPixel(frame, px, py, size);
-      openChain({ x, y, label: hit ? hit.c : cls, neuron: state.focus });
+      openChain({ x, y, label: hit ? hit.c : cls });
     } else if (hit) {
       act("/api/point", { remove: [hit.part, hit.i] });
     } else {
@@ -414,24 +424,42 @@
     }
   });
 
-  function openChain(point, quiet) {
-    state.chain = point;
+  async function openChain(point, quiet) {
+    chain.point = point;
     const form = $("chain-form").elements;
     form.x.value = fmt(point.x, 6);
     form.y.value = fmt(point.y, 6);
     form.label.value = String(point.label);
-    const params = { run: state.run, x: point.x, y: point.y, label: point.label };
-    if (point.neuron !== null && point.neuron !== undefined) params.neuron = point.neuron;
-    if (form.hide.value) params.hide = form.hide.value;
-    $("graph").hidden = false;
-    $("graph").src = withToken("/api/graph", params);
-    if (!quiet) $("graph").scrollIntoView({ behavior: "smooth", block: "nearest" });
+    if (chain.loading) { chain.again = true; return; } // one request at a time; then the latest
+    chain.loading = true;
+    chain.last = performance.now();
+    try {
+      const hide = form.hide.value;
+      const answer = await post("/api/graph", {
+        run: state.run, x: point.x, y: point.y, label: point.label, neuron: chain.neuron, hide,
+      });
+      $("graph-box").hidden = false;
+      $("graph-title").textContent = answer.title;
+      $("graph-subtitle").textContent = answer.subtitle;
+      // Another class mode is another view: what was revealed belongs to the old one.
+      if (chain.view && chain.hide !== hide) { chain.view.destroy(); chain.view = null; }
+      if (chain.view) chain.view.update(answer.graph);
+      else chain.view = GradengineGraph.mount($("graph"), answer.graph);
+      chain.hide = hide;
+      if (!quiet) $("graph-box").scrollIntoView({ behavior: "smooth", block: "nearest" });
+    } catch (error) {
+      say(error.message);
+    } finally {
+      chain.loading = false;
+      if (chain.again) { chain.again = false; openChain(chain.point, true); }
+    }
   }
   $("chain-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = $("chain-form").elements;
-    openChain({ x: Number(form.x.value), y: Number(form.y.value), label: Number(form.label.value), neuron: state.focus });
+    openChain({ x: Number(form.x.value), y: Number(form.y.value), label: Number(form.label.value) });
   });
+  $("chain-form").elements.hide.addEventListener("change", () => { if (chain.view) openChain(chain.point, true); });
 
   // The same from the keyboard: the point typed in the chain-rule form.
   $("add-point").addEventListener("click", () => {
@@ -453,7 +481,7 @@
 
   // -- take it home -------------------------------------------------------------------------------
   $("export-model").addEventListener("click", async (event) => {
-    // Fetched first: a network the model file cannot hold gets its reason, not a file of it.
+    // Fetched first: a run the server has closed gets its reason, not a file of it.
     event.preventDefault();
     const response = await fetch($("export-model").href);
     if (!response.ok) {
