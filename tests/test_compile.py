@@ -6,22 +6,13 @@ import math
 import random
 
 import pytest
+from backends import BACKENDS
 from graph_strategies import EngineBackend, graphs, run
 from hypothesis import HealthCheck, given, settings
 
 from gradengine import MLP, Operation, Value, compile_graph, total, weighted_sum
 from gradengine.engine import topological_order
 from gradengine.losses import binary_cross_entropy_with_logits, cross_entropy, hinge, l2, mse
-
-BACKENDS = [
-    "python",
-    pytest.param(
-        "numpy",
-        marks=pytest.mark.skipif(
-            __import__("importlib").util.find_spec("numpy") is None, reason="needs numpy"
-        ),
-    ),
-]
 
 
 def same(got: float, want: float, backend: str) -> bool:

@@ -6,18 +6,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from backends import BACKENDS
 
 from gradengine import Value, compile_graph, detect_anomaly
-
-BACKENDS = [
-    "python",
-    pytest.param(
-        "numpy",
-        marks=pytest.mark.skipif(
-            __import__("importlib").util.find_spec("numpy") is None, reason="needs numpy"
-        ),
-    ),
-]
 
 
 def log_loss(x: Value, w: Value) -> Value:

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import pytest
+from backends import BACKENDS
 from graph_strategies import EngineBackend, graphs, run
 from hypothesis import HealthCheck, assume, given, settings
 
@@ -16,16 +17,6 @@ from gradengine import MLP, Value
 from gradengine.compile.batched import compile_batched
 from gradengine.losses import l2, loss_of_inputs
 from gradengine.optim import SGD, Adam
-
-BACKENDS = [
-    "python",
-    pytest.param(
-        "numpy",
-        marks=pytest.mark.skipif(
-            __import__("importlib").util.find_spec("numpy") is None, reason="needs numpy"
-        ),
-    ),
-]
 
 
 def close(got: float, want: float, rel: float = 1e-12, abs_: float = 1e-14) -> bool:

@@ -15,19 +15,10 @@ import math
 from collections.abc import Callable
 
 import pytest
+from backends import BACKENDS
 
 from gradengine import MLP, Operation, Value, compile_graph, grad
 from gradengine.losses import hinge
-
-BACKENDS = [
-    "python",
-    pytest.param(
-        "numpy",
-        marks=pytest.mark.skipif(
-            __import__("importlib").util.find_spec("numpy") is None, reason="needs numpy"
-        ),
-    ),
-]
 
 
 def replayed_or_refused(

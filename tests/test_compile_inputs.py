@@ -5,18 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from backends import BACKENDS
 
 from gradengine import Value, compile_graph
-
-BACKENDS = [
-    "python",
-    pytest.param(
-        "numpy",
-        marks=pytest.mark.skipif(
-            __import__("importlib").util.find_spec("numpy") is None, reason="needs numpy"
-        ),
-    ),
-]
 
 
 def program_of_two_inputs(backend: str):
