@@ -74,13 +74,16 @@ def summary(seconds: Sequence[float]) -> dict[str, float]:
 # -- the moons step, compiled (measure.py's moons workload) ----------------------------------------
 
 
-def demo_program(model: Any, X: Any, y: Any, backend: str) -> tuple[Any, Any, float]:
+def demo_program(
+    model: Any, X: Any, y: Any, backend: str, l2_node: bool = False
+) -> tuple[Any, Any, float]:
     """The demo's loss as batched replay: (program, the batch it replays, record+compile s).
 
     One sample is (x0, x1, label); its loss is the demo's ``(1 + -y * score).relu()``, the
-    batch's is their mean plus the demo's ``1e-4 * Σ p²`` once, as the notebook computes it.
+    batch's is their mean plus ``1e-4 * Σ p²`` once: summed node by node as the notebook spells
+    it, or (l2_node) as one ``losses.l2`` node, as fit records it.
     """
-    from gradengine import compile_batched
+    from gradengine import compile_batched, losses
 
     rows = [[*x, float(t)] for x, t in zip(X.tolist(), y.tolist(), strict=True)]
     if backend == "numpy":
@@ -96,8 +99,10 @@ def demo_program(model: Any, X: Any, y: Any, backend: str) -> tuple[Any, Any, fl
         return (1 + -v[2] * score).relu(), [score]
 
     start = time.perf_counter()
-    # Spelled exactly as micrograd's demo notebook spells it.
-    penalty = 1e-4 * sum((p * p for p in parameters))  # noqa: UP034
+    if l2_node:
+        penalty = losses.l2(parameters, alpha=1e-4)
+    else:  # spelled exactly as micrograd's demo notebook spells it
+        penalty = 1e-4 * sum((p * p for p in parameters))  # noqa: UP034
     # check=0, as fit's: an MLP's graph has the same shape for every sample
     program = compile_batched(sample, parameters, batch, penalty=penalty, backend=backend, check=0)
     return program, batch, time.perf_counter() - start
@@ -364,7 +369,7 @@ def scaling_cell(engine: str, samples: int, width: int, steps: int) -> dict[str,
         run = moons.train(Value, seeded(), X, y, steps)
         seconds, losses = run.step_seconds, run.losses
     elif engine == "compiled-numpy":
-        program, batch, setup = demo_program(seeded(), X, y, "numpy")
+        program, batch, setup = demo_program(seeded(), X, y, "numpy", l2_node=True)
         seconds, losses, _ = demo_replay(program, batch, steps)
     else:
         import batched

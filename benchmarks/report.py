@@ -328,8 +328,10 @@ with eager mode's.
 **Scaling**: the moons step (max-margin loss + 1e-4 L2, SGD) with a 2 -> H -> H -> 1 MLP on N
 samples, eager vs compiled (NumPy backend) vs PyTorch batched float64: median ms per step of
 {c["scaling_steps"]} steps (eager: of up to 3), and the peak resident set size of each fresh
-process, imports included (compiled: batched replay, one sample recorded once). A cell whose
-time, estimated from the engine's largest cell so far, exceeds {limit:,.0f} s is skipped.
+process, imports included. Compiled mode records as `fit` does: one sample, and the L2 term as
+one `losses.l2` node (the demo's spelling, `1e-4 * sum(p * p ...)`, makes two nodes per
+parameter, 133,000 at H = 256, each recorded). A cell whose time, estimated from the engine's
+largest cell so far, exceeds {limit:,.0f} s is skipped.
 
 {markdown_table(*scaling)}
 
