@@ -8,14 +8,17 @@ Prints the raw measurements as JSON, with the process's peak resident set size. 
 one process per engine (and per scaling cell), as measure.py does for the other workloads; the
 moons step in compiled mode is measure.py's (``moons_compiled`` below trains it).
 
+Compiled mode runs as ``fit(engine="compiled")`` runs it: batched replay (``compile_batched``)
+records ONE sample's loss, with its inputs and label as input leaves, and replays it over every
+batch; the parameters stay in the program's array, updated by the optimizer's ``step_arrays``.
+
 - digits: scikit-learn's handwritten digits, MLP(64, [32, 10]) (ReLU hidden layer), softmax
   cross-entropy, SGD at lr 0.5: one epoch of minibatches of 32 (the last partial one left
   out), and one full-batch epoch (one step over every sample). Eager mode calls
-  ``losses.cross_entropy`` with each batch's classes. Compiled mode records one minibatch with
-  its inputs and one-hot targets as input leaves and the loss written with Value operations
-  (exp, log, total), since a recording's classes would be frozen, and no gradients for its
-  inputs (``input_grads=False``); the full batch, whose classes never change, records
-  ``losses.cross_entropy`` itself. PyTorch: float64 tensors, F.cross_entropy.
+  ``losses.cross_entropy`` with each batch's classes. Compiled mode records one sample's
+  cross-entropy with its 64 pixels and one-hot class as inputs, once, and replays that one
+  program over the minibatches and the full batch alike. PyTorch: float64 tensors,
+  F.cross_entropy.
 - scaling: the moons demo's step (SVM max-margin loss + 1e-4 L2) with a 2 -> H -> H -> 1 MLP on
   N samples, ms per step and peak memory.
 """
@@ -71,6 +74,76 @@ def summary(seconds: Sequence[float]) -> dict[str, float]:
 # -- the moons step, compiled (measure.py's moons workload) ----------------------------------------
 
 
+def demo_program(
+    model: Any, X: Any, y: Any, backend: str, l2_node: bool = False
+) -> tuple[Any, Any, float]:
+    """The demo's loss as batched replay: (program, the batch it replays, record+compile s).
+
+    One sample is (x0, x1, label); its loss is the demo's ``(1 + -y * score).relu()``, the
+    batch's is their mean plus ``1e-4 * Σ p²`` once: summed node by node as the notebook spells
+    it, or (l2_node) as one ``losses.l2`` node, as fit records it.
+    """
+    from gradengine import compile_batched, losses
+
+    rows = [[*x, float(t)] for x, t in zip(X.tolist(), y.tolist(), strict=True)]
+    if backend == "numpy":
+        import numpy as np
+
+        batch: Any = np.array(rows, dtype=np.float64)
+    else:
+        batch = rows
+    parameters = model.parameters()
+
+    def sample(v: list[Any]) -> tuple[Any, list[Any]]:
+        score = model(v[:2])
+        return (1 + -v[2] * score).relu(), [score]
+
+    start = time.perf_counter()
+    if l2_node:
+        penalty = losses.l2(parameters, alpha=1e-4)
+    else:  # spelled exactly as micrograd's demo notebook spells it
+        penalty = 1e-4 * sum((p * p for p in parameters))  # noqa: UP034
+    # check=0, as fit's: an MLP's graph has the same shape for every sample
+    program = compile_batched(sample, parameters, batch, penalty=penalty, backend=backend, check=0)
+    return program, batch, time.perf_counter() - start
+
+
+def demo_replay(program: Any, batch: Any, steps: int) -> tuple[list[float], list[float], list[Any]]:
+    """The demo's steps on the program: (seconds per step, losses, each step's scores)."""
+    from gradengine.optim import SGD
+
+    optimizer = SGD(program.parameters, lr=1.0)
+    seconds, losses, scores = [], [], []
+    for k in range(steps):
+        start = time.perf_counter()
+        optimizer.lr = 1.0 - 0.9 * k / 100
+        result = program.step(batch)
+        optimizer.step_arrays(program.params, program.grads)
+        seconds.append(time.perf_counter() - start)
+        losses.append(result.loss)
+        scores.append(result.outputs[0])
+    return seconds, losses, scores
+
+
+def moons_compiled(backend: str, X: Any, y: Any, steps: int) -> tuple[Any, float]:
+    """The demo's steps, one sample's loss recorded once and replayed over the batch:
+    (moons.Run, record+compile s)."""
+    import moons
+
+    from gradengine import MLP
+
+    program, batch, setup = demo_program(moons.seeded_model(MLP), X, y, backend)
+    run = moons.Run()
+    run.step_seconds, run.losses, scores = demo_replay(program, batch, steps)
+    # each step's accuracy, of the scores it computed before its update: untimed, after the loop
+    labels = [t > 0 for t in y.tolist()]
+    run.accuracies = [
+        sum((float(s) > 0) == t for s, t in zip(row, labels, strict=True)) / len(labels)
+        for row in scores
+    ]
+    return run, setup
+
+
 def float_accuracy(model: Any, weights: list[float], X: Any, y: Any) -> float:
     """The demo's accuracy with these weights (model.parameters() order), in floats (ReLU
     hidden layers, linear output, as the demo's)."""
@@ -92,8 +165,9 @@ def float_accuracy(model: Any, weights: list[float], X: Any, y: Any) -> float:
     return right / len(y)
 
 
-def moons_compiled(backend: str, X: Any, y: Any, steps: int) -> tuple[Any, float]:
-    """The demo's steps, its loss recorded once and replayed: (moons.Run, record+compile s)."""
+def moons_per_sample(backend: str, X: Any, y: Any, steps: int) -> tuple[Any, float]:
+    """The demo's steps as compile_graph replays them, every sample's graph recorded once:
+    (moons.Run, record+compile s)."""
     import moons
 
     from gradengine import MLP, Value, compile_graph
@@ -133,24 +207,6 @@ def digits_data(n_samples: int) -> tuple[list[list[float]], list[int]]:
     return X, [int(c) for c in digits.target[:n_samples]]
 
 
-def onehot_loss(model: Any, xs: list[list[Any]], targets: list[list[Any]]) -> Any:
-    """mean over rows of ln Σ e^(z - top) - Σ t (z - top), t a one-hot row of input leaves.
-
-    top, the recorded max(z) of each row, is frozen into the recording (it read .data): it only
-    keeps e^z from overflowing; the loss is the same for any shift.
-    """
-    from gradengine import total
-
-    rows = []
-    for x, t in zip(xs, targets, strict=True):
-        z = model(x)
-        top = max(zj.data for zj in z)
-        shifted = [zj - top for zj in z]
-        log_total = total([s.exp() for s in shifted]).log()
-        rows.append(log_total - total([tj * s for tj, s in zip(t, shifted, strict=True)]))
-    return total(rows) * (1.0 / len(rows))
-
-
 def sgd(parameters: list[Any], lr: float) -> None:
     for p in parameters:
         p.data -= lr * p.grad
@@ -158,8 +214,9 @@ def sgd(parameters: list[Any], lr: float) -> None:
 
 def digits_scalar(engine: str, sizes: CompiledSizes) -> dict[str, Any]:
     """Eager or compiled: epoch times and mean losses, minibatch epochs then full-batch ones."""
-    from gradengine import MLP, Value, compile_graph
+    from gradengine import MLP, Value
     from gradengine.losses import cross_entropy
+    from gradengine.optim import SGD
 
     X, y = digits_data(sizes.digits_samples)
     B = sizes.digits_batch
@@ -192,45 +249,50 @@ def digits_scalar(engine: str, sizes: CompiledSizes) -> dict[str, Any]:
         result["full"] = epochs(full_epoch, sizes.digits_epochs, 0.0)
         return result
     backend = engine.removeprefix("compiled-")
-    start = time.perf_counter()
-    xs = [[Value(0.0) for _ in range(64)] for _ in range(B)]
-    ts = [[Value(0.0) for _ in range(10)] for _ in range(B)]
-    loss = onehot_loss(model, xs, ts)
-    inputs = [v for row in xs + ts for v in row]
-    # the inputs' gradients are never read (PyTorch computes none either)
-    program = compile_graph(loss, parameters, inputs, backend=backend, input_grads=False)
-    setup = time.perf_counter() - start
-    del loss, xs, ts, inputs
-    feeds = [
-        [a for r in batch for a in X[r]] + [float(j == y[r]) for r in batch for j in range(10)]
-        for batch in batches
-    ]
+    program, feeds, full_batch, setup = digits_program(model, X, y, batches, backend)
+    optimizer = SGD(parameters, lr=DIGITS_LR)
 
     def compiled_minibatch_epoch() -> list[float]:
         losses = []
         for feed in feeds:
-            for p in parameters:
-                p.grad = 0.0
-            losses.append(program.run(feed))
-            sgd(parameters, DIGITS_LR)
+            losses.append(program.step(feed).loss)
+            optimizer.step_arrays(program.params, program.grads)
         return losses
 
-    result["minibatch"] = epochs(compiled_minibatch_epoch, sizes.digits_epochs, setup)
-    start = time.perf_counter()
-    full_loss = cross_entropy([model([Value(a) for a in x]) for x in X], y)
-    full = compile_graph(full_loss, parameters, backend=backend)
-    setup = time.perf_counter() - start
-    del full_loss
-
     def compiled_full_epoch() -> list[float]:
-        for p in parameters:
-            p.grad = 0.0
-        out = full.run()
-        sgd(parameters, DIGITS_LR)
-        return [out]
+        loss = program.step(full_batch).loss
+        optimizer.step_arrays(program.params, program.grads)
+        return [loss]
 
+    result["minibatch"] = epochs(compiled_minibatch_epoch, sizes.digits_epochs, setup)
     result["full"] = epochs(compiled_full_epoch, sizes.digits_epochs, setup)
     return result
+
+
+def digits_program(
+    model: Any, X: list[list[float]], y: list[int], batches: list[range], backend: str
+) -> tuple[Any, list[Any], Any, float]:
+    """One sample's cross-entropy recorded once, its pixels and one-hot class as inputs:
+    (program, the minibatches, the full batch, record+compile s)."""
+    from gradengine import compile_batched, losses
+
+    rows = [[*x, *(float(j == c) for j in range(10))] for x, c in zip(X, y, strict=True)]
+    if backend == "numpy":
+        import numpy as np
+
+        full: Any = np.array(rows, dtype=np.float64)
+    else:
+        full = rows
+    feeds = [full[batch.start : batch.stop] for batch in batches]
+
+    def sample(v: list[Any]) -> tuple[Any, list[Any]]:
+        scores = model(v[:64])
+        return losses.loss_of_inputs("cross_entropy", [*scores, *v[64:]], 10), scores
+
+    start = time.perf_counter()
+    # check=0, as fit's: an MLP's graph has the same shape for every sample
+    program = compile_batched(sample, model.parameters(), full, backend=backend, check=0)
+    return program, feeds, full, time.perf_counter() - start
 
 
 def epochs(epoch: Any, count: int, setup: float) -> dict[str, Any]:
@@ -307,24 +369,8 @@ def scaling_cell(engine: str, samples: int, width: int, steps: int) -> dict[str,
         run = moons.train(Value, seeded(), X, y, steps)
         seconds, losses = run.step_seconds, run.losses
     elif engine == "compiled-numpy":
-        from gradengine import compile_graph
-
-        model = seeded()
-        start = time.perf_counter()
-        loss, _ = moons.demo_loss(Value, model, X, y)
-        program = compile_graph(loss, model.parameters(), backend="numpy")
-        setup = time.perf_counter() - start
-        del loss
-        parameters = model.parameters()
-        seconds, losses = [], []
-        for k in range(steps):
-            start = time.perf_counter()
-            for p in parameters:
-                p.grad = 0.0
-            out = program.run()
-            sgd(parameters, 1.0 - 0.9 * k / 100)
-            seconds.append(time.perf_counter() - start)
-            losses.append(out)
+        program, batch, setup = demo_program(seeded(), X, y, "numpy", l2_node=True)
+        seconds, losses, _ = demo_replay(program, batch, steps)
     else:
         import batched
 

@@ -25,6 +25,7 @@ WORKLOADS = {
         "gradengine",
         "compiled-python",
         "compiled-numpy",
+        "compiled-python-per-sample",
         "torch",
         "numpy",
         "torch-scalar",
@@ -87,8 +88,13 @@ def moons_part(engine: str, sizes: Sizes) -> dict[str, Any]:
         from gradengine import MLP
 
         weights = moons.initial_weights(moons.seeded_model(MLP))
-        backend = engine.removeprefix("compiled-")
-        done = [compiled_bench.moons_compiled(backend, X, y, steps) for _ in range(sizes.repeats)]
+        backend = engine.removeprefix("compiled-").removesuffix("-per-sample")
+        replay = (
+            compiled_bench.moons_per_sample
+            if engine.endswith("-per-sample")
+            else compiled_bench.moons_compiled
+        )
+        done = [replay(backend, X, y, steps) for _ in range(sizes.repeats)]
         return {
             "weights": weights,
             "runs": [asdict(run) for run, _ in done],

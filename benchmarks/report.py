@@ -219,8 +219,23 @@ def machine_line(report: dict[str, Any]) -> str:
     return f"{m['cpu']}, {m['cores']} cores, {m['python']}, {m['os']}, garbage collector {m['gc']}"
 
 
+def when_line(report: dict[str, Any]) -> str:
+    """When the run started and ended (UTC), and the machine's load average then."""
+    w = report.get("when")
+    if not w:
+        return "date and load not recorded"
+
+    def load(averages: Sequence[float]) -> str:
+        return ", ".join(f"{a:.2f}" for a in averages)
+
+    return (
+        f"run {w['started']} to {w['ended']} UTC; load average (1, 5, 15 min) "
+        f"{load(w['load_start'])} at the start, {load(w['load_end'])} at the end"
+    )
+
+
 def text_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
-    parts = [f"machine: {machine_line(report)}"]
+    parts = [f"machine: {machine_line(report)}", when_line(report)]
     for title, (header, cells) in tables(rows, report["sizes"]) + compiled_tables(report):
         parts.append(f"{title}:\n{text_table(header, cells)}")
     return "\n\n".join(parts)
@@ -233,7 +248,8 @@ def markdown_report(report: dict[str, Any], rows: Sequence[Row]) -> str:
     compiled = compiled_markdown(report)
     return f"""## Speed
 
-One run of `{report["command"]}` on {machine_line(report)}.
+One run of `{report["command"]}` on {machine_line(report)}:
+{when_line(report)} (the machine is shared: its other jobs slow every engine alike).
 Every ratio compares an engine with micrograd 0.1.0 (or PyTorch) in that same run, so it holds on
 a faster or busier machine even though the milliseconds do not. Each engine runs each workload in
 a fresh interpreter that imports only what it needs, with one BLAS and OpenMP thread (NumPy and
@@ -248,10 +264,14 @@ spell of a shared machine falls on all of them; micrograd's one run, which also 
 reference losses; PyTorch with one 0-d tensor per scalar for its first {s["torch_scalar_steps"]}
 step(s) only). "max loss rel. diff" is the largest relative difference from micrograd's loss
 over the steps compared. The compiled
-rows record the demo's loss once (`compile_graph`, "record+compile s": building the graph and
-compiling it, the fastest of the runs) and replay it every step with the new weights (their
-accuracy, which the replay does not compute, is computed after the run from each step's
-weights, untimed); "time vs PyTorch" is the engine's median step over PyTorch batched float64's.
+rows run as `fit(engine="compiled")` does, by batched replay: `compile_batched` records one
+sample's loss (its point and label as inputs) once, with the L2 term once beside it, and replays
+it over the 100 samples every step, the parameters kept in the program's array and updated by
+`SGD.step_arrays` ("record+compile s": recording and compiling, the fastest of the runs; each
+step's accuracy comes from the scores the replay returns). The row "compiled per sample
+(compile_graph)" is the older way, kept for comparison: the whole batch's graph, every sample's
+nodes, recorded once and replayed as straight-line Python. "time vs PyTorch" is the engine's
+median step over PyTorch batched float64's.
 
 {markdown_table(*moons)}
 
@@ -297,19 +317,21 @@ def compiled_markdown(report: dict[str, Any]) -> str:
 epoch of minibatches of {c["digits_batch"]} (the last partial one left out) and one full-batch
 epoch (one step over every sample), min, median and mean of {c["digits_epochs"]} epochs, all
 engines from the same weights through the same batches. Eager mode calls
-`losses.cross_entropy`; compiled mode records one minibatch with its pixels and one-hot labels
-as inputs (`input_grads=False`: their gradients are never read) and the loss written with `exp`,
-`log` and `total` (a recording's classes would be frozen), and the full batch with
-`losses.cross_entropy` itself; PyTorch batched float64 uses
-`F.cross_entropy`. "max loss rel. diff" compares each epoch's mean loss with eager mode's.
+`losses.cross_entropy`; compiled mode is batched replay, as `fit` runs it: one sample's
+cross-entropy recorded once (its 64 pixels and one-hot class as inputs) and replayed over every
+minibatch and the full batch alike, SGD stepping the program's array (`step_arrays`); PyTorch
+batched float64 uses `F.cross_entropy`. "max loss rel. diff" compares each epoch's mean loss
+with eager mode's.
 
 {markdown_table(*digits)}
 
 **Scaling**: the moons step (max-margin loss + 1e-4 L2, SGD) with a 2 -> H -> H -> 1 MLP on N
 samples, eager vs compiled (NumPy backend) vs PyTorch batched float64: median ms per step of
 {c["scaling_steps"]} steps (eager: of up to 3), and the peak resident set size of each fresh
-process (compiled: including the graph it records once). A cell whose time, estimated from the
-engine's largest cell so far, exceeds {limit:,.0f} s is skipped.
+process, imports included. Compiled mode records as `fit` does: one sample, and the L2 term as
+one `losses.l2` node (the demo's spelling, `1e-4 * sum(p * p ...)`, makes two nodes per
+parameter, 133,000 at H = 256, each recorded). A cell whose time, estimated from the engine's
+largest cell so far, exceeds {limit:,.0f} s is skipped.
 
 {markdown_table(*scaling)}
 

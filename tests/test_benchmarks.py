@@ -16,7 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
 EXPECTED_ENGINES = {
-    "moons": ["micrograd", "gradengine", "gradengine", "gradengine", "PyTorch", "NumPy", "PyTorch"],
+    "moons": [
+        "micrograd",
+        "gradengine",
+        "gradengine",
+        "gradengine",
+        "gradengine",
+        "PyTorch",
+        "NumPy",
+        "PyTorch",
+    ],
     "random graph": ["micrograd", "gradengine"],
     "chain": ["micrograd", "gradengine"],
 }
@@ -109,26 +118,29 @@ def test_speedups_are_micrograd_median_over_engine_median(quick):
 def test_gradengine_trains_exactly_like_micrograd(quick):
     _, report, _ = quick
     steps = report["sizes"]["moons_steps"]
-    micrograd, gradengine, python, numpy, torch_batched, numpy_batched, _ = rows_of(report, "moons")
+    rows = rows_of(report, "moons")
+    micrograd, gradengine, python, numpy, per_sample, torch_batched, numpy_batched, _ = rows
     assert gradengine["compared"] == steps
     assert gradengine["max_rel_diff"] <= 1e-9
     assert gradengine["final_accuracy"] == micrograd["final_accuracy"]
     assert 0 <= micrograd["final_accuracy"] <= 1
-    # compiled Python replays eager mode bit for bit: the same losses as gradengine's
+    # compile_graph's straight-line Python replays eager mode bit for bit: the same losses
+    assert "compiled per sample (compile_graph), Python backend" in per_sample["engine"]
+    assert per_sample["max_rel_diff"] == gradengine["max_rel_diff"]
+    assert per_sample["final_accuracy"] == micrograd["final_accuracy"]
+    # batched engines (batched replay, PyTorch, NumPy) sum in another order: near-equality only
     assert "compiled, Python backend" in python["engine"]
-    assert python["max_rel_diff"] == gradengine["max_rel_diff"]
-    assert python["final_accuracy"] == micrograd["final_accuracy"]
-    # batched engines sum in another order, so only near-equality is expected of them
-    for row in (numpy, torch_batched, numpy_batched):
+    assert "compiled, NumPy backend" in numpy["engine"]
+    for row in (python, numpy, torch_batched, numpy_batched):
         assert row["compared"] == steps
-        assert row["max_rel_diff"] <= 1e-6
+        assert row["max_rel_diff"] <= 1e-9
         assert row["final_accuracy"] == micrograd["final_accuracy"]
 
 
 def test_compiled_rows_time_vs_pytorch_and_record_their_compile(quick):
     _, report, _ = quick
     rows = rows_of(report, "moons")
-    torch_batched = rows[4]
+    torch_batched = rows[5]
     assert torch_batched["engine"].endswith("batched float64")
     for row in rows:
         assert row["vs_torch"] == pytest.approx(row["ms_median"] / torch_batched["ms_median"])
@@ -178,11 +190,78 @@ def test_scaling_cells_are_measured_or_skipped_with_an_estimate(quick):
 def test_targets_are_reported(quick):
     stdout, report, readme = quick
     found = report["compiled"]["targets"]
-    assert len(found) == 8
     for target in found:
         assert isinstance(target["holds"], bool)
         assert target["target"] in stdout
     assert "The speed targets" in readme
+    assert found[0]["target"].startswith("eager, micrograd's demo: >= 75x micrograd")
+    assert not any("twice the median" in t["target"] for t in found)  # a retired target
+
+
+def target_named(found, words):
+    (target,) = [t for t in found if all(w in t["target"] for w in words)]
+    return target
+
+
+def test_each_ratio_target_holds_exactly_when_its_row_meets_the_bound(quick):
+    _, report, _ = quick
+    found = report["compiled"]["targets"]
+    moons = rows_of(report, "moons")
+    numpy = next(r for r in moons if r["engine"].endswith("compiled, NumPy backend"))
+    python = next(r for r in moons if r["engine"].endswith("compiled, Python backend"))
+    _, graph = rows_of(report, "random graph")
+    _, chain = rows_of(report, "chain")
+    digits = {
+        r["epoch"]: r["vs_torch"] for r in report["compiled"]["digits"] if "NumPy" in r["engine"]
+    }
+    expected = [
+        (("moons demo step", "<= 0.3x PyTorch"), numpy["vs_torch"], numpy["vs_torch"] <= 0.3),
+        (("pure Python", ">= 500x"), python["speedup"], python["speedup"] >= 500),
+        (("full-batch", "<= 1.0x"), digits["full batch"], digits["full batch"] <= 1.0),
+        (
+            ("minibatches of 32", "<= 1.5x"),
+            digits["minibatches of 32"],
+            digits["minibatches of 32"] <= 1.5,
+        ),
+        (("random graph", ">= 4x micrograd"), graph["speedup"], graph["speedup"] >= 4),
+        (
+            ("chain", "peak RSS", "<= 0.35x"),
+            chain["rss_vs_micrograd"],
+            chain["rss_vs_micrograd"] <= 0.35,
+        ),
+    ]
+    for words, value, holds in expected:
+        target = target_named(found, words)
+        assert target["measured"] == f"{value:,.2f}x"
+        assert target["holds"] == holds
+
+
+def test_record_and_compile_targets_name_each_workload_and_the_half_second(quick):
+    _, report, _ = quick
+    setups = [t for t in report["compiled"]["targets"] if t["target"].startswith("record+compile")]
+    moons = {
+        r["engine"].split(" compiled, ")[-1]: r["setup_seconds"]
+        for r in rows_of(report, "moons")
+        if " compiled, " in r["engine"]
+    }
+    digits = [r["setup_seconds"] for r in report["compiled"]["digits"] if r["setup_seconds"]]
+    expected = [moons["Python backend"], moons["NumPy backend"], *digits[len(digits) // 2 :]]
+    assert [float(t["measured"].removesuffix(" s")) for t in setups][: len(expected)] == [
+        pytest.approx(s, abs=5e-4) for s in expected
+    ]
+    for target in setups:
+        assert target["target"].endswith("<= 0.5 s")
+        assert target["holds"] == (float(target["measured"].removesuffix(" s")) <= 0.5)
+
+
+def test_the_run_is_dated_with_the_machine_load(quick):
+    stdout, report, readme = quick
+    when = report["when"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", when["started"])
+    assert when["started"] <= when["ended"]
+    assert len(when["load_start"]) == len(when["load_end"]) == 3
+    line = f"run {when['started']} to {when['ended']} UTC"
+    assert line in stdout and line in readme
 
 
 def test_per_scalar_pytorch_matches_micrograd_on_its_steps(quick):
