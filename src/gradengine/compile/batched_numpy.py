@@ -60,6 +60,15 @@ def _through_activation(name: str, g: Any, out: Any, ctx: Context, key: int) -> 
     return g
 
 
+def _slice_or_index(positions: Any) -> Any:
+    """positions of S as a slice when they run one after another (a view, not a gather)."""
+    if len(positions) and np.array_equal(
+        positions, np.arange(positions[0], positions[0] + len(positions))
+    ):
+        return slice(int(positions[0]), int(positions[0]) + len(positions))
+    return positions
+
+
 class _Step:
     """A group of nodes computed together: forward, then backward in reverse order."""
 
@@ -84,15 +93,16 @@ class _Elementwise(_Step):
         self, op: Operation, members: list[int], operands: list[Operand], row: bool, sidx: Any
     ):
         self.op, self.members, self.operands, self.is_row = op, members, operands, row
-        self.out_index = sidx[members]
+        self.out_index = _slice_or_index(sidx[members])
         self.k = len(members)
+        self.any_needed = any(operand.needed for operand in operands)
 
     def forward(self, ctx: Context) -> None:
         inputs = [operand.get(ctx) for operand in self.operands]
         out = self.op.value(M, *inputs)
         self.inputs, self.out = inputs, out
         if self.is_row:
-            np.copyto(ctx.B[self.block], np.broadcast_to(out, (ctx.n, self.k)))
+            np.copyto(ctx.B[self.block], out)  # copyto broadcasts a scalar result
         else:
             ctx.S[self.out_index] = out
 
@@ -100,9 +110,9 @@ class _Elementwise(_Step):
         if self.is_row and not ctx.written[self.block]:
             return  # no gradient reached these nodes
         g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
-        if not any(operand.needed for operand in self.operands):
+        if not self.any_needed:
             return
-        local = tuple(self.op.derivatives(M, *self.inputs, self.out))
+        local = self.op.derivatives(M, *self.inputs, self.out)
         for operand, d in zip(self.operands, local, strict=True):
             if operand.needed:
                 operand.add(ctx, g * d)
@@ -201,7 +211,8 @@ class _Chain(_Step):
 
     def __init__(self, members: list[int], start: Operand, terms: Operand, row: bool, sidx: Any):
         self.members, self.start, self.terms, self.is_row = members, start, terms, row
-        self.out_index = sidx[members]
+        self.out_index = _slice_or_index(sidx[members])
+        self.both: Any = None
 
     def forward(self, ctx: Context) -> None:
         start, terms = self.start.get(ctx), self.terms.get(ctx)
@@ -211,14 +222,19 @@ class _Chain(_Step):
             both = np.concatenate([start, terms], axis=1)
             np.copyto(ctx.B[self.block], np.cumsum(both, axis=1)[:, 1:])
         else:
-            ctx.S[self.out_index] = np.cumsum(np.concatenate([start, terms]))[1:]
+            both = self.both
+            if both is None:
+                both = self.both = np.empty(len(self.members) + 1)
+            both[:1] = start
+            both[1:] = terms
+            ctx.S[self.out_index] = np.cumsum(both)[1:]
 
     def backward(self, ctx: Context) -> None:
         if self.is_row and not ctx.written[self.block]:
             return
         g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
         # link j's gradient reaches start and every term up to j: a reversed running sum
-        back = np.flip(np.cumsum(np.flip(g, axis=-1), axis=-1), axis=-1)
+        back = np.cumsum(g[..., ::-1], axis=-1)[..., ::-1]
         self.terms.add(ctx, back)
         self.start.add(ctx, back[..., :1])
 

@@ -217,7 +217,11 @@ class Operand:
         if not self.is_row:
             if np.ndim(grads) == 2:
                 grads = grads.sum(axis=0)
-            self.scalars.add(ctx.GS, np.broadcast_to(grads, (self.k,)))
+            self.scalars.add(ctx.GS, grads)  # a view, +=, or add.at: each broadcasts
+            return
+        if not self.mixed:
+            if self.rows is not None:
+                self.rows.add(ctx, np.broadcast_to(grads, (ctx.n, self.k)))
             return
         grads = np.broadcast_to(grads, (ctx.n, self.k))
         if not self.mixed:
