@@ -298,3 +298,19 @@ def test_a_loss_that_is_an_input_and_outputs_that_are_inputs(backend):
     # by hand: mean (x w)^2 = (4 + 36) / 2; d/dw = mean 2 x^2 w = (4 + 36) / 2
     assert (result.loss, float(program.grads[0])) == (20.0, 20.0)
     assert [[float(a) for a in row] for row in result.outputs] == [[2.0, 6.0], [1.0, 3.0]]
+
+
+def test_numpy_cross_entropy_of_a_row_is_one_softmax_and_matches_the_python_backend():
+    pytest.importorskip("numpy", reason="the NumPy backend needs numpy")
+    model, sample, rows = mlp_case(2, "relu", "cross_entropy")
+    params = model.parameters()
+    for p in params[:3]:  # large logits: ln Σ e^z must not overflow
+        p.data *= 300.0
+    programs = {b: compile_batched(sample, params, rows, backend=b) for b in ("python", "numpy")}
+    assert "softmax of Z[N x 3]" in str(programs["numpy"])
+    py, np_ = programs["python"].step(rows), programs["numpy"].step(rows)
+    want_loss, want_losses, want_grads = eager(sample, params, rows, "mean", None)
+    assert close(np_.loss, want_loss) and close(py.loss, want_loss)
+    assert [float(x) for x in np_.losses] == pytest.approx(want_losses, rel=1e-12)
+    for g, w in zip(programs["numpy"].grads, want_grads, strict=True):
+        assert close(float(g), w, rel=1e-11)

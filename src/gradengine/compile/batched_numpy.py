@@ -243,6 +243,50 @@ class _Chain(_Step):
         return f"chain of {len(self.members)} additions: a running sum, {where}"
 
 
+class _CrossEntropyRow(_Step):
+    """One sample's softmax cross entropy over w logits and w targets, both rows: N x w arrays,
+    summed left to right over j as losses.cross_entropy sums them."""
+
+    is_row = True
+
+    def __init__(self, members: list[int], logits: Operand, targets: Operand, w: int) -> None:
+        self.members, self.logits, self.targets, self.w = members, logits, targets, w
+
+    def _column_sum(self, a: Any, out: Any) -> Any:
+        """out := a[:, 0] + a[:, 1] + ... (left to right, as reduce(add, ...))."""
+        np.copyto(out, a[:, 0])
+        for j in range(1, self.w):
+            out += a[:, j]
+        return out
+
+    def forward(self, ctx: Context) -> None:
+        Z, T = self.logits.get(ctx), self.targets.get(ctx)
+        Z = np.broadcast_to(Z, (ctx.n, self.w))
+        T = np.broadcast_to(T, (ctx.n, self.w))
+        # ln Σ e^z = top + ln Σ e^(z - top): no e^(...) overflows; a nan anywhere gives nan
+        top = Z.max(axis=1)
+        E = np.exp(Z - top[:, None])
+        total = self._column_sum(E, np.empty(ctx.n))
+        log_total = top + np.log(total)
+        # t_j = 0 adds 0, even for z_j = -inf: one-hot targets pick z_c exactly
+        weighted = np.where(T == 0, 0.0, T * Z)
+        out = ctx.B[self.block][:, 0]
+        np.subtract(log_total, self._column_sum(weighted, np.empty(ctx.n)), out=out)
+        self.Z, self.T, self.E, self.total = Z, T, E, total
+
+    def backward(self, ctx: Context) -> None:
+        if not ctx.written[self.block]:
+            return
+        g = ctx.GB[self.block]  # N x 1
+        if self.logits.needed:  # (p_j - t_j), p = softmax(z)
+            self.logits.add(ctx, g * (self.E / self.total[:, None] - self.T))
+        if self.targets.needed:
+            self.targets.add(ctx, g * -self.Z)
+
+    def describe(self) -> str:
+        return f"cross_entropy x1: softmax of Z[N x {self.w}], one array op each, a row per sample"
+
+
 class _SquaredNorm(_Step):
     """An L2 penalty alpha * Σ p_i^2 over parameters only: one dot product."""
 
@@ -342,6 +386,17 @@ class NumpyBatched:
             ):
                 alpha = dict(op.numbers)[0]  # type: ignore[attr-defined]
                 found.append(_SquaredNorm(members[0], alpha, parents[0], sidx))
+                continue
+            if (
+                is_row
+                and len(members) == 1
+                and getattr(op, "kind", "") == "cross_entropy"
+                and not getattr(op, "numbers", True)
+                and len(parents[0]) == 2 * getattr(op, "width", 0)
+            ):
+                w = len(parents[0]) // 2
+                ps = list(parents[0])
+                found.append(_CrossEntropyRow(members, operand(ps[:w]), operand(ps[w:]), w))
                 continue
             if group.kind == WEIGHTED:
                 n = len(parents[0]) // 2
