@@ -301,3 +301,21 @@ def test_sgd_heavy_ball_momentum_by_hand():
     got = run_steps(SGD([p], lr=lr, momentum=mu), p)
     # b1 = 0.5, b2 = 0.25 - 1.25 = -1.0, b3 = -0.5 + 2 = 1.5
     assert got == pytest.approx([0.95, 1.05, 0.9], rel=1e-12)
+
+
+def test_plain_sgd_step_arrays_on_a_numpy_array_is_step_in_place():
+    np = pytest.importorskip("numpy", reason="step_arrays on arrays needs numpy")
+    rng = random.Random(3)
+    values = [Value(rng.uniform(-2, 2)) for _ in range(7)]
+    grads = [rng.uniform(-5, 5) for _ in values]
+    data = np.array([v.data for v in values])
+    kept = data
+    for v, g in zip(values, grads, strict=True):
+        v.grad = g
+    SGD(values, lr=0.3).step()
+    SGD([Value(0.0)], lr=0.3).step_arrays(data, np.array(grads))
+    assert data is kept
+    assert data.tolist() == [v.data for v in values]  # p - lr * g, the same floats
+    with pytest.raises(FloatingPointError):
+        SGD([Value(0.0)], lr=0.3).step_arrays(data, np.array([math.nan] * 7))
+    assert data.tolist() == [v.data for v in values]

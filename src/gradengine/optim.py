@@ -170,6 +170,10 @@ class SGD(Optimizer):
         """p -= lr * direction for the parameters in the array data, as step() does."""
         _check_array_gradients(grads)
         lr, momentum, decay = self.lr, self.momentum, self.weight_decay
+        if decay == 0 and momentum == 0 and not isinstance(data, list):
+            with sys.modules["numpy"].errstate(all="ignore"):  # overflow gives inf
+                data -= lr * grads  # p - lr * g, in place
+            return
         if decay != 0:
             grads = _elementwise(lambda g, p: g + decay * p, grads, data)
         if momentum != 0:

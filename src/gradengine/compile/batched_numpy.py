@@ -114,8 +114,8 @@ class _Elementwise(_Step):
             return
         local = self.op.derivatives(M, *self.inputs, self.out)
         for operand, d in zip(self.operands, local, strict=True):
-            if operand.needed:
-                operand.add(ctx, g * d)
+            if operand.needed:  # g * 1.0 is g exactly: no copy for a sum's operands
+                operand.add(ctx, g if type(d) is float and d == 1.0 else g * d)
 
     def describe(self) -> str:
         where = "a row per sample" if self.is_row else "parameters only, once"

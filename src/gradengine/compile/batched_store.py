@@ -155,6 +155,8 @@ class Rows:
                 np.copyto(ctx.GB[self.whole], grads)
                 ctx.written[self.whole] = True
             return
+        if len(self.parts) > 1:  # each part takes its columns (+= and copyto broadcast)
+            grads = np.broadcast_to(grads, (ctx.n, self.k))
         for b, pos, cols, unique in self.parts:
             part = grads if len(self.parts) == 1 else grads[:, pos]
             target = ctx.grad_of(b)
@@ -221,13 +223,9 @@ class Operand:
             return
         if not self.mixed:
             if self.rows is not None:
-                self.rows.add(ctx, np.broadcast_to(grads, (ctx.n, self.k)))
-            return
-        grads = np.broadcast_to(grads, (ctx.n, self.k))
-        if not self.mixed:
-            if self.rows is not None:
                 self.rows.add(ctx, grads)
             return
+        grads = np.broadcast_to(grads, (ctx.n, self.k))
         if self.rows is not None:
             self.rows.add(ctx, grads[:, self.row_pos])
         self.scalars.add(ctx.GS, grads[:, self.scalar_pos].sum(axis=0))
