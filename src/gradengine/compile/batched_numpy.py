@@ -254,10 +254,8 @@ class _CrossEntropyRow(_Step):
 
     def _column_sum(self, a: Any, out: Any) -> Any:
         """out := a[:, 0] + a[:, 1] + ... (left to right, as reduce(add, ...))."""
-        np.copyto(out, a[:, 0])
-        for j in range(1, self.w):
-            out += a[:, j]
-        return out
+        # reducing the outer axis of a C-ordered w x N array adds its rows one after another
+        return np.add.reduce(np.ascontiguousarray(a.T), axis=0, out=out)
 
     def forward(self, ctx: Context) -> None:
         Z, T = self.logits.get(ctx), self.targets.get(ctx)
