@@ -314,25 +314,3 @@ def test_numpy_cross_entropy_of_a_row_is_one_softmax_and_matches_the_python_back
     assert [float(x) for x in np_.losses] == pytest.approx(want_losses, rel=1e-12)
     for g, w in zip(programs["numpy"].grads, want_grads, strict=True):
         assert close(float(g), w, rel=1e-11)
-
-
-def test_numpy_replay_of_a_mid_sized_product_gives_the_blas_its_thread_count_back():
-    pytest.importorskip("numpy", reason="the NumPy backend needs numpy")
-    threadpoolctl = pytest.importorskip("threadpoolctl", reason="the BLAS's threads")
-    model = MLP(64, [16, 1], seed=0)
-    params = model.parameters()
-    rows = [[(i * j % 7) / 7.0 for j in range(64)] + [1.0 if i % 2 else -1.0] for i in range(80)]
-
-    def sample(v: list[Value]) -> tuple[Value, list[Value]]:
-        scores = model.forward(v[:64])
-        return loss_of_inputs("hinge", [*scores, v[64]], 1), scores
-
-    program = compile_batched(sample, params, rows, backend="numpy")
-    before = threadpoolctl.threadpool_info()
-    result = program.step(rows)
-    assert threadpoolctl.threadpool_info() == before
-    want_loss, _, want_grads = eager(sample, params, rows, "mean", None)
-    assert close(result.loss, want_loss)
-    assert all(
-        close(float(g), w, rel=1e-11) for g, w in zip(program.grads, want_grads, strict=True)
-    )

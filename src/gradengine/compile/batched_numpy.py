@@ -304,26 +304,6 @@ class _SquaredNorm(_Step):
         return f"l2 x1: alpha * p @ p over {self.p.idx.size} parameters, once"
 
 
-# OpenBLAS spreads a product of more than 65536 * 4 multiply-adds over its threads; below some
-# millions, waking them costs more than it saves (far more when other processes hold the cores),
-# so a replay of that size runs the BLAS on one thread, then gives back the count it found.
-_ONE_THREAD_LOW, _ONE_THREAD_HIGH = 65536, 1 << 23
-_BLAS: list[Any] = []
-
-
-def _blas_threads() -> Any:
-    """The BLAS's thread control (threadpoolctl's), or None without threadpoolctl."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
-        except ImportError:
-            _BLAS.append(None)
-        else:
-            found = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
-            _BLAS.append(found[0] if found else None)
-    return _BLAS[0]
-
-
 class NumpyBatched:
     """The NumPy engine of compile_batched (see the module doc)."""
 
@@ -367,8 +347,6 @@ class NumpyBatched:
                 self.steps.append(step)
         self.row = row
         self.place = place
-        # the most multiply-adds per sample of one matrix product: a layer's n x k weights
-        self.widest = max((s.n * s.k for s in self.steps if isinstance(s, _Layer)), default=0)
         self.widths = widths
         self._contexts: dict[int, Context] = {}
         graph.release()
@@ -468,21 +446,8 @@ class NumpyBatched:
     def run(
         self, params: Any, data: Any, gradients: bool, reduction: str
     ) -> tuple[BatchResult, Any]:
-        blas = (
-            _blas_threads()
-            if _ONE_THREAD_LOW <= len(data) * self.widest < _ONE_THREAD_HIGH
-            else None
-        )
-        if blas is None:
-            with np.errstate(all="ignore"):  # inf and nan are results, as in eager mode
-                return self._run(params, data, gradients, reduction)
-        threads = blas.get_num_threads()
-        blas.set_num_threads(1)
-        try:
-            with np.errstate(all="ignore"):
-                return self._run(params, data, gradients, reduction)
-        finally:
-            blas.set_num_threads(threads)
+        with np.errstate(all="ignore"):  # inf and nan are results, as in eager mode
+            return self._run(params, data, gradients, reduction)
 
     def _run(
         self, params: Any, data: Any, gradients: bool, reduction: str
