@@ -21,32 +21,11 @@ from gradengine import MLP, data
 from gradengine.optim import SGD
 from gradengine.playground import Handle, serve
 
-CHROMIUM = "/usr/bin/chromium"
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 SETUP = (
     "dataset=moons&samples=60&seed=7&test=0.25&hidden=5,4&opt=sgd&lr=0.1&momentum=0.9"
     "&batch=0&l2=0.001&engine=eager"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
