@@ -82,14 +82,18 @@ class Index:
 
 
 class Context:
-    """The numbers of replays over N samples: scalars S (parameters included), row blocks B and
-    their gradients GB, kept from one replay to the next (no page faults on fresh arrays)."""
+    """The numbers of replays over tiles of n samples: the scalars S (parameters included) and
+    their gradients GS (shared by every tile size), row blocks B and their gradients GB, kept
+    from one replay to the next (no page faults on fresh arrays)."""
 
-    def __init__(self, S0: Any, widths: list[int], n: int) -> None:
-        self.S = S0.copy()
-        self.GS = np.zeros_like(S0)
+    def __init__(self, S: Any, GS: Any, widths: list[int], n: int) -> None:
+        self.S = S
+        self.GS = GS
         self.n = n
-        self.B: list[Any] = [None] + [np.empty((n, w)) for w in widths[1:]]
+        # each block has a column of ones after its own: [X 1] @ [W b].T is a layer with its
+        # bias in one matrix product, and [X 1].T @ G its weights' and bias's gradients
+        self.with_ones: list[Any] = [None] + [np.ones((n, w + 1)) for w in widths[1:]]
+        self.B: list[Any] = [None] + [f[:, :-1] for f in self.with_ones[1:]]
         self.widths = widths
         self.GB: list[Any] = []  # made by the first replay that computes gradients
         self.written = [False] * len(widths)  # GB[b] holds this replay's gradient (else 0)
@@ -101,6 +105,14 @@ class Context:
         found = self.scratch.get(key)
         if found is None or found.shape != shape or found.dtype != dtype:
             found = self.scratch[key] = np.empty(shape, dtype=dtype)
+        return found
+
+    def ones_after(self, key: int, x: Any) -> Any:
+        """[x 1]: x (n x k, or k numbers) with a column of ones after it, kept under key."""
+        found = self.scratch.get(key)
+        if found is None:
+            found = self.scratch[key] = np.ones((self.n, x.shape[-1] + 1))
+        found[:, :-1] = x  # broadcasts the numbers of a scalar operand
         return found
 
     def grad_of(self, b: int) -> Any:
@@ -170,7 +182,8 @@ class Rows:
     def add_product(self, ctx: Context, a: Any, b: Any) -> None:
         """add(a @ b), the product written straight into the gradient when it can be."""
         if self.whole >= 0 and not ctx.written[self.whole]:
-            np.matmul(a, b, out=ctx.GB[self.whole])
+            product = np.multiply if a.shape[1] == 1 else np.matmul  # an outer product: a * b
+            product(a, b, out=ctx.GB[self.whole])
             ctx.written[self.whole] = True
         else:
             self.add(ctx, a @ b)
@@ -229,6 +242,13 @@ class Operand:
         if self.rows is not None:
             self.rows.add(ctx, grads[:, self.row_pos])
         self.scalars.add(ctx.GS, grads[:, self.scalar_pos].sum(axis=0))
+
+    def with_ones(self, ctx: Context, key: int) -> Any:
+        """[X 1]: the operand's N x k numbers with a column of ones after them."""
+        reader = self.reader
+        if reader is not None and reader.whole >= 1 and not self.mixed:
+            return ctx.with_ones[reader.whole]  # a whole block carries its column of ones
+        return ctx.ones_after(key, self.get(ctx))
 
     def add_product(self, ctx: Context, a: Any, b: Any) -> None:
         """add(a @ b)"""
