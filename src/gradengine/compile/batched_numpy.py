@@ -13,7 +13,7 @@ times each local derivative goes back to its parents, summed over the samples fo
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
@@ -306,30 +306,50 @@ class _SquaredNorm(_Step):
 
 class _SumOfSquares(_Step):
     """A chain of additions of squares a*a (and other terms) over parameters only, such as
-    micrograd's ``sum(p*p for p in parameters)``: Σ others + a @ a, one dot product."""
+    micrograd's ``alpha * sum(p*p for p in parameters)``: alpha (Σ others + a @ a), one dot
+    product."""
 
-    def __init__(self, member: int, bases: Index, needed: bool, others: Operand) -> None:
-        self.member, self.bases, self.needed, self.others = member, bases, needed, others
+    def __init__(
+        self, member: int, alpha: float, bases: Index, needed: bool, others: Operand
+    ) -> None:
+        self.member, self.alpha, self.bases, self.needed = member, alpha, bases, needed
+        self.others = others
 
     def forward(self, ctx: Context) -> None:
         a = self.bases.get(ctx.S)
-        ctx.S[self.member] = float(self.others.get(ctx).sum()) + float(a @ a)
+        total = float(self.others.get(ctx).sum()) + float(a @ a)
+        ctx.S[self.member] = total if self.alpha == 1.0 else self.alpha * total
 
     def backward(self, ctx: Context) -> None:
-        g = ctx.GS[self.member]
+        g = ctx.GS[self.member] * self.alpha
         if self.needed:  # d(a*a)/da = a + a
             self.bases.add(ctx.GS, (2.0 * g) * self.bases.get(ctx.S))
         self.others.add(ctx, g)
 
     def describe(self) -> str:
-        return f"sum of {self.bases.idx.size} squares: a @ a, parameters only, once"
+        scaled = "" if self.alpha == 1.0 else f"{self.alpha!r} * "
+        return f"sum of {self.bases.idx.size} squares: {scaled}a @ a, parameters only, once"
 
 
-def _sums_of_squares(rec: Recording, groups: list[Group], row: list[bool]) -> dict[int, list[int]]:
+@dataclass
+class _Squares:
+    """A sum of squares found in a recording: its squares, the node it computes (the chain's
+    last, or the product of that and a constant alpha) and alpha."""
+
+    squares: list[int]
+    out: int
+    alpha: float
+
+
+def _sums_of_squares(rec: Recording, groups: list[Group], row: list[bool]) -> dict[int, _Squares]:
     """Scalar chains of additions with at least 8 terms a*a, each used by its chain only:
-    the chain's last node -> those squares (the chain computes them as one dot product)."""
+    the chain's last node -> its sum of squares (computed as one dot product)."""
     uses = Counter(chain.from_iterable(rec.parents))
-    found: dict[int, list[int]] = {}
+    users: dict[int, int] = {}  # a node used once -> its user
+    for i, ps in enumerate(rec.parents):
+        for p in ps:
+            users[p] = i
+    found: dict[int, _Squares] = {}
     for group in groups:
         if group.kind != CHAIN or any(row[i] for i in group.members):
             continue
@@ -341,8 +361,15 @@ def _sums_of_squares(rec: Recording, groups: list[Group], row: list[bool]) -> di
             and rec.parents[t][0] == rec.parents[t][1]
             and uses[t] == 1
         ]
-        if len(squares) >= 8:
-            found[group.members[-1]] = squares
+        if len(squares) < 8:
+            continue
+        last = group.members[-1]
+        found[last] = _Squares(squares, last, 1.0)
+        user = users.get(last, -1)
+        if uses[last] == 1 and rec.operations[user] is MUL and user != rec.root:
+            (factor,) = [p for p in rec.parents[user] if p != last] or [last]
+            if rec.kinds[factor] == CONSTANT:  # alpha * sum: alpha is part of the step
+                found[last] = _Squares(squares, user, rec.constants[rec.slots[factor]])
     return found
 
 
@@ -377,7 +404,7 @@ class NumpyBatched:
         self.steps: list[_Step] = []
         groups = [g for g in plan_groups(rec) if graph.root not in g.members]
         self.squares = _sums_of_squares(rec, groups, row)
-        absorbed = set(chain.from_iterable(self.squares.values()))
+        absorbed = {i for found in self.squares.values() for i in [*found.squares, found.out]}
         for group in groups:
             if absorbed and group.kind != CHAIN:
                 kept = [k for k, i in enumerate(group.members) if i not in absorbed]
@@ -427,14 +454,12 @@ class NumpyBatched:
             return Operand(ids, row, place, widths, needs, sidx)
 
         if group.kind == CHAIN and group.members[-1] in self.squares:
-            squares = self.squares[group.members[-1]]
-            bases = [rec.parents[t][0] for t in squares]
-            others = [t for t in [group.start, *group.terms] if t not in squares]
-            base_index = Index(sidx[bases])
+            sos = self.squares[group.members[-1]]
+            bases = [rec.parents[t][0] for t in sos.squares]
+            others = operand([t for t in [group.start, *group.terms] if t not in sos.squares])
             needed = any(needs[i] for i in bases)
-            return [
-                _SumOfSquares(int(sidx[group.members[-1]]), base_index, needed, operand(others))
-            ]
+            out = int(sidx[sos.out])
+            return [_SumOfSquares(out, sos.alpha, Index(sidx[bases]), needed, others)]
         if group.kind == CHAIN:
             is_row = row[group.members[-1]]
             start, terms = operand([group.start]), operand(group.terms)
