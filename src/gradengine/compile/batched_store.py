@@ -38,7 +38,7 @@ class Index:
         self.unique = is_unique(idx)
         self.offset = -1
         self.strides: tuple[int, ...] = ()
-        self.views: dict[int, Any] = {}
+        self.views: list[Any] = []  # [S, view of S, another S, its view]
         if idx.size == 0 or not self.unique or idx.ndim > 2:
             return
         o = int(idx.flat[0])
@@ -55,13 +55,14 @@ class Index:
             self.strides = tuple(8 * step for step in steps)
 
     def _view(self, S: Any) -> Any:
-        """The strided view of S (kept: a replay's arrays S and GS live as long as its buffers)."""
-        found = self.views.get(id(S))
-        if found is None:  # the view keeps S alive: its id is not reused while cached
-            found = np.lib.stride_tricks.as_strided(S[self.offset :], self.shape, self.strides)
-            if len(self.views) > 8:
-                self.views.clear()
-            self.views[id(S)] = found
+        """The strided view of S, kept for the last two arrays asked (a replay's S and GS)."""
+        views = self.views
+        if views and views[0] is S:
+            return views[1]
+        if len(views) > 2 and views[2] is S:
+            return views[3]
+        found = np.lib.stride_tricks.as_strided(S[self.offset :], self.shape, self.strides)
+        self.views = [S, found, *views[:2]]
         return found
 
     def get(self, S: Any) -> Any:
