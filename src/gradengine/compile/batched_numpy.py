@@ -126,8 +126,7 @@ class _Elementwise(_Step):
 
 
 class _Layer(_Step):
-    """k neurons of one shared input row: act([X 1][N x n+1] @ [W b][k x n+1].T), the bias
-    in the product (a column of ones after X)."""
+    """k neurons of one shared input row: act(X[N x n] @ W[k x n].T + b[k])."""
 
     is_row = True
 
@@ -136,16 +135,19 @@ class _Layer(_Step):
     ):
         n = len(parents[0]) // 2
         self.op, self.n, self.k, self.members = op, n, len(members), members
-        wb = [[*ps[1 : n + 1], ps[0]] for ps in parents]  # a neuron's (w1..wn, b)
-        self.wb = Index(sidx[np.array(wb, dtype=np.intp).reshape(self.k, n + 1)])
+        self.b = Index(sidx[[ps[0] for ps in parents]])
+        self.w = Index(sidx[np.array([ps[1 : n + 1] for ps in parents]).reshape(self.k, n)])
         self.x: Operand = x
 
     def forward(self, ctx: Context) -> None:
-        X1 = self.x.with_ones(ctx, -1 - self.block)
-        WB = self.wb.get(ctx.S)
-        self.X1, self.W = X1, WB[:, :-1]
+        X = self.x.get(ctx)
+        if not X.flags.c_contiguous:  # a slice of the inputs: BLAS wants it in one piece
+            X = np.ascontiguousarray(X)
+        W = self.w.get(ctx.S)
+        self.X, self.W = X, W
         z = ctx.B[self.block]
-        np.matmul(X1, WB.T, out=z)
+        np.matmul(X, W.T, out=z)
+        z += self.b.get(ctx.S)
         _activate(self.op.name, z)
 
     def backward(self, ctx: Context) -> None:
@@ -154,7 +156,8 @@ class _Layer(_Step):
         gz = _through_activation(
             self.op.name, ctx.GB[self.block], ctx.B[self.block], ctx, 2 * self.block
         )
-        self.wb.add(ctx.GS, gz.T @ self.X1)
+        self.b.add(ctx.GS, ctx.ones @ gz)
+        self.w.add(ctx.GS, gz.T @ self.X)
         if self.x.needed:
             self.x.add_product(ctx, gz, self.W)
 

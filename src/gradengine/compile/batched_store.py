@@ -91,10 +91,7 @@ class Context:
         self.S = S
         self.GS = GS
         self.n = n
-        # each block has a column of ones after its own: [X 1] @ [W b].T is a layer with its
-        # bias in one matrix product, and [X 1].T @ G its weights' and bias's gradients
-        self.with_ones: list[Any] = [None] + [np.ones((n, w + 1)) for w in widths[1:]]
-        self.B: list[Any] = [None] + [f[:, :-1] for f in self.with_ones[1:]]
+        self.B: list[Any] = [None] + [np.empty((n, w)) for w in widths[1:]]
         self.widths = widths
         self.GB: list[Any] = []  # made by the first replay that computes gradients
         self.written = [False] * len(widths)  # GB[b] holds this replay's gradient (else 0)
@@ -106,14 +103,6 @@ class Context:
         found = self.scratch.get(key)
         if found is None or found.shape != shape or found.dtype != dtype:
             found = self.scratch[key] = np.empty(shape, dtype=dtype)
-        return found
-
-    def ones_after(self, key: int, x: Any) -> Any:
-        """[x 1]: x (n x k, or k numbers) with a column of ones after it, kept under key."""
-        found = self.scratch.get(key)
-        if found is None:
-            found = self.scratch[key] = np.ones((self.n, x.shape[-1] + 1))
-        found[:, :-1] = x  # broadcasts the numbers of a scalar operand
         return found
 
     def grad_of(self, b: int) -> Any:
@@ -243,13 +232,6 @@ class Operand:
         if self.rows is not None:
             self.rows.add(ctx, grads[:, self.row_pos])
         self.scalars.add(ctx.GS, grads[:, self.scalar_pos].sum(axis=0))
-
-    def with_ones(self, ctx: Context, key: int) -> Any:
-        """[X 1]: the operand's N x k numbers with a column of ones after them."""
-        reader = self.reader
-        if reader is not None and reader.whole >= 1 and not self.mixed:
-            return ctx.with_ones[reader.whole]  # a whole block carries its column of ones
-        return ctx.ones_after(key, self.get(ctx))
 
     def add_product(self, ctx: Context, a: Any, b: Any) -> None:
         """add(a @ b)"""
