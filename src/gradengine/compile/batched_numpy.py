@@ -1,13 +1,15 @@
 """Batched replay on NumPy: one sample's graph over N samples, a layer one matrix product.
 
 The groups of plan.py (nodes of one operation at one level; chains of additions) are split into
-rows and scalars. A group of k row nodes is one N x k block: its operation runs once on its
-parents gathered as N x k blocks (a row) or k numbers (a scalar parent, broadcast), with the very
-definition eager mode runs on floats (``operation.value(NUMPY_M, ...)``). A layer's neurons
-(k weighted sums of one shared input row, weights and biases of the parameters) are
-``act(X[N x n] @ W[k x n].T + b)``. Scalar nodes, the parameters among them, live in one flat
-array; an L2 penalty is one dot product. Backward runs the groups in reverse: a block's gradient
-times each local derivative goes back to its parents, summed over the samples for a scalar.
+rows and scalars. A group of k row nodes is one k x N block, a node's N numbers one row of it:
+its operation runs once on its parents gathered as k x N blocks (a row) or k numbers (a scalar
+parent, a column broadcast along the samples), with the very definition eager mode runs on
+floats (``operation.value(NUMPY_M, ...)``). A layer's neurons (k weighted sums of one shared
+input row, weights and biases of the parameters) are ``act([W b][k x n+1] @ [X; 1][n+1 x N])``.
+Scalar nodes, the parameters among them, live in one flat array; an L2 penalty is one dot
+product. Backward runs the groups in reverse: a block's gradient times each local derivative
+goes back to its parents, summed over the samples for a scalar. A batch replays in tiles of
+rows, each tile's forward and backward while its blocks are in the processor's cache.
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ class _Elementwise(_Step):
 
 
 class _Layer(_Step):
-    """k neurons of one shared input row: act(X[N x n] @ W[k x n].T + b[k])."""
+    """k neurons of one shared input row: act([W b][k x n+1] @ [X; 1][n+1 x N]), the bias in
+    the product (a row of ones under X)."""
 
     is_row = True
 
@@ -135,19 +138,16 @@ class _Layer(_Step):
     ):
         n = len(parents[0]) // 2
         self.op, self.n, self.k, self.members = op, n, len(members), members
-        self.b = Index(sidx[[ps[0] for ps in parents]])
-        self.w = Index(sidx[np.array([ps[1 : n + 1] for ps in parents]).reshape(self.k, n)])
+        wb = [[*ps[1 : n + 1], ps[0]] for ps in parents]  # a neuron's (w1..wn, b)
+        self.wb = Index(sidx[np.array(wb, dtype=np.intp).reshape(self.k, n + 1)])
         self.x: Operand = x
 
     def forward(self, ctx: Context) -> None:
-        X = self.x.get(ctx)
-        if not X.flags.c_contiguous:  # a slice of the inputs: BLAS wants it in one piece
-            X = np.ascontiguousarray(X)
-        W = self.w.get(ctx.S)
-        self.X, self.W = X, W
+        X1 = self.x.with_ones(ctx, -1 - self.block)
+        WB = self.wb.get(ctx.S)
+        self.X1, self.W = X1, WB[:, :-1]
         z = ctx.B[self.block]
-        np.matmul(X, W.T, out=z)
-        z += self.b.get(ctx.S)
+        np.matmul(WB, X1, out=z)
         _activate(self.op.name, z)
 
     def backward(self, ctx: Context) -> None:
@@ -156,10 +156,9 @@ class _Layer(_Step):
         gz = _through_activation(
             self.op.name, ctx.GB[self.block], ctx.B[self.block], ctx, 2 * self.block
         )
-        self.b.add(ctx.GS, ctx.ones @ gz)
-        self.w.add(ctx.GS, gz.T @ self.X)
+        self.wb.add(ctx.GS, gz @ self.X1.T)  # the weights' and the bias's gradients
         if self.x.needed:
-            self.x.add_product(ctx, gz, self.W)
+            self.x.add_product(ctx, self.W.T, gz)
 
     def describe(self) -> str:
         n, k = self.n, self.k
@@ -182,7 +181,7 @@ class _WeightedSums(_Step):
         z = xs[0]
         for w, x in zip(xs[1 : n + 1], xs[n + 1 :], strict=True):
             z = z + w * x
-        out = np.array(np.broadcast_to(z, (ctx.n, self.k) if self.is_row else (self.k,)))
+        out = np.array(np.broadcast_to(z, (self.k, ctx.n) if self.is_row else (self.k,)))
         _activate(self.op.name, out)
         self.xs = xs
         if self.is_row:
@@ -220,10 +219,10 @@ class _Chain(_Step):
     def forward(self, ctx: Context) -> None:
         start, terms = self.start.get(ctx), self.terms.get(ctx)
         if self.is_row:
-            start = np.broadcast_to(start, (ctx.n, 1))
-            terms = np.broadcast_to(terms, (ctx.n, len(self.members)))
-            both = np.concatenate([start, terms], axis=1)
-            np.copyto(ctx.B[self.block], np.cumsum(both, axis=1)[:, 1:])
+            start = np.broadcast_to(start, (1, ctx.n))
+            terms = np.broadcast_to(terms, (len(self.members), ctx.n))
+            both = np.concatenate([start, terms])
+            np.copyto(ctx.B[self.block], np.cumsum(both, axis=0)[1:])
         else:
             both = self.both
             if both is None:
@@ -237,9 +236,9 @@ class _Chain(_Step):
             return
         g = ctx.GB[self.block] if self.is_row else ctx.GS[self.out_index]
         # link j's gradient reaches start and every term up to j: a reversed running sum
-        back = np.cumsum(g[..., ::-1], axis=-1)[..., ::-1]
+        back = np.cumsum(g[::-1], axis=0)[::-1]
         self.terms.add(ctx, back)
-        self.start.add(ctx, back[..., :1])
+        self.start.add(ctx, back[:1])
 
     def describe(self) -> str:
         where = "a row per sample" if self.is_row else "parameters only, once"
@@ -247,40 +246,34 @@ class _Chain(_Step):
 
 
 class _CrossEntropyRow(_Step):
-    """One sample's softmax cross entropy over w logits and w targets, both rows: N x w arrays,
-    summed left to right over j as losses.cross_entropy sums them."""
+    """One sample's softmax cross entropy over w logits and w targets, both rows: w x N arrays,
+    summed over j left to right as losses.cross_entropy sums them."""
 
     is_row = True
 
     def __init__(self, members: list[int], logits: Operand, targets: Operand, w: int) -> None:
         self.members, self.logits, self.targets, self.w = members, logits, targets, w
 
-    def _column_sum(self, a: Any, out: Any) -> Any:
-        """out := a[:, 0] + a[:, 1] + ... (left to right, as reduce(add, ...))."""
-        # reducing the outer axis of a C-ordered w x N array adds its rows one after another
-        return np.add.reduce(np.ascontiguousarray(a.T), axis=0, out=out)
-
     def forward(self, ctx: Context) -> None:
         Z, T = self.logits.get(ctx), self.targets.get(ctx)
-        Z = np.broadcast_to(Z, (ctx.n, self.w))
-        T = np.broadcast_to(T, (ctx.n, self.w))
+        Z = np.broadcast_to(Z, (self.w, ctx.n))
+        T = np.broadcast_to(T, (self.w, ctx.n))
         # ln Σ e^z = top + ln Σ e^(z - top): no e^(...) overflows; a nan anywhere gives nan
-        top = Z.max(axis=1)
-        E = np.exp(Z - top[:, None])
-        total = self._column_sum(E, np.empty(ctx.n))
+        top = Z.max(axis=0)
+        E = np.exp(Z - top)
+        total = np.add.reduce(E, axis=0)  # the rows one after another: left to right
         log_total = top + np.log(total)
         # t_j = 0 adds 0, even for z_j = -inf: one-hot targets pick z_c exactly
         weighted = np.where(T == 0, 0.0, T * Z)
-        out = ctx.B[self.block][:, 0]
-        np.subtract(log_total, self._column_sum(weighted, np.empty(ctx.n)), out=out)
+        np.subtract(log_total, np.add.reduce(weighted, axis=0), out=ctx.B[self.block][0])
         self.Z, self.T, self.E, self.total = Z, T, E, total
 
     def backward(self, ctx: Context) -> None:
         if not ctx.written[self.block]:
             return
-        g = ctx.GB[self.block]  # N x 1
+        g = ctx.GB[self.block]  # 1 x N
         if self.logits.needed:  # (p_j - t_j), p = softmax(z)
-            self.logits.add(ctx, g * (self.E / self.total[:, None] - self.T))
+            self.logits.add(ctx, g * (self.E / self.total - self.T))
         if self.targets.needed:
             self.targets.add(ctx, g * -self.Z)
 
@@ -453,19 +446,20 @@ class NumpyBatched:
     ) -> list[_Step]:
         sidx = self.sidx
 
-        def operand(ids: list[int]) -> Operand:
-            return Operand(ids, row, place, widths, needs, sidx)
+        def operand(ids: list[int], row_step: bool = True) -> Operand:
+            return Operand(ids, row, place, widths, needs, sidx, row_step)
 
         if group.kind == CHAIN and group.members[-1] in self.squares:
             sos = self.squares[group.members[-1]]
             bases = [rec.parents[t][0] for t in sos.squares]
-            others = operand([t for t in [group.start, *group.terms] if t not in sos.squares])
+            others = [t for t in [group.start, *group.terms] if t not in sos.squares]
             needed = any(needs[i] for i in bases)
             out = int(sidx[sos.out])
-            return [_SumOfSquares(out, sos.alpha, Index(sidx[bases]), needed, others)]
+            bases_at = Index(sidx[bases])
+            return [_SumOfSquares(out, sos.alpha, bases_at, needed, operand(others, False))]
         if group.kind == CHAIN:
             is_row = row[group.members[-1]]
-            start, terms = operand([group.start]), operand(group.terms)
+            start, terms = operand([group.start], is_row), operand(group.terms, is_row)
             return [_Chain(group.members, start, terms, is_row, sidx)]
         op = group.op
         found: list[_Step] = []
@@ -502,11 +496,11 @@ class NumpyBatched:
                     x = operand(list(parents[0][n + 1 :]))
                     found.append(_Layer(op, members, parents, x, sidx))
                     continue
-                columns = [operand([ps[j] for ps in parents]) for j in range(2 * n + 1)]
+                columns = [operand([ps[j] for ps in parents], is_row) for j in range(2 * n + 1)]
                 found.append(_WeightedSums(op, members, columns, is_row, sidx))
                 continue
             arity = len(parents[0])
-            columns = [operand([ps[j] for ps in parents]) for j in range(arity)]
+            columns = [operand([ps[j] for ps in parents], is_row) for j in range(arity)]
             found.append(_Elementwise(op, members, columns, is_row, sidx))
         return found
 
@@ -555,6 +549,7 @@ class NumpyBatched:
         the scalar steps backward (their gradients summed over every tile)."""
         graph, S, GS, tile = self.graph, self.S, self.GS, self.tile
         n = len(data)
+        inputs = np.ascontiguousarray(data.T)  # an input's numbers one row, as in the blocks
         S[: self.n_params] = params
         ctx = self._context(min(n, tile))
         for step in self.scalar_steps:
@@ -571,17 +566,17 @@ class NumpyBatched:
             end = min(n, start + tile)
             if end - start != ctx.n:
                 ctx = self._context(end - start)
-            ctx.B[0] = data[start:end]
+            ctx.B[0] = inputs[:, start:end]
             for step in self.row_steps:
                 step.forward(ctx)
-            losses[start:end] = ctx.B[b][:, c]
+            losses[start:end] = ctx.B[b][c]
             for out, i in zip(outputs, graph.outputs, strict=True):
                 out[start:end] = self._row_of(ctx, i)
             if gradients:
                 if not ctx.GB:  # the inputs' too: a loss may be one
-                    ctx.GB = [np.empty((ctx.n, w)) for w in self.widths]
+                    ctx.GB = [np.empty((w, ctx.n)) for w in self.widths]
                 ctx.written = [False] * len(self.widths)
-                ctx.grad_of(b)[:, c] = seed
+                ctx.grad_of(b)[c] = seed
                 for step in self.row_steps_reversed:
                     step.backward(ctx)
         total = float(losses.sum())
@@ -598,8 +593,8 @@ class NumpyBatched:
     def _row_of(self, ctx: Context, i: int) -> Any:
         """Node i's numbers over the tile (a scalar node's one number)."""
         if self.row[i]:
-            b, c = self.place[i]
-            return ctx.B[b][:, c]
+            b, r = self.place[i]
+            return ctx.B[b][r]
         return ctx.S[self.sidx[i]]
 
     def describe(self) -> list[str]:

@@ -1,9 +1,9 @@
 """Where a batched replay's numbers live: scalars, row blocks, and their gradients.
 
 One replay over N samples keeps every number of the parameters only (the parameters first) in a
-flat array S, and every row node in an N x k block, k the nodes of its group; GS and GB hold
+flat array S, and every row node in a k x N block, k the nodes of its group; GS and GB hold
 their gradients. ``Index`` reads and adds to positions of S (through a strided view when they
-are regular: a layer's weights), ``Rows`` gathers row nodes from the blocks into one N x k
+are regular: a layer's weights), ``Rows`` gathers row nodes from the blocks into one k x N
 matrix and sends gradients back, and ``Operand`` is the j-th parents of a group's nodes:
 scalars, rows, or a mix of the two.
 """
@@ -84,19 +84,20 @@ class Index:
 
 class Context:
     """The numbers of replays over tiles of n samples: the scalars S (parameters included) and
-    their gradients GS (shared by every tile size), row blocks B and their gradients GB, kept
-    from one replay to the next (no page faults on fresh arrays)."""
+    their gradients GS (shared by every tile size), row blocks B (k x n: a node's n numbers one
+    row) and their gradients GB, kept from one replay to the next (no page faults)."""
 
     def __init__(self, S: Any, GS: Any, widths: list[int], n: int) -> None:
         self.S = S
         self.GS = GS
         self.n = n
-        self.B: list[Any] = [None] + [np.empty((n, w)) for w in widths[1:]]
+        # a row of ones under each block: [W b] @ [X; 1] is a layer, its bias in the product
+        self.with_ones: list[Any] = [None] + [np.ones((w + 1, n)) for w in widths[1:]]
+        self.B: list[Any] = [None] + [f[:-1] for f in self.with_ones[1:]]
         self.widths = widths
         self.GB: list[Any] = []  # made by the first replay that computes gradients
         self.written = [False] * len(widths)  # GB[b] holds this replay's gradient (else 0)
         self.scratch: dict[int, Any] = {}
-        self.ones = np.ones(n)
 
     def buffer(self, key: int, shape: tuple[int, ...], dtype: Any = np.float64) -> Any:
         """A scratch array of this shape kept under key."""
@@ -114,39 +115,39 @@ class Context:
 
 
 class Rows:
-    """Row nodes gathered from the blocks into an N x k matrix, and gradients sent back."""
+    """Row nodes gathered from the blocks into a k x n matrix, and gradients sent back."""
 
     def __init__(self, ids: list[int], place: dict[int, tuple[int, int]], widths: list[int]):
         by_block: dict[int, tuple[list[int], list[int]]] = {}
         for position, i in enumerate(ids):
-            b, c = place[i]
+            b, r = place[i]
             by_block.setdefault(b, ([], []))
             by_block[b][0].append(position)
-            by_block[b][1].append(c)
+            by_block[b][1].append(r)
         self.k = len(ids)
         self.parts = [
-            (b, np.array(pos, dtype=np.intp), np.array(cols, dtype=np.intp), is_unique(cols))
-            for b, (pos, cols) in by_block.items()
+            (b, np.array(pos, dtype=np.intp), np.array(rows, dtype=np.intp), is_unique(rows))
+            for b, (pos, rows) in by_block.items()
         ]
         self.whole = -1  # the gather is block b itself, in order
         self.span: slice | None = None
         if len(self.parts) == 1:
-            b, _, cols, _ = self.parts[0]
-            start = int(cols[0])
-            if list(cols) == list(range(start, start + len(cols))):
-                self.span = slice(start, start + len(cols))
-                if start == 0 and len(cols) == widths[b]:
+            b, _, rows, _ = self.parts[0]
+            start = int(rows[0])
+            if list(rows) == list(range(start, start + len(rows))):
+                self.span = slice(start, start + len(rows))
+                if start == 0 and len(rows) == widths[b]:
                     self.whole = b
 
     def get(self, ctx: Context) -> Any:
         if self.whole >= 0:
             return ctx.B[self.whole]
         if len(self.parts) == 1:
-            b, _, cols, _ = self.parts[0]
-            return ctx.B[b][:, self.span] if self.span is not None else ctx.B[b][:, cols]
-        out = np.empty((ctx.n, self.k))
-        for b, pos, cols, _ in self.parts:
-            out[:, pos] = ctx.B[b][:, cols]
+            b, _, rows, _ = self.parts[0]
+            return ctx.B[b][self.span] if self.span is not None else ctx.B[b][rows]
+        out = np.empty((self.k, ctx.n))
+        for b, pos, rows, _ in self.parts:
+            out[pos] = ctx.B[b][rows]
         return out
 
     def add(self, ctx: Context, grads: Any) -> None:
@@ -157,17 +158,17 @@ class Rows:
                 np.copyto(ctx.GB[self.whole], grads)
                 ctx.written[self.whole] = True
             return
-        if len(self.parts) > 1:  # each part takes its columns (+= and copyto broadcast)
-            grads = np.broadcast_to(grads, (ctx.n, self.k))
-        for b, pos, cols, unique in self.parts:
-            part = grads if len(self.parts) == 1 else grads[:, pos]
+        if len(self.parts) > 1:  # each part takes its rows (+= and copyto broadcast)
+            grads = np.broadcast_to(grads, (self.k, ctx.n))
+        for b, pos, rows, unique in self.parts:
+            part = grads if len(self.parts) == 1 else grads[pos]
             target = ctx.grad_of(b)
             if self.span is not None:
-                target[:, self.span] += part
+                target[self.span] += part
             elif unique:
-                target[:, cols] += part
+                target[rows] += part
             else:
-                np.add.at(target, (slice(None), cols), part)  # type: ignore[arg-type]
+                np.add.at(target, rows, np.broadcast_to(part, (len(rows), ctx.n)))
 
     def add_product(self, ctx: Context, a: Any, b: Any) -> None:
         """add(a @ b), the product written straight into the gradient when it can be."""
@@ -180,7 +181,8 @@ class Rows:
 
 
 class Operand:
-    """The j-th parents of a group's k nodes: k scalars, an N x k row block, or a mix."""
+    """The j-th parents of a group's k nodes: k scalars, a k x n row block, or a mix. In a step
+    of rows (``row_step``) its scalars are a k x 1 column, broadcast along the samples."""
 
     def __init__(
         self,
@@ -190,6 +192,7 @@ class Operand:
         widths: list[int],
         needs: list[bool],
         sidx: Any,
+        row_step: bool,
     ) -> None:
         self.k = len(ids)
         self.needed = any(needs[i] for i in ids)
@@ -201,7 +204,8 @@ class Operand:
         self.rows = Rows([ids[p] for p in row_pos], place, widths) if rows_needed else None
         self.row_pos = np.array(row_pos, dtype=np.intp)
         self.scalar_pos = np.array(scalar_pos, dtype=np.intp)
-        self.scalars = Index([sidx[ids[p]] for p in scalar_pos])
+        positions = np.array([sidx[ids[p]] for p in scalar_pos], dtype=np.intp)
+        self.scalars = Index(positions.reshape(-1, 1) if row_step else positions)
         self.mixed = bool(row_pos) and bool(scalar_pos)
 
     def get(self, ctx: Context) -> Any:
@@ -210,28 +214,39 @@ class Operand:
         assert self.reader is not None  # a row operand has rows to read
         if not self.mixed:
             return self.reader.get(ctx)
-        out = np.empty((ctx.n, self.k))
-        out[:, self.scalar_pos] = self.scalars.get(ctx.S)
-        out[:, self.row_pos] = self.reader.get(ctx)
+        out = np.empty((self.k, ctx.n))
+        out[self.scalar_pos] = self.scalars.get(ctx.S)
+        out[self.row_pos] = self.reader.get(ctx)
         return out
 
+    def with_ones(self, ctx: Context, key: int) -> Any:
+        """[X; 1]: the operand's k x n numbers with a row of ones under them."""
+        reader = self.reader
+        if reader is not None and reader.whole >= 1 and not self.mixed:
+            return ctx.with_ones[reader.whole]  # a whole block has its row of ones
+        found = ctx.scratch.get(key)
+        if found is None:
+            found = ctx.scratch[key] = np.ones((self.k + 1, ctx.n))
+        found[:-1] = self.get(ctx)  # broadcasts a column of scalars
+        return found
+
     def add(self, ctx: Context, grads: Any) -> None:
-        """Send back d(loss)/d(operand): (N x k) or (k,) contributions."""
+        """Send back d(loss)/d(operand): (k x n) or (k,) contributions."""
         if not self.needed:
             return
         if not self.is_row:
-            if np.ndim(grads) == 2:
-                grads = grads.sum(axis=0)
+            if np.ndim(grads) == 2:  # a column of scalars: summed over the samples
+                grads = grads.sum(axis=1, keepdims=True)
             self.scalars.add(ctx.GS, grads)  # a view, +=, or add.at: each broadcasts
             return
         if not self.mixed:
             if self.rows is not None:
                 self.rows.add(ctx, grads)
             return
-        grads = np.broadcast_to(grads, (ctx.n, self.k))
+        grads = np.broadcast_to(grads, (self.k, ctx.n))
         if self.rows is not None:
-            self.rows.add(ctx, grads[:, self.row_pos])
-        self.scalars.add(ctx.GS, grads[:, self.scalar_pos].sum(axis=0))
+            self.rows.add(ctx, grads[self.row_pos])
+        self.scalars.add(ctx.GS, grads[self.scalar_pos].sum(axis=1, keepdims=True))
 
     def add_product(self, ctx: Context, a: Any, b: Any) -> None:
         """add(a @ b)"""
