@@ -231,7 +231,7 @@ def digits_scalar(engine: str, sizes: CompiledSizes) -> dict[str, Any]:
         def minibatch_epoch() -> list[float]:
             losses = []
             for xs, cs in zip(rows, labels, strict=True):
-                loss = cross_entropy([model([Value(a) for a in x]) for x in xs], cs)
+                loss = cross_entropy([model.forward([Value(a) for a in x]) for x in xs], cs)
                 model.zero_grad()
                 loss.backward()
                 sgd(parameters, DIGITS_LR)
@@ -239,7 +239,7 @@ def digits_scalar(engine: str, sizes: CompiledSizes) -> dict[str, Any]:
             return losses
 
         def full_epoch() -> list[float]:
-            loss = cross_entropy([model([Value(a) for a in x]) for x in X], y)
+            loss = cross_entropy([model.forward([Value(a) for a in x]) for x in X], y)
             model.zero_grad()
             loss.backward()
             sgd(parameters, DIGITS_LR)
@@ -334,6 +334,7 @@ def digits_torch(sizes: CompiledSizes) -> dict[str, Any]:
         loss.backward()  # type: ignore[no-untyped-call]
         with torch.no_grad():
             for p in params:
+                assert p.grad is not None  # backward() filled it in
                 p -= DIGITS_LR * p.grad
         return float(loss.item())
 

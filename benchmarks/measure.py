@@ -101,11 +101,14 @@ def moons_part(engine: str, sizes: Sizes) -> dict[str, Any]:
             "setup_seconds": [setup for _, setup in done],
         }
     if engine in ("micrograd", "gradengine"):
-        Value, MLP = scalar_engine(engine)
-        weights = moons.initial_weights(moons.seeded_model(MLP))
+        value_class, mlp_class = scalar_engine(engine)
+        weights = moons.initial_weights(moons.seeded_model(mlp_class))
         # micrograd is slow: its one run gives both the timings and the reference losses
         repeats = 1 if engine == "micrograd" else sizes.repeats
-        runs = [moons.train(Value, moons.seeded_model(MLP), X, y, steps) for _ in range(repeats)]
+        runs = [
+            moons.train(value_class, moons.seeded_model(mlp_class), X, y, steps)
+            for _ in range(repeats)
+        ]
     else:
         from gradengine import MLP
 

@@ -340,7 +340,7 @@ def scaling_results(sizes: CompiledSizes) -> list[dict[str, Any]]:
     cells = [(n, h) for n in sizes.scaling_samples for h in sizes.scaling_widths]
     cells.sort(key=lambda cell: multiply_adds(*cell))
     rates: dict[str, tuple[float, float, float]] = {}  # s/step, s of setup, bytes: per MAC
-    done = []
+    done: list[dict[str, Any]] = []
     for samples, width in cells:
         macs = multiply_adds(samples, width)
         engines: dict[str, Any] = {}

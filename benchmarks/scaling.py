@@ -196,7 +196,7 @@ def run_torch(n: int, h: int, steps: int) -> dict[str, Any]:
 def run_jax(n: int, h: int, steps: int) -> dict[str, Any]:
     import jax
 
-    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", True)  # type: ignore[no-untyped-call]
     import jax.numpy as jnp
 
     X, y = moons(n)
