@@ -38,6 +38,7 @@ Limits, as with any tracing compiler:
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -86,7 +87,11 @@ def _replayable(node: Value, op: Operation) -> Operation:
     compile/cross_entropy.py, when it applies); TypeError naming the node otherwise."""
     from gradengine import losses
 
-    if isinstance(op, losses.LossOperation) and op.kind == "cross_entropy":
+    if isinstance(op, losses.LossOperation):
+        if op.kind != "cross_entropy":
+            # The library's losses are defined on floats: no trial run (for an L2 penalty of a
+            # wide model it would make tens of thousands of floats, held by the allocator).
+            return op
         from gradengine.compile.cross_entropy import replay_operation
 
         op = replay_operation(node, op)
@@ -123,21 +128,22 @@ class Recording:
             raise TypeError(f"compile_graph: loss must be a Value, got {type_name(loss)}")
         self.parameters = _leaf_list(parameters, "parameters")
         self.inputs = _leaf_list(inputs, "inputs")
-        position = {id(p): k for k, p in enumerate(self.parameters)}
-        input_position = {id(x): k for k, x in enumerate(self.inputs)}
-        both = position.keys() & input_position.keys()
+        both = set(self.inputs).intersection(self.parameters)
         if both:
-            k = input_position[next(iter(both))]
+            k = next(k for k, x in enumerate(self.inputs) if x in both)
             raise ValueError(f"inputs[{k}] is also one of the parameters: a leaf is one or other")
         order = topological_order(loss)
-        index = {id(node): i for i, node in enumerate(order)}
-        position_of = index.__getitem__
+        # Keyed by the nodes themselves (hashed by identity): no int object per node for its id,
+        # which for a wide layer's tens of thousands of weights would stay in the allocator.
+        index = dict(zip(order, range(len(order))))
         self.order = order
         self.operations: list[Operation] = []
         self.parents: list[tuple[int, ...]] = []
         self.kinds: list[str] = []
-        self.slots: list[int] = []
+        # a leaf's place in the parameters, inputs or constants; -1 for a computed node
+        self.slots = array("l", [-1]) * len(order)
         self.constants: list[float] = []
+        position_of = index.__getitem__
         for node in order:
             op = node._operation
             if op is _v.LEAF and node._parents:
@@ -150,29 +156,27 @@ class Recording:
             if parents and op not in _BUILT_IN:
                 op = _replayable(node, op)
             self.operations.append(op)
-            self.parents.append(tuple(map(position_of, map(id, parents))))
-            if parents:
-                self.kinds.append(NODE)
-                self.slots.append(-1)
-            elif id(node) in position:
-                self.kinds.append(PARAMETER)
-                self.slots.append(position[id(node)])
-            elif id(node) in input_position:
-                self.kinds.append(INPUT)
-                self.slots.append(input_position[id(node)])
-            else:
-                self.kinds.append(CONSTANT)
-                self.slots.append(len(self.constants))
-                self.constants.append(node.data)
-        if not allow_unused:
-            for what, leaves in (("parameters", self.parameters), ("inputs", self.inputs)):
-                for k, leaf in enumerate(leaves):
-                    if id(leaf) not in index:
-                        raise ValueError(
-                            f"{what}[{k}] ({_describe_node(leaf)}) is not in the graph of the "
-                            "loss: is the parameter list the model's? Pass allow_unused=True "
-                            "if it is meant to get no gradient"
-                        )
+            self.parents.append(tuple(map(position_of, parents)))
+            self.kinds.append(NODE if parents else CONSTANT)
+        kinds, slots = self.kinds, self.slots
+        for kind, leaves in ((PARAMETER, self.parameters), (INPUT, self.inputs)):
+            for k, leaf in enumerate(leaves):
+                i = index.get(leaf, -1)
+                if i >= 0:
+                    kinds[i] = kind
+                    slots[i] = k
+                elif not allow_unused:
+                    what = "parameters" if kind == PARAMETER else "inputs"
+                    raise ValueError(
+                        f"{what}[{k}] ({_describe_node(leaf)}) is not in the graph of the "
+                        "loss: is the parameter list the model's? Pass allow_unused=True "
+                        "if it is meant to get no gradient"
+                    )
+        del index
+        for i, kind in enumerate(kinds):
+            if kind == CONSTANT:
+                slots[i] = len(self.constants)
+                self.constants.append(order[i].data)
         wanted = (PARAMETER, INPUT) if input_grads else (PARAMETER,)
         needs = [kind in wanted for kind in self.kinds]
         needed = needs.__getitem__
@@ -184,7 +188,7 @@ class Recording:
         self.output_data = loss.data
 
     def __len__(self) -> int:
-        return len(self.order)
+        return len(self.kinds)  # kinds are kept when an engine lets the nodes go
 
     def operation_counts(self) -> Counter[str]:
         """How many interior nodes each operation has."""
@@ -206,7 +210,7 @@ def _leaf_list(values: object, what: str) -> list[Value]:
     if isinstance(values, Value) or not isinstance(values, Iterable):
         raise TypeError(f"{what} must be a list of Values, got {type_name(values)}")
     out: list[Value] = []
-    seen: set[int] = set()
+    seen: set[Value] = set()  # the Values themselves (hashed by identity): no int per id
     v: object
     for k, v in enumerate(values):
         if not isinstance(v, Value):
@@ -216,9 +220,9 @@ def _leaf_list(values: object, what: str) -> list[Value]:
                 f"{what}[{k}] was computed by operation {v._op!r}: {what} must be leaves "
                 "(Values you made, such as a model's weights)"
             )
-        if id(v) in seen:
+        if v in seen:
             raise ValueError(f"{what}[{k}] appears twice in {what}")
-        seen.add(id(v))
+        seen.add(v)
         out.append(v)
     return out
 

@@ -52,10 +52,13 @@ class Group:
 
 def chains(rec: Recording) -> dict[int, list[int]]:
     """Chains of additions: last node -> its nodes, each the left operand of the next."""
-    uses = Counter(chain.from_iterable(rec.parents))
     is_add = [
         op is v.ADD and kind == NODE for op, kind in zip(rec.operations, rec.kinds, strict=True)
     ]
+    # Uses are counted for the additions' left operands only: a count for every node would be
+    # a dict as large as the graph (a wide layer's weights).
+    lefts = {rec.parents[i][0] for i, add in enumerate(is_add) if add}
+    uses = Counter(filter(lefts.__contains__, chain.from_iterable(rec.parents)))
     follows: dict[int, int] = {}  # link -> the addition that continues it
     for i, ps in enumerate(rec.parents):
         if is_add[i]:
