@@ -89,7 +89,18 @@ class SampleGraph:
         self.loss = joined[0]
         self.penalty = -1 if penalty is None else joined[1]
         self.outputs = list(joined[1 if penalty is None else 2 :])
-        row = [kind == INPUT for kind in rec.kinds]
+        # the node of each parameter and input (-1: not in the graph), as machine integers
+        self.parameter_nodes = array("l", [-1]) * len(rec.parameters)
+        self.input_nodes = array("l", [-1]) * len(rec.inputs)
+        for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):
+            if kind == PARAMETER:
+                self.parameter_nodes[slot] = i
+            elif kind == INPUT:
+                self.input_nodes[slot] = i
+        row = [False] * len(rec)
+        for i in self.input_nodes:
+            if i >= 0:
+                row[i] = True
         for i, ps in enumerate(rec.parents):
             if ps and i != rec.root and any(row[p] for p in ps):
                 row[i] = True
@@ -99,14 +110,8 @@ class SampleGraph:
                 "the loss of one sample does not depend on its inputs: record the loss of one "
                 "sample, its inputs (and label) as the Values `sample` is given"
             )
-        # the node of each parameter and input (-1: not in the graph), as machine integers
-        self.parameter_nodes = array("l", [-1]) * len(rec.parameters)
-        self.input_nodes = array("l", [-1]) * len(rec.inputs)
-        for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):
-            if kind == PARAMETER:
-                self.parameter_nodes[slot] = i
-            elif kind == INPUT:
-                self.input_nodes[slot] = i
+        self.names = [rec.operations[i].name for i in joined]  # what print(program) names
+        self._counts: tuple[int, int] | None = None
         self.recorded_loss = loss.data + (0.0 if penalty is None else penalty.data)
         # The engines read positions only: without the nodes, the sample's Values (a layer's
         # local derivatives, the penalty's) can be freed before an engine is built.
@@ -115,12 +120,16 @@ class SampleGraph:
     def release(self) -> None:
         """Free the recording's node-by-node lists once an engine holds the plan in arrays
         (tens of MB for a layer of 256 neurons); what print(program) reads is kept."""
+        self._counts = self.counts()
         rec = self.rec
         rec.order, rec.parents, rec.constants, rec.needs_grad = [], [], [], []
+        rec.operations, rec.kinds, self.row = [], [], []
         rec.slots = array("l")
 
     def counts(self) -> tuple[int, int]:
         """(nodes computed per sample, nodes computed once: of the parameters only)."""
+        if self._counts is not None:
+            return self._counts
         computed = [i for i, kind in enumerate(self.rec.kinds) if kind == NODE and i != self.root]
         rows = sum(1 for i in computed if self.row[i])
         return rows, len(computed) - rows
@@ -307,9 +316,8 @@ class BatchedProgram:
             f"  per sample: {_count(len(rec.inputs), 'input')}, {_count(rows, 'node')} (a row "
             f"of N numbers each); parameters only: {_count(len(rec.parameters), 'parameter')}, "
             f"{_count(once, 'node')} (one number each)",
-            f"  loss: the {self.reduction} over the samples of "
-            f"{rec.operations[graph.loss].name}"
-            + ("" if graph.penalty < 0 else f", plus {rec.operations[graph.penalty].name} once"),
+            f"  loss: the {self.reduction} over the samples of {graph.names[0]}"
+            + ("" if graph.penalty < 0 else f", plus {graph.names[1]} once"),
             f"  outputs: {len(graph.outputs)} per sample",
         ]
         lines += ["  " + line for line in self._engine.describe()]
