@@ -38,8 +38,9 @@ Limits, as with any tracing compiler:
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableSequence, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -47,7 +48,7 @@ from gradengine import engine as _v
 from gradengine import fast
 from gradengine.anomaly import is_anomaly_enabled
 from gradengine.checks import as_float, describe, type_name
-from gradengine.engine import Operation, Value, floats, topological_order
+from gradengine.engine import PARENTS_DONE, Operation, Value, floats
 from gradengine.fast import paused_gc
 
 __all__ = ["Program", "Recording", "compile_graph"]
@@ -86,12 +87,39 @@ def _replayable(node: Value, op: Operation) -> Operation:
     compile/cross_entropy.py, when it applies); TypeError naming the node otherwise."""
     from gradengine import losses
 
-    if isinstance(op, losses.LossOperation) and op.kind == "cross_entropy":
+    if isinstance(op, losses.LossOperation):
+        if op.kind != "cross_entropy":
+            # The library's losses are defined on floats: no trial run (for an L2 penalty of a
+            # wide model it would make tens of thousands of floats, held by the allocator).
+            return op
         from gradengine.compile.cross_entropy import replay_operation
 
         op = replay_operation(node, op)
     _check_replayable(node, op)
     return op
+
+
+def _numbered(root: Value) -> tuple[list[Value], dict[Value, int]]:
+    """engine.topological_order(root), and each node's place in it.
+
+    The same walk, whose record of the nodes seen is the dict of places itself (-1 until
+    placed): no set of every node beside it. Keyed by the nodes (hashed by identity), not by
+    their id(): no int object per node for its id, which for a wide layer's tens of thousands
+    of weights would stay in the allocator.
+    """
+    order: list[Value] = []
+    place: dict[Value, int] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is PARENTS_DONE:  # the node below it on the stack has all its parents in order
+            node = stack.pop()
+            place[node] = len(order)
+            order.append(node)
+        elif node not in place:
+            place[node] = -1
+            stack += [node, PARENTS_DONE, *[p for p in reversed(node._parents) if p not in place]]
+    return order, place
 
 
 def _describe_node(node: Value) -> str:
@@ -123,56 +151,46 @@ class Recording:
             raise TypeError(f"compile_graph: loss must be a Value, got {type_name(loss)}")
         self.parameters = _leaf_list(parameters, "parameters")
         self.inputs = _leaf_list(inputs, "inputs")
-        position = {id(p): k for k, p in enumerate(self.parameters)}
-        input_position = {id(x): k for k, x in enumerate(self.inputs)}
-        both = position.keys() & input_position.keys()
-        if both:
-            k = input_position[next(iter(both))]
-            raise ValueError(f"inputs[{k}] is also one of the parameters: a leaf is one or other")
-        order = topological_order(loss)
-        index = {id(node): i for i, node in enumerate(order)}
-        position_of = index.__getitem__
+        order, index = _numbered(loss)
+        n = len(order)
+        # Lists made at their size, not grown: for a wide layer's tens of thousands of weights,
+        # each copy a growing list leaves behind stays in the process's heap.
         self.order = order
-        self.operations: list[Operation] = []
-        self.parents: list[tuple[int, ...]] = []
-        self.kinds: list[str] = []
-        self.slots: list[int] = []
+        self.kinds = kinds = [CONSTANT] * n
+        # a leaf's place in the parameters, inputs or constants; -1 for a computed node
+        self.slots = slots = array("l", [-1]) * n
+        first_missing = _place_leaves(index, kinds, slots, self.parameters, self.inputs)
+        self.operations = operations = [_v.LEAF] * n
+        self.parents: list[tuple[int, ...]] = [()] * n
         self.constants: list[float] = []
-        for node in order:
+        position_of = index.__getitem__
+        for i, node in enumerate(order):
             op = node._operation
-            if op is _v.LEAF and node._parents:
-                raise TypeError(
-                    f"cannot compile {_describe_node(node)} (operation {node._op!r}): it was "
-                    "made the lecture's way, Value(data, children, op), and its derivatives are "
-                    "hidden in its _backward closure; define it as a gradengine.Operation"
-                )
             parents = node._parents  # a neuron's are put together when read: read them once
-            if parents and op not in _BUILT_IN:
-                op = _replayable(node, op)
-            self.operations.append(op)
-            self.parents.append(tuple(map(position_of, map(id, parents))))
             if parents:
-                self.kinds.append(NODE)
-                self.slots.append(-1)
-            elif id(node) in position:
-                self.kinds.append(PARAMETER)
-                self.slots.append(position[id(node)])
-            elif id(node) in input_position:
-                self.kinds.append(INPUT)
-                self.slots.append(input_position[id(node)])
-            else:
-                self.kinds.append(CONSTANT)
-                self.slots.append(len(self.constants))
+                if op is _v.LEAF:
+                    raise TypeError(
+                        f"cannot compile {_describe_node(node)} (operation {node._op!r}): it "
+                        "was made the lecture's way, Value(data, children, op), and its "
+                        "derivatives are hidden in its _backward closure; define it as a "
+                        "gradengine.Operation"
+                    )
+                if op not in _BUILT_IN:
+                    op = _replayable(node, op)
+                self.parents[i] = tuple(map(position_of, parents))
+                kinds[i] = NODE
+            elif kinds[i] == CONSTANT:
+                slots[i] = len(self.constants)
                 self.constants.append(node.data)
-        if not allow_unused:
-            for what, leaves in (("parameters", self.parameters), ("inputs", self.inputs)):
-                for k, leaf in enumerate(leaves):
-                    if id(leaf) not in index:
-                        raise ValueError(
-                            f"{what}[{k}] ({_describe_node(leaf)}) is not in the graph of the "
-                            "loss: is the parameter list the model's? Pass allow_unused=True "
-                            "if it is meant to get no gradient"
-                        )
+            operations[i] = op
+        del index, position_of  # (the bound method holds the dict too)
+        if first_missing is not None and not allow_unused:
+            what, k, leaf = first_missing
+            raise ValueError(
+                f"{what}[{k}] ({_describe_node(leaf)}) is not in the graph of the loss: is the "
+                "parameter list the model's? Pass allow_unused=True if it is meant to get no "
+                "gradient"
+            )
         wanted = (PARAMETER, INPUT) if input_grads else (PARAMETER,)
         needs = [kind in wanted for kind in self.kinds]
         needed = needs.__getitem__
@@ -184,7 +202,7 @@ class Recording:
         self.output_data = loss.data
 
     def __len__(self) -> int:
-        return len(self.order)
+        return len(self.kinds)  # kinds are kept when an engine lets the nodes go
 
     def operation_counts(self) -> Counter[str]:
         """How many interior nodes each operation has."""
@@ -201,14 +219,13 @@ class Recording:
 
 
 def _leaf_list(values: object, what: str) -> list[Value]:
+    """values as a list of leaves (each once: see _place_leaves); TypeError or ValueError."""
     if values is None:
         return []
     if isinstance(values, Value) or not isinstance(values, Iterable):
         raise TypeError(f"{what} must be a list of Values, got {type_name(values)}")
-    out: list[Value] = []
-    seen: set[int] = set()
-    v: object
-    for k, v in enumerate(values):
+    out = list(values)
+    for k, v in enumerate(out):
         if not isinstance(v, Value):
             raise TypeError(f"{what}[{k}] must be a Value, got {type_name(v)}")
         if v._parents:
@@ -216,11 +233,41 @@ def _leaf_list(values: object, what: str) -> list[Value]:
                 f"{what}[{k}] was computed by operation {v._op!r}: {what} must be leaves "
                 "(Values you made, such as a model's weights)"
             )
-        if id(v) in seen:
-            raise ValueError(f"{what}[{k}] appears twice in {what}")
-        seen.add(id(v))
-        out.append(v)
     return out
+
+
+def _place_leaves(
+    index: dict[Value, int],
+    kinds: list[str],
+    slots: MutableSequence[int],
+    parameters: list[Value],
+    inputs: list[Value],
+) -> tuple[str, int, Value] | None:
+    """kinds[i] and slots[i] of each parameter's and input's node i; ValueError for a leaf given
+    twice. Returns the first leaf that is not in the graph (what, k, leaf), or None.
+
+    A leaf's kind, once set, tells whether it was given before: no set of every leaf is made.
+    """
+    first_missing: tuple[str, int, Value] | None = None
+    elsewhere: dict[Value, str] = {}  # the kinds of the leaves outside the graph (few)
+    for kind, what, leaves in ((PARAMETER, "parameters", parameters), (INPUT, "inputs", inputs)):
+        for k, leaf in enumerate(leaves):
+            i = index.get(leaf, -1)
+            if i >= 0:
+                before = kinds[i]
+                kinds[i], slots[i] = kind, k
+            else:
+                before = elsewhere.get(leaf, CONSTANT)
+                elsewhere[leaf] = kind
+                if first_missing is None:
+                    first_missing = what, k, leaf
+            if before == kind:
+                raise ValueError(f"{what}[{k}] appears twice in {what}")
+            if before == PARAMETER:
+                raise ValueError(
+                    f"inputs[{k}] is also one of the parameters: a leaf is one or other"
+                )
+    return first_missing
 
 
 class Program:

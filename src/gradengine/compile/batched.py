@@ -29,7 +29,9 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from array import array
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +89,18 @@ class SampleGraph:
         self.loss = joined[0]
         self.penalty = -1 if penalty is None else joined[1]
         self.outputs = list(joined[1 if penalty is None else 2 :])
-        row = [kind == INPUT for kind in rec.kinds]
+        # the node of each parameter and input (-1: not in the graph), as machine integers
+        self.parameter_nodes = array("l", [-1]) * len(rec.parameters)
+        self.input_nodes = array("l", [-1]) * len(rec.inputs)
+        for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):
+            if kind == PARAMETER:
+                self.parameter_nodes[slot] = i
+            elif kind == INPUT:
+                self.input_nodes[slot] = i
+        row = [False] * len(rec)
+        for i in self.input_nodes:
+            if i >= 0:
+                row[i] = True
         for i, ps in enumerate(rec.parents):
             if ps and i != rec.root and any(row[p] for p in ps):
                 row[i] = True
@@ -97,47 +110,48 @@ class SampleGraph:
                 "the loss of one sample does not depend on its inputs: record the loss of one "
                 "sample, its inputs (and label) as the Values `sample` is given"
             )
-        self.parameter_nodes = [-1] * len(rec.parameters)
-        self.input_nodes = [-1] * len(rec.inputs)
-        for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):
-            if kind == PARAMETER:
-                self.parameter_nodes[slot] = i
-            elif kind == INPUT:
-                self.input_nodes[slot] = i
+        self.names = [rec.operations[i].name for i in joined]  # what print(program) names
+        self._counts: tuple[int, int] | None = None
+        self.recorded_loss = loss.data + (0.0 if penalty is None else penalty.data)
+        # The engines read positions only: without the nodes, the sample's Values (a layer's
+        # local derivatives, the penalty's) can be freed before an engine is built.
+        rec.order = []
 
     def release(self) -> None:
         """Free the recording's node-by-node lists once an engine holds the plan in arrays
         (tens of MB for a layer of 256 neurons); what print(program) reads is kept."""
+        self._counts = self.counts()
         rec = self.rec
-        rec.order, rec.parents, rec.slots, rec.constants, rec.needs_grad = [], [], [], [], []
+        rec.order, rec.parents, rec.constants, rec.needs_grad = [], [], [], []
+        rec.operations, rec.kinds, self.row = [], [], []
+        rec.slots = array("l")
 
     def counts(self) -> tuple[int, int]:
         """(nodes computed per sample, nodes computed once: of the parameters only)."""
+        if self._counts is not None:
+            return self._counts
         computed = [i for i, kind in enumerate(self.rec.kinds) if kind == NODE and i != self.root]
         rows = sum(1 for i in computed if self.row[i])
         return rows, len(computed) - rows
 
 
-def _signature(root: Value, leaves: dict[int, Any]) -> list[Any]:
+def _signature(root: Value, inputs: list[Value], parameters: AbstractSet[Value]) -> list[Any]:
     """The graph's shape: each computed node's operation and its parents, a parent named by
-    its place among the computed nodes or by its role (leaves: id -> role; else a constant)."""
-    code = dict(leaves)
+    its place among the computed nodes, as ("input", k), as itself (a parameter: the same Value
+    in every sample's graph) or as ("constant", its number)."""
+    code: dict[Value, Any] = {x: ("input", k) for k, x in enumerate(inputs)}
     shape: list[Any] = []
     for node in topological_order(root):
         parents = node._parents
         if not parents:
-            if id(node) not in code:
-                code[id(node)] = ("constant", node.data)
+            if node not in code:
+                code[node] = node if node in parameters else ("constant", node.data)
             continue
         op = node._operation
         key = op.__reduce_ex__(4) if hasattr(op, "kind") else id(op)
-        shape.append((key, tuple(map(code.__getitem__, map(id, parents)))))
-        code[id(node)] = len(shape)
+        shape.append((key, tuple(map(code.__getitem__, parents))))
+        code[node] = len(shape)
     return shape
-
-
-def _places(inputs: list[Value]) -> dict[int, Any]:
-    return {id(x): ("input", k) for k, x in enumerate(inputs)}
 
 
 def _call(sample: Sample, row: Sequence[float]) -> tuple[list[Value], Value, list[Value]]:
@@ -302,9 +316,8 @@ class BatchedProgram:
             f"  per sample: {_count(len(rec.inputs), 'input')}, {_count(rows, 'node')} (a row "
             f"of N numbers each); parameters only: {_count(len(rec.parameters), 'parameter')}, "
             f"{_count(once, 'node')} (one number each)",
-            f"  loss: the {self.reduction} over the samples of "
-            f"{rec.operations[graph.loss].name}"
-            + ("" if graph.penalty < 0 else f", plus {rec.operations[graph.penalty].name} once"),
+            f"  loss: the {self.reduction} over the samples of {graph.names[0]}"
+            + ("" if graph.penalty < 0 else f", plus {graph.names[1]} once"),
             f"  outputs: {len(graph.outputs)} per sample",
         ]
         lines += ["  " + line for line in self._engine.describe()]
@@ -371,24 +384,13 @@ def compile_batched(
         backend = "numpy" if importlib.util.find_spec("numpy") is not None else "python"
     with paused_gc():
         row0 = row(0)
-        inputs, loss, outputs = _call(sample, row0)
-        roles: dict[int, Any] = {id(p): ("parameter", k) for k, p in enumerate(params)}
-        why = ""
         picks = sorted({n - 1 - (k * (n - 1)) // max(check, 1) for k in range(check)} - {0})
-        if picks:
-            shape = _signature(_JOIN(loss, *outputs), {**roles, **_places(inputs)})
-        for s in picks:
-            other_inputs, other_loss, other_outputs = _call(sample, row(s))
-            other = _signature(
-                _JOIN(other_loss, *other_outputs), {**roles, **_places(other_inputs)}
-            )
-            if other != shape:
-                why = f"samples 0 and {s} record different graphs (data-dependent control flow)"
-                break
-        if why:
+        recorded = _record(sample, params, penalty, row0, row, picks)
+        if isinstance(recorded, str):
             rows = rows_of(batch.tolist() if hasattr(batch, "tolist") else batch, width)
-            return _per_sample(sample, params, rows, penalty, reduction, backend, why)
-        graph = SampleGraph(loss, outputs, penalty, params, inputs)
+            return _per_sample(sample, params, rows, penalty, reduction, backend, recorded)
+        graph = recorded
+        penalty = None  # the graph holds positions only: the penalty's node can go now
     engine: Any
     if backend == "python":
         from gradengine.compile.batched_python import PythonBatched
@@ -399,8 +401,33 @@ def compile_batched(
 
         engine = NumpyBatched(graph)
     program = BatchedProgram(sample, params, width, backend, reduction, engine, graph)
-    _check_reproduces(program, row0, loss, penalty)
+    _check_reproduces(program, row0, graph.recorded_loss)
     return program
+
+
+def _record(
+    sample: Sample,
+    params: list[Value],
+    penalty: Value | None,
+    row0: list[float],
+    row: Callable[[int], list[float]],
+    picks: list[int],
+) -> SampleGraph | str:
+    """The graph of sample(row0) as positions, or why rows picks record other graphs.
+
+    The sample's Values are local here: once the recording holds their positions, returning
+    drops them (a wide layer's local derivatives) before an engine is built.
+    """
+    inputs, loss, outputs = _call(sample, row0)
+    if picks:
+        parameters = set(params)
+        shape = _signature(_JOIN(loss, *outputs), inputs, parameters)
+        for s in picks:
+            other_inputs, other_loss, other_outputs = _call(sample, row(s))
+            other = _signature(_JOIN(other_loss, *other_outputs), other_inputs, parameters)
+            if other != shape:
+                return f"samples 0 and {s} record different graphs (data-dependent control flow)"
+    return SampleGraph(loss, outputs, penalty, params, inputs)
 
 
 def _per_sample(
@@ -430,12 +457,10 @@ def _per_sample(
     return BatchedProgram(sample, params, len(rows[0]), backend, reduction, program, None, why)
 
 
-def _check_reproduces(
-    program: BatchedProgram, row: list[float], loss: Value, penalty: Value | None
-) -> None:
-    """Replayed on the recorded row at the recorded parameters, the loss must be the graph's."""
+def _check_reproduces(program: BatchedProgram, row: list[float], want: float) -> None:
+    """Replayed on the recorded row at the recorded parameters, the loss must be the graph's
+    (want: the recorded sample's loss plus the penalty)."""
     got = program.forward([row]).loss
-    want = loss.data + (0.0 if penalty is None else penalty.data)
     if not (got == want or (math.isnan(got) and math.isnan(want))) and not math.isclose(
         got, want, rel_tol=1e-9, abs_tol=1e-300
     ):

@@ -52,20 +52,25 @@ class Group:
 
 def chains(rec: Recording) -> dict[int, list[int]]:
     """Chains of additions: last node -> its nodes, each the left operand of the next."""
-    uses = Counter(chain.from_iterable(rec.parents))
-    is_add = [
-        op is v.ADD and kind == NODE for op, kind in zip(rec.operations, rec.kinds, strict=True)
+    adds = [
+        i
+        for i, (op, kind) in enumerate(zip(rec.operations, rec.kinds, strict=True))
+        if op is v.ADD and kind == NODE
     ]
+    is_add = set(adds)  # (not a flag per node: most nodes of a wide model are its weights)
+    # Uses are counted for the additions' left operands only: a count for every node would be
+    # a dict as large as the graph.
+    lefts = {rec.parents[i][0] for i in adds}
+    uses = Counter(filter(lefts.__contains__, chain.from_iterable(rec.parents)))
     follows: dict[int, int] = {}  # link -> the addition that continues it
-    for i, ps in enumerate(rec.parents):
-        if is_add[i]:
-            left, right = ps
-            if is_add[left] and uses[left] == 1 and left != right:
-                follows[left] = i
+    for i in adds:
+        left, right = rec.parents[i]
+        if left in is_add and uses[left] == 1 and left != right:
+            follows[left] = i
     continued = set(follows.values())
     found: dict[int, list[int]] = {}
-    for head in range(len(rec)):
-        if is_add[head] and head in follows and head not in continued:
+    for head in adds:
+        if head in follows and head not in continued:
             nodes = [head]
             while nodes[-1] in follows:
                 nodes.append(follows[nodes[-1]])
