@@ -17,7 +17,7 @@ import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
 from functools import reduce
-from operator import add
+from operator import add, mul
 from typing import Any, SupportsIndex
 
 from gradengine.checks import as_float, as_list, describe, type_name
@@ -154,12 +154,14 @@ def _cross_entropy_derivatives(m: Any, xs: Sequence[Any], width: int) -> list[An
 
 def _l2_value(m: Any, xs: Sequence[Any], width: int) -> Any:
     """alpha * Σ p_i^2 over alpha, then the parameters p_1..p_n"""
-    return xs[0] * reduce(add, [p * p for p in xs[1:]])
+    ps = xs[1:]
+    return xs[0] * reduce(add, map(mul, ps, ps))  # left to right, no list of the squares
 
 
 def _l2_derivatives(m: Any, xs: Sequence[Any], width: int) -> list[Any]:
     """d/dalpha = Σ p_i^2, d/dp_i = 2 alpha p_i"""
-    return [reduce(add, [p * p for p in xs[1:]]), *[2.0 * xs[0] * p for p in xs[1:]]]
+    ps = xs[1:]
+    return [reduce(add, map(mul, ps, ps)), *[2.0 * xs[0] * p for p in ps]]
 
 
 Definition = tuple[Callable[[Any, Sequence[Any], int], Any], Callable[..., list[Any]]]

@@ -378,15 +378,18 @@ class NumpyBatched:
         n_nodes = len(rec)
         row = list(graph.row)
         # S holds the parameters first (in their order: a layer's weights are then a strided
-        # view), then one number for every node: node i at P + i.
+        # view), then one number for every other node, in the recording's order.
         n_params = len(rec.parameters)
         self.n_params = n_params
-        sidx = np.arange(n_params, n_params + n_nodes, dtype=np.intp)
+        sidx = np.empty(n_nodes, dtype=np.intp)
+        others = np.ones(n_nodes, dtype=bool)
         for slot, i in enumerate(graph.parameter_nodes):
             if i >= 0:
                 sidx[i] = slot
+                others[i] = False
+        sidx[others] = n_params + np.arange(int(others.sum()))
         self.sidx = sidx
-        self.S = np.zeros(n_params + n_nodes)
+        self.S = np.zeros(n_params + int(others.sum()))
         for i, (kind, slot) in enumerate(zip(rec.kinds, rec.slots, strict=True)):
             if kind == CONSTANT:
                 self.S[sidx[i]] = rec.constants[slot]
