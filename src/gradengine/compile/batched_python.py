@@ -20,6 +20,7 @@ from typing import Any
 
 from gradengine.compile import NODE, PARAMETER, Recording
 from gradengine.compile.batched import BatchResult, SampleGraph, rows_of
+from gradengine.compile.batched_loop import LoopWriter, TooLarge, compile_loop
 from gradengine.engine import floats
 from gradengine.fast import sum_left_to_right
 
@@ -85,23 +86,30 @@ def _neuron_grads(
     k = len(ps) // 2
     xs = _columns(ps[k + 1 :], values, row, n)
     if wanted[0]:
-        grads[ps[0]] += sum(dz)
+        grads[ps[0]] += sum_left_to_right(dz, 0.0)
     for j in range(k):
         w, x = ps[1 + j], ps[k + 1 + j]
         if wanted[1 + j]:
-            grads[w] += sum(map(mul, dz, xs[j]))
+            grads[w] += sum_left_to_right(map(mul, dz, xs[j]), 0.0)
         if wanted[k + 1 + j]:
             wj = values[w]
             if row[x]:
                 grads[x] = [a + d * wj for a, d in zip(grads[x], dz, strict=True)]
             else:
-                grads[x] += wj * sum(dz)
+                grads[x] += wj * sum_left_to_right(dz, 0.0)
+
+
+#: Lines of generated code above which a graph is replayed node by node (CPython compiles one
+#: function in time that grows faster than its length: 60,000 lines take about a second).
+MAX_LINES = 60_000
 
 
 class PythonBatched:
     """The pure-Python engine of compile_batched (see the module doc)."""
 
-    def __init__(self, graph: SampleGraph) -> None:
+    def __init__(
+        self, graph: SampleGraph, straight_line: bool = True, max_lines: int = MAX_LINES
+    ) -> None:
         rec: Recording = graph.rec
         self.graph = graph
         self.rec = rec
@@ -117,6 +125,16 @@ class PythonBatched:
             and rec.operations[i].name in ACTIVATION
             and not any(row[p] for p in rec.parents[i][: len(rec.parents[i]) // 2 + 1])
         }
+        self.loop: LoopWriter | None = None
+        self.why_not = "" if straight_line else "asked for"
+        self._replay: Any = None
+        if straight_line and graph.penalty >= 0 and row[graph.penalty]:
+            self.why_not = "the penalty depends on the sample"
+        elif straight_line:
+            try:
+                self._replay, self.loop = compile_loop(graph, self.neurons, max_lines)
+            except TooLarge as error:
+                self.why_not = f"its straight-line code would have {error}"
 
     def new_parameters(self) -> Any:
         return [0.0] * len(self.graph.parameter_nodes)
@@ -130,6 +148,21 @@ class PythonBatched:
     def run(
         self, params: Any, data: Any, gradients: bool, reduction: str
     ) -> tuple[BatchResult, Any]:
+        if self._replay is None:
+            return self.walk(params, data, gradients, reduction)
+        n = len(data)
+        seed = 1.0 / n if reduction == "mean" else 1.0
+        losses, outputs, penalty, grads = self._replay(params, data, gradients, seed)
+        total = reduce(add, losses)
+        loss = total / n if reduction == "mean" else total
+        if penalty is not None:
+            loss = loss + penalty
+        return BatchResult(loss, losses, outputs), grads
+
+    def walk(
+        self, params: Any, data: Any, gradients: bool, reduction: str
+    ) -> tuple[BatchResult, Any]:
+        """The replay node by node, each row node a list of N floats."""
         rec, graph, row = self.rec, self.graph, self.graph.row
         n = len(data)
         values: list[Any] = [None] * len(rec)
