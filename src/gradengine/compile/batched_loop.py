@@ -104,6 +104,7 @@ class LoopWriter:
         self.backward: list[str] = []  # in the loop, for a step: one sample's gradients
         self.early: list[str] = []  # once before the loop, for a step: gradients known then
         self.after: list[str] = []  # once after the loop, for a step: the rest
+        self.text = ""  # the function's source, once written
         self._write()
 
     # -- names ---------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ class LoopWriter:
     # -- the forward pass ----------------------------------------------------------------------
 
     def _write(self) -> None:
-        rec, graph, row = self.rec, self.graph, self.row
+        rec, row = self.rec, self.row
         self._lines = 0
         v = [f"v{i}" for i in range(len(rec))]
         self.v = v
@@ -186,6 +187,7 @@ class LoopWriter:
         # Each number's events, in the walk's order: ("seed", value), ("scalar", node, slot),
         # ("sum", accumulator, factor), ("each", node, slots) (a row node, sample by sample).
         events: list[list[tuple[Any, ...]]] = [[] for _ in range(n)]
+        self.place: dict[tuple[int, int], int] = {}  # (scalar node, slot): where in events
         if graph.penalty >= 0 and needs[graph.penalty]:
             events[graph.penalty].append(("seed", "1.0"))
         for c in walk:
@@ -193,6 +195,7 @@ class LoopWriter:
             if not row[c]:
                 for q, p in enumerate(ps):
                     if needs[p]:
+                        self.place[c, q] = len(events[p])
                         events[p].append(("scalar", c, q))
             elif c in self.neurons:
                 k = len(ps) // 2
@@ -261,7 +264,9 @@ class LoopWriter:
         if terms is not None:
             names = {f"x{q}": a for q, a in enumerate(args)} | {"out": out}
             return [
-                repr(t) if not isinstance(t, Symbol) else _SYMBOL.sub(lambda m: names[m[0]], t.source)
+                repr(t)
+                if not isinstance(t, Symbol)
+                else _SYMBOL.sub(lambda m: names[m[0]], t.source)
                 for t in terms
             ]
         d = self.const(op.derivatives, "D")
@@ -285,7 +290,7 @@ class LoopWriter:
             if not needs[p]:
                 continue
             term = self._times(f"G{c}", ds[q])
-            where = self.events[p].index(("scalar", c, q))
+            where = self.place[c, q]
             if not only_early or where < self.prefix[p]:
                 self._fold(lines, p, term)
             else:  # added after the loop, in its place among the others
@@ -299,7 +304,7 @@ class LoopWriter:
         for c in self.walk:
             if not self.row[c] and self.is_early[c]:
                 self._scalar_backward(c, lines, only_early=True)
-        for c, p in sorted(self.in_loop):
+        for _, p in sorted(self.in_loop):
             if not self.started[p]:  # the walk's 0.0 before the row node's first sample
                 self.started[p] = True
                 self._emit(lines, f"G{p} = 0.0")
@@ -312,8 +317,9 @@ class LoopWriter:
                     self.sums.add(ev[1])
                 elif ev[0] == "each" and (ev[1], p) not in self.in_loop:
                     self.lists.add(f"L{ev[1]}_{p}")
-        for name in sorted(self.sums):
-            self._emit(lines, f"{name} = 0.0")
+        sums = sorted(self.sums)
+        for at in range(0, len(sums), _TERMS):
+            self._emit(lines, f"{' = '.join(sums[at : at + _TERMS])} = 0.0")
         for name in sorted(self.lists):
             self._emit(lines, f"{name} = []")
             self._emit(lines, f"{name}_append = {name}.append")
@@ -415,10 +421,8 @@ class LoopWriter:
                 self._after_row(c)
             elif self.is_early[c]:
                 for q, p in enumerate(rec.parents[c]):
-                    if rec.needs_grad[p]:
-                        where = self.events[p].index(("scalar", c, q))
-                        if where >= self.prefix[p]:
-                            self._fold(lines, p, f"t{c}_{q}")
+                    if rec.needs_grad[p] and self.place[c, q] >= self.prefix[p]:
+                        self._fold(lines, p, f"t{c}_{q}")
             else:
                 self._scalar_backward(c, lines, only_early=False)
 
@@ -444,7 +448,9 @@ class LoopWriter:
                 continue
             if (c, p) in self.in_loop:
                 continue
-            self._fold(lines, p, f"sumlr(L{c}_{p}, G{p})")
+            start = f"G{p}" if self.started[p] else "0.0"  # the walk's 0.0 if it is the first
+            self.started[p] = True
+            self._emit(lines, f"G{p} = sumlr(L{c}_{p}, {start})")
 
     # -- the function -----------------------------------------------------------------------------
 
@@ -454,7 +460,9 @@ class LoopWriter:
         params = [v[i] if i >= 0 else "_" for i in graph.parameter_nodes]
         if params:
             head.append(f"{', '.join(params)}, = P")
-        constants = [i for i, kind in enumerate(rec.kinds) if kind not in (NODE, PARAMETER) and not row[i]]
+        constants = [
+            i for i, kind in enumerate(rec.kinds) if kind not in (NODE, PARAMETER) and not row[i]
+        ]
         if constants:
             values = self.const([rec.constants[rec.slots[i]] for i in constants], "K")
             head.append(f"{', '.join(v[i] for i in constants)}, = {values}")
@@ -490,11 +498,12 @@ class LoopWriter:
         return len(self.forward), len(self.backward)
 
 
-def compile_loop(graph: SampleGraph, neurons: dict[int, Any], max_lines: int) -> tuple[Any, LoopWriter]:
+def compile_loop(
+    graph: SampleGraph, neurons: dict[int, Any], max_lines: int
+) -> tuple[Any, LoopWriter]:
     """The replay function of graph and its writer (TooLarge if its code would be too long)."""
     writer = LoopWriter(graph, neurons, max_lines)
     text = writer.source()
     writer.text = text
     exec(compile(text, "<gradengine batched replay>", "exec"), writer.namespace)
     return writer.namespace["replay"], writer
-

@@ -99,9 +99,10 @@ def _neuron_grads(
                 grads[x] += wj * sum_left_to_right(dz, 0.0)
 
 
-#: Lines of generated code above which a graph is replayed node by node (CPython compiles one
-#: function in time that grows faster than its length: 60,000 lines take about a second).
-MAX_LINES = 60_000
+#: Lines of generated code above which a graph is replayed node by node: CPython compiles one
+#: function in time and memory that grow with its length (MLP(2, [128, 128, 1]): 86,000 lines,
+#: 0.6 s and 300 MB; [256, 256, 1]: 336,000 lines, 3 s and 1.1 GB).
+MAX_LINES = 120_000
 
 
 class PythonBatched:
@@ -242,7 +243,21 @@ class PythonBatched:
     def describe(self) -> list[str]:
         rec, row = self.rec, self.graph.row
         counts = Counter((rec.operations[i].name, row[i]) for i in self.nodes)
-        return [
-            f"{name} x{count}: {'a list of N numbers each' if is_row else 'parameters only, once'}"
+        loop = self.loop
+        if loop is None:
+            how = [f"node by node, each row a list of N floats ({self.why_not})"]
+            per_row = "a list of N numbers each"
+        else:
+            forward, backward = loop.lines_per_sample()
+            how = [
+                "one generated Python function: a loop over the samples, each sample's "
+                f"{forward} lines of nodes (then {backward} of gradients, for a step) "
+                "straight-line code over local names; each parameter's gradient summed over "
+                f"the samples in a local name; {len(loop.before)} lines of the parameters only, "
+                "once, before the loop"
+            ]
+            per_row = "one number per sample, in the loop"
+        return how + [
+            f"{name} x{count}: {per_row if is_row else 'parameters only, once'}"
             for (name, is_row), count in sorted(counts.items(), key=lambda item: -item[1])
         ]
