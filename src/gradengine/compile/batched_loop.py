@@ -129,6 +129,11 @@ class LoopWriter:
     def _write(self) -> None:
         rec, row = self.rec, self.row
         self._lines = 0
+        self._walk()
+        # each parent of a node on the way back gets at least a line: no need to write them all
+        at_least = sum(1 for c in self.walk for p in rec.parents[c] if rec.needs_grad[p])
+        self._count([], at_least)
+        self._lines = 0
         v = [f"v{i}" for i in range(len(rec))]
         self.v = v
         for i in self.nodes:
@@ -168,11 +173,11 @@ class LoopWriter:
 
     # -- the backward pass: what goes where, in the walk's order ---------------------------------
 
-    def _backward_plan(self) -> None:
-        rec, graph, row = self.rec, self.graph, self.row
+    def _walk(self) -> None:
+        """The nodes the backward pass visits, from the last back: those a gradient reaches."""
+        rec, graph = self.rec, self.graph
         needs, parents = rec.needs_grad, rec.parents
-        n = len(rec)
-        has = [False] * n
+        has = [False] * len(rec)
         has[graph.loss] = True
         if graph.penalty >= 0:
             has[graph.penalty] = True
@@ -182,8 +187,13 @@ class LoopWriter:
                 for p in parents[c]:
                     if needs[p]:
                         has[p] = True
-        walk = [c for c in walk if has[c]]
-        self.walk = walk
+        self.walk = [c for c in walk if has[c]]
+
+    def _backward_plan(self) -> None:
+        rec, graph, row = self.rec, self.graph, self.row
+        needs, parents = rec.needs_grad, rec.parents
+        n = len(rec)
+        walk = self.walk
         # Each number's events, in the walk's order: ("seed", value), ("scalar", node, slot),
         # ("sum", accumulator, factor), ("each", node, slots) (a row node, sample by sample).
         events: list[list[tuple[Any, ...]]] = [[] for _ in range(n)]

@@ -1,12 +1,18 @@
-"""Batched replay in pure Python: one sample's graph over N samples, each row a list of floats.
+"""Batched replay in pure Python: one sample's graph over N samples. Needs no NumPy.
 
-Node by node in topological order, a row node's value is a list of N floats, computed by its
-operation's own definition on floats (``operation.value(floats, ...)``, as eager mode), with
-a scalar parent (a parameter, a node of parameters only) repeated for every sample. A node of
-parameters only is computed once. Backward walks the nodes in reverse: each sample's gradient
-times the local derivatives goes back to the parents, summed over the samples (in order) for a
-scalar parent. The values are eager mode's bit for bit; gradients agree to rounding (eager mode
-divides by N inside the loss, this replay seeds each sample with 1/N). Needs no NumPy.
+Two ways to run it, with the same numbers bit for bit (zeros up to their sign):
+
+- generated code (batched_loop.py), used when the graph's code fits ``MAX_LINES``: one Python
+  function, a loop over the samples whose body is straight-line code over local names;
+- the walk (``PythonBatched.walk``), for larger graphs: node by node in topological order, a row
+  node's value a list of N floats computed by its operation's own definition on floats
+  (``operation.value(floats, ...)``, as eager mode), with a scalar parent (a parameter, a node
+  of parameters only) repeated for every sample. A node of parameters only is computed once.
+  Backward walks the nodes in reverse: each sample's gradient times the local derivatives goes
+  back to the parents, summed over the samples (in order) for a scalar parent.
+
+The values are eager mode's bit for bit; gradients agree to rounding (eager mode divides by N
+inside the loss, this replay seeds each sample with 1/N).
 """
 
 from __future__ import annotations
@@ -126,8 +132,8 @@ class PythonBatched:
             and rec.operations[i].name in ACTIVATION
             and not any(row[p] for p in rec.parents[i][: len(rec.parents[i]) // 2 + 1])
         }
-        self.loop: LoopWriter | None = None
-        self.why_not = "" if straight_line else "asked for"
+        self.loop: LoopWriter | None = None  # the generated code, if it runs
+        self.why_not = "" if straight_line else "asked for"  # why it does not
         self._replay: Any = None
         if straight_line and graph.penalty >= 0 and row[graph.penalty]:
             self.why_not = "the penalty depends on the sample"
