@@ -299,3 +299,16 @@ def test_random_graph_gradients_match_finite_differences(graph):
         except (ArithmeticError, ValueError):
             continue
         assert math.isclose(grads[k], want, rel_tol=1e-5, abs_tol=1e-7), (k, grads[k], want)
+
+
+def test_an_output_asked_for_twice_is_two_lists():
+    w = Value(2.0)
+
+    def sample(v: list[Value]) -> tuple[Value, list[Value]]:
+        y = v[0] * w
+        return y * y, [y, y, w]
+
+    program = compile_batched(sample, [w], [[1.0], [3.0]], backend="python")
+    generated_and_walked(program, [[1.0], [3.0]])
+    first, second, third = program.step([[1.0], [3.0]]).outputs
+    assert first == second == [2.0, 6.0] and first is not second and third == [2.0, 2.0]

@@ -477,7 +477,7 @@ class LoopWriter:
             values = self.const([rec.constants[rec.slots[i]] for i in constants], "K")
             head.append(f"{', '.join(v[i] for i in constants)}, = {values}")
         inputs = [v[i] if i >= 0 else "_" for i in graph.input_nodes]
-        outputs = [o for o in graph.outputs]
+        outputs = graph.outputs
         body = ["def replay(P, D, backward, seed):", *("    " + line for line in head)]
         body += ["    " + line for line in self.before]
         body.append("    losses = []")
@@ -495,7 +495,14 @@ class LoopWriter:
         if self.backward:
             body.append("        if backward:")
             body += ["            " + line for line in self.backward]
-        outs = ", ".join(f"out{o}" if row[o] else f"[{v[o]}] * len(D)" for o in outputs)
+        columns, named = [], set()  # an output asked for twice: two lists, as the walk gives
+        for o in outputs:
+            if not row[o]:
+                columns.append(f"[{v[o]}] * len(D)")
+            else:
+                columns.append(f"list(out{o})" if o in named else f"out{o}")
+                named.add(o)
+        outs = ", ".join(columns)
         penalty = v[graph.penalty] if graph.penalty >= 0 else "None"
         body.append("    if not backward:")
         body.append(f"        return losses, [{outs}], {penalty}, None")
