@@ -312,3 +312,23 @@ def test_an_output_asked_for_twice_is_two_lists():
     generated_and_walked(program, [[1.0], [3.0]])
     first, second, third = program.step([[1.0], [3.0]]).outputs
     assert first == second == [2.0, 6.0] and first is not second and third == [2.0, 2.0]
+
+
+def test_the_source_is_the_code_that_runs_and_does_not_grow_with_the_batch():
+    """exec'd in the engine's constants, its source replays as the engine does; the source is
+    written from the recording alone, the same for 2 rows or 200."""
+    model, sample, rows, pen = mlp_case(2, "tanh", "mse", "notebook")
+    params = model.parameters()
+    small = compile_batched(sample, params, rows[:2], penalty=pen, backend="python")
+    engine = small._engine
+    text = engine.source
+    assert text.startswith("# The batched replay") and "for " in text
+    namespace = dict(engine.loop.namespace)
+    exec(compile(text, "<test>", "exec"), namespace)
+    data = rows_of(rows, small.width)
+    got = namespace["replay"](list(small.params), data, True, 1.0 / len(data))
+    want = engine._replay(list(small.params), data, True, 1.0 / len(data))
+    assert same(list(got[0]), list(want[0])) and same(got[3], want[3])
+    large = compile_batched(sample, params, rows * 30, penalty=pen, backend="python")
+    assert large._engine.source == text
+    assert PythonBatched(small.graph, straight_line=False).source == ""

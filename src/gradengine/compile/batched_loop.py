@@ -75,6 +75,16 @@ NAMESPACE: dict[str, Any] = {
 }
 
 
+_HEADER = """\
+# The batched replay of one sample's graph (gradengine, pure Python). replay(P, D, backward,
+# seed): P the parameters, D the rows (a sample's inputs each), seed each sample's d loss / d its
+# loss (1/N or 1). v<i> is node i's value (z<i> a neuron's sum), g<i> its gradient in a sample,
+# G<i> the gradient of a parameter or a node of the parameters only; S.. a neuron's sums over the
+# samples, L.. a node's contributions kept in sample order. Returns the samples' losses, the
+# outputs' rows, the penalty and (backward) the parameters' gradients. F.., D.., A.. and K.. are
+# the operations' functions called node by node, and the constants."""
+
+
 class TooLarge(Exception):
     """The graph's straight-line code would be too long to compile in reasonable time."""
 
@@ -478,7 +488,7 @@ class LoopWriter:
             head.append(f"{', '.join(v[i] for i in constants)}, = {values}")
         inputs = [v[i] if i >= 0 else "_" for i in graph.input_nodes]
         outputs = graph.outputs
-        body = ["def replay(P, D, backward, seed):", *("    " + line for line in head)]
+        body = [_HEADER, "def replay(P, D, backward, seed):", *("    " + line for line in head)]
         body += ["    " + line for line in self.before]
         body.append("    losses = []")
         body.append("    losses_append = losses.append")

@@ -143,6 +143,11 @@ class PythonBatched:
             except TooLarge as error:
                 self.why_not = f"its straight-line code would have {error}"
 
+    @property
+    def source(self) -> str:
+        """The generated Python that runs ("" when the replay walks the nodes)."""
+        return "" if self.loop is None else self.loop.text
+
     def new_parameters(self) -> Any:
         return [0.0] * len(self.graph.parameter_nodes)
 
