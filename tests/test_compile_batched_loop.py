@@ -332,3 +332,34 @@ def test_the_source_is_the_code_that_runs_and_does_not_grow_with_the_batch():
     large = compile_batched(sample, params, rows * 30, penalty=pen, backend="python")
     assert large._engine.source == text
     assert PythonBatched(small.graph, straight_line=False).source == ""
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_neurons_with_inputs_of_the_parameters_and_weights_of_the_sample(relu):
+    """A neuron whose input is a node of the parameters only (d/dx = w Σ dz after the loop),
+    and one whose weight depends on the sample (its derivatives called sample by sample)."""
+    from gradengine.fast import weighted_sum
+
+    b, w1, w2, w3 = Value(0.3), Value(-0.8), Value(0.6), Value(1.1)
+
+    def sample(v: list[Value]) -> Value:
+        h = weighted_sum(b, [w1, w2], [v[0], w3 * 2.0], relu=relu)
+        k = weighted_sum(w3, [v[1] * w1, w2], [h, v[0]], relu=relu)
+        return (k - v[1]) * (k - v[1]) + h * w3
+
+    rows = [[0.5, -1.0], [-2.0, 0.25], [1.5, 2.0], [-0.1, 0.0]]
+    params = [b, w1, w2, w3]
+    program = compile_batched(sample, params, rows, penalty=w3 * w3, backend="python")
+    generated_and_walked(program, rows)
+    program.step(rows)
+    grads = list(program.grads)
+
+    def loss_at(data: list[float]) -> float:
+        for p, x in zip(params, data, strict=True):
+            p.data = x
+        return sum(sample([Value(x) for x in row]).data for row in rows) / 4 + data[3] ** 2
+
+    start = [p.data for p in params]
+    for k in range(4):
+        want = finite_difference(loss_at, start, k)
+        assert math.isclose(grads[k], want, rel_tol=1e-6, abs_tol=1e-9), (k, grads[k], want)
