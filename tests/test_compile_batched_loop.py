@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gradengine import MLP, Operation, Value
-from gradengine.compile.batched import compile_batched, rows_of
+from gradengine.compile.batched import compile_batched
 from gradengine.compile.batched_python import PythonBatched
+from gradengine.compile.sample_graph import rows_of
 from gradengine.losses import l2, loss_of_inputs
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from gradengine import engine as e
 from gradengine import fast
 from gradengine.compile import NODE, PARAMETER, Recording
-from gradengine.compile.batched import SampleGraph
+from gradengine.compile.sample_graph import SampleGraph
 from gradengine.compile.symbolic import Symbol, derivative_sources
 from gradengine.engine import floats
 

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from gradengine.compile import CONSTANT, NODE, Recording
-from gradengine.compile.batched import BatchResult, SampleGraph
 from gradengine.compile.batched_store import Context, Index, Operand
 from gradengine.compile.plan import CHAIN, WEIGHTED, Group
 from gradengine.compile.plan import groups as plan_groups
+from gradengine.compile.sample_graph import BatchResult, SampleGraph, rows_of
 from gradengine.compile.vector import NUMPY_M
 from gradengine.engine import MUL, Operation
 
@@ -518,8 +518,6 @@ class NumpyBatched:
     def batch(self, batch: object, width: int) -> Any:
         """batch as an N x width float64 array; TypeError or ValueError saying what it is."""
         if not isinstance(batch, np.ndarray):
-            from gradengine.compile.batched import rows_of
-
             return np.array(rows_of(batch, width), dtype=np.float64)
         if batch.ndim != 2 or batch.shape[1] != width or batch.shape[0] == 0:
             raise ValueError(

@@ -25,8 +25,8 @@ from operator import add, mul
 from typing import Any
 
 from gradengine.compile import NODE, PARAMETER, Recording
-from gradengine.compile.batched import BatchResult, SampleGraph, rows_of
 from gradengine.compile.batched_loop import LoopWriter, TooLarge, compile_loop
+from gradengine.compile.sample_graph import BatchResult, SampleGraph, rows_of
 from gradengine.engine import floats
 from gradengine.fast import sum_left_to_right
 
