@@ -3,6 +3,7 @@ finite differences: the same numbers bit for bit (zeros up to their sign), nan w
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 from typing import Any
@@ -364,3 +365,20 @@ def test_neurons_with_inputs_of_the_parameters_and_weights_of_the_sample(relu):
     for k in range(4):
         want = finite_difference(loss_at, start, k)
         assert math.isclose(grads[k], want, rel_tol=1e-6, abs_tol=1e-9), (k, grads[k], want)
+
+
+def test_a_batched_programs_source_is_the_code_it_runs():
+    model = MLP(2, [3, 1], seed=4)
+    params = model.parameters()
+
+    def sample(v: list[Value]) -> Any:
+        return loss_of_inputs("hinge", [model(v[:2]), v[2]])
+
+    rows = [[0.5, -1.0, 1.0], [1.5, 0.25, -1.0]]
+    program = compile_batched(sample, params, rows, backend="python")
+    namespace: dict[str, Any] = {}
+    exec(compile(program.source, "<source>", "exec"), namespace)  # it is Python that compiles
+    assert "for " in program.source and "def " in program.source
+    if importlib.util.find_spec("numpy") is not None:  # NumPy's steps, as print(program) says
+        numpy_program = compile_batched(sample, params, rows, backend="numpy")
+        assert numpy_program.source == str(numpy_program)

@@ -192,6 +192,16 @@ class BatchedProgram:
         columns = [list(col) for col in zip(*outputs, strict=True)] if outputs else []
         return BatchResult(loss, losses, columns)
 
+    @property
+    def source(self) -> str:
+        """The code this program runs: the generated Python (the Python backend's loop over the
+        samples, a per-sample program's replay), else print(program)'s account of the NumPy
+        engine's array operations."""
+        if self.graph is None:
+            text: str = self._engine.source
+            return text
+        return getattr(self._engine, "source", "") or str(self)
+
     def __str__(self) -> str:
         if self.graph is None:
             return (

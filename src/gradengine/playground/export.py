@@ -162,7 +162,7 @@ def program_text(run: Run) -> str:
     program = getattr(run.stepper, "program", None)
     if program is None:
         return "This run uses the eager engine: every step builds its graph anew."
-    source = getattr(program, "source", None)
-    if isinstance(source, str):
-        return source
-    return "# print(program): how the replay runs\n\n" + str(program)
+    source: str = program.source
+    return (
+        source if source != str(program) else "# print(program): how the replay runs\n\n" + source
+    )
