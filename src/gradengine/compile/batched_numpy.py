@@ -48,15 +48,15 @@ def _activate(name: str, z: Any) -> None:
         z[...] = M.sigmoid(z)
 
 
-def _through_activation(name: str, g: Any, out: Any, ctx: Context, key: int) -> Any:
+def _through_activation(name: str, g: Any, out: Any, ctx: Context, step: object) -> Any:
     """d(loss)/dz from d(loss)/d(out), in place in g (read by this step only); an inactive ReLU
     passes back g * 0.0, as eager mode."""
     if name.startswith("relu"):
-        mask = ctx.buffer(key, out.shape, np.bool_)
+        mask = ctx.buffer((step, "mask"), out.shape, np.bool_)
         np.not_equal(out, 0.0, out=mask)  # out = max(z, 0): not (out <= 0) is out != 0
         return np.multiply(g, mask, out=g)
     if name.startswith("tanh"):
-        slope = ctx.buffer(key + 1, out.shape)
+        slope = ctx.buffer((step, "slope"), out.shape)
         np.multiply(out, out, out=slope)
         np.subtract(1.0, slope, out=slope)
         return np.multiply(slope, g, out=g)
@@ -143,7 +143,7 @@ class _Layer(_Step):
         self.x: Operand = x
 
     def forward(self, ctx: Context) -> None:
-        X1 = self.x.with_ones(ctx, -1 - self.block)
+        X1 = self.x.with_ones(ctx, self)
         WB = self.wb.get(ctx.S)
         self.X1, self.W = X1, WB[:, :-1]
         z = ctx.B[self.block]
@@ -153,9 +153,7 @@ class _Layer(_Step):
     def backward(self, ctx: Context) -> None:
         if not ctx.written[self.block]:
             return
-        gz = _through_activation(
-            self.op.name, ctx.GB[self.block], ctx.B[self.block], ctx, 2 * self.block
-        )
+        gz = _through_activation(self.op.name, ctx.GB[self.block], ctx.B[self.block], ctx, self)
         self.wb.add(ctx.GS, gz @ self.X1.T)  # the weights' and the bias's gradients
         if self.x.needed:
             self.x.add_product(ctx, self.W.T, gz)
@@ -196,7 +194,7 @@ class _WeightedSums(_Step):
             g, out = ctx.GB[self.block], ctx.B[self.block]
         else:
             g, out = ctx.GS[self.out_index], ctx.S[self.out_index]
-        gz = _through_activation(self.op.name, g, out, ctx, -2 - 2 * self.members[0])
+        gz = _through_activation(self.op.name, g, out, ctx, self)
         n, xs = self.n, self.xs
         self.operands[0].add(ctx, gz)
         for j in range(n):

@@ -97,10 +97,10 @@ class Context:
         self.widths = widths
         self.GB: list[Any] = []  # made by the first replay that computes gradients
         self.written = [False] * len(widths)  # GB[b] holds this replay's gradient (else 0)
-        self.scratch: dict[int, Any] = {}
+        self.scratch: dict[object, Any] = {}
 
-    def buffer(self, key: int, shape: tuple[int, ...], dtype: Any = np.float64) -> Any:
-        """A scratch array of this shape kept under key."""
+    def buffer(self, key: object, shape: tuple[int, ...], dtype: Any = np.float64) -> Any:
+        """A scratch array of this shape kept under key (a step and a name)."""
         found = self.scratch.get(key)
         if found is None or found.shape != shape or found.dtype != dtype:
             found = self.scratch[key] = np.empty(shape, dtype=dtype)
@@ -219,14 +219,14 @@ class Operand:
         out[self.row_pos] = self.reader.get(ctx)
         return out
 
-    def with_ones(self, ctx: Context, key: int) -> Any:
+    def with_ones(self, ctx: Context, step: object) -> Any:
         """[X; 1]: the operand's k x n numbers with a row of ones under them."""
         reader = self.reader
         if reader is not None and reader.whole >= 1 and not self.mixed:
             return ctx.with_ones[reader.whole]  # a whole block has its row of ones
-        found = ctx.scratch.get(key)
+        found = ctx.scratch.get((step, "ones"))
         if found is None:
-            found = ctx.scratch[key] = np.ones((self.k + 1, ctx.n))
+            found = ctx.scratch[step, "ones"] = np.ones((self.k + 1, ctx.n))
         found[:-1] = self.get(ctx)  # broadcasts a column of scalars
         return found
 
