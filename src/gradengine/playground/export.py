@@ -158,11 +158,10 @@ def _edits_literal(edits: dict[int, list[dict[str, object]]]) -> str:
 
 
 def program_text(run: Run) -> str:
-    """The compiled step's generated code (program.source) when it has one, else print(program)."""
+    """print(program) as comments, then the compiled step's generated code if it has one."""
     program = getattr(run.stepper, "program", None)
     if program is None:
         return "This run uses the eager engine: every step builds its graph anew."
+    told = "\n".join("# " + line for line in ["print(program):", *str(program).splitlines()])
     source: str = program.source
-    return (
-        source if source != str(program) else "# print(program): how the replay runs\n\n" + source
-    )
+    return told if source == str(program) else f"{told}\n\n{source}"
