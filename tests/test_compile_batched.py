@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from backends import BACKENDS
+from batched_cases import mlp_case
 from graph_strategies import EngineBackend, graphs, run
 from hypothesis import HealthCheck, assume, given, settings
 
-from gradengine import MLP, Value
+from gradengine import Value
 from gradengine.compile.batched import compile_batched
-from gradengine.losses import l2, loss_of_inputs
+from gradengine.losses import l2
 from gradengine.optim import SGD, Adam
 
 
@@ -44,31 +45,6 @@ def eager(
         total = total + penalty()
     total.backward()
     return total.data, [loss.data for loss in losses], [p.grad for p in params]
-
-
-def mlp_case(seed: int, activation: str, loss: str) -> tuple[MLP, Any, list[list[float]]]:
-    rng = random.Random(seed)
-    width = 3 if loss == "cross_entropy" else 1
-    model = MLP(3, [rng.randint(1, 6), rng.randint(1, 5), width], seed=seed, activation=activation)
-    rows = []
-    for _ in range(rng.randint(1, 9)):
-        x = [rng.uniform(-2, 2) for _ in range(3)]
-        if loss == "hinge":
-            label = [rng.choice([-1.0, 1.0])]
-        elif loss == "bce_logits":
-            label = [rng.random()]
-        elif loss == "mse":
-            label = [rng.uniform(-1, 1)]
-        else:
-            c = rng.randrange(3)
-            label = [1.0 if j == c else 0.0 for j in range(3)]
-        rows.append(x + label)
-
-    def sample(v: list[Value]) -> tuple[Value, list[Value]]:
-        scores = model.forward(v[:3])
-        return loss_of_inputs(loss, [*scores, *v[3:]], width), scores
-
-    return model, sample, rows
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -8,6 +8,7 @@ import math
 import random
 from typing import Any
 
+import batched_cases
 import pytest
 from graph_strategies import EngineBackend, evaluate, graphs, run
 from hypothesis import HealthCheck, assume, given, settings
@@ -53,27 +54,7 @@ def generated_and_walked(program: Any, rows: list[list[float]], gradients: bool 
 def mlp_case(
     seed: int, activation: str, loss: str, penalty: str
 ) -> tuple[MLP, Any, list[list[float]], Value | None]:
-    rng = random.Random(seed)
-    width = 3 if loss == "cross_entropy" else 1
-    model = MLP(3, [rng.randint(1, 6), rng.randint(1, 5), width], seed=seed, activation=activation)
-    rows = []
-    for _ in range(rng.randint(1, 9)):
-        x = [rng.uniform(-2, 2) for _ in range(3)]
-        if loss == "hinge":
-            label = [rng.choice([-1.0, 1.0])]
-        elif loss == "bce_logits":
-            label = [rng.random()]
-        elif loss == "mse":
-            label = [rng.uniform(-1, 1)]
-        else:
-            c = rng.randrange(3)
-            label = [1.0 if j == c else 0.0 for j in range(3)]
-        rows.append(x + label)
-
-    def sample(v: list[Value]) -> tuple[Value, list[Value]]:
-        scores = model.forward(v[:3])
-        return loss_of_inputs(loss, [*scores, *v[3:]], width), scores
-
+    model, sample, rows = batched_cases.mlp_case(seed, activation, loss)
     params = model.parameters()
     pen: Value | None = None
     if penalty == "l2":
