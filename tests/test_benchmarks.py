@@ -403,7 +403,8 @@ def test_ab_compares_two_trees_and_refuses_a_folder_without_the_package(tmp_path
     pytest.importorskip("sklearn", reason='the moons benchmark needs pip install ".[bench]"')
     ab = ROOT / "benchmarks" / "ab.py"
     src = str(ROOT / "src")
-    for flags, step in (([], "best step"), (["--collector"], "mean step")):
+    runs = [([], "best step"), (["--collector"], "mean step"), (["--compiled"], "median step")]
+    for flags, step in runs:
         done = subprocess.run(
             [sys.executable, str(ab), src, src, "--rounds", "1", "--steps", "2", *flags],
             capture_output=True,
