@@ -111,3 +111,27 @@ def test_parameters_listed_in_another_order_still_replay_as_eager_mode():
     rows = moons_like(30, seed=8)
     program = compile_batched(sample, params, np.array(rows), backend="numpy")
     assert_matches_eager(program, sample, params, rows, None)
+
+
+@pytest.mark.parametrize("p", [1.0, -0.5])
+def test_the_hinge_row_keeps_the_losses_conventions_at_its_kink_and_with_nan_and_inf(p):
+    weight = Value(p)
+    # 1 - y s at 0 (the kink: no gradient), below and above it, nan, and an infinite score
+    rows = [[1.0, 1.0], [2.0, 1.0], [0.5, 1.0], [1.0, -1.0], [math.inf, -1.0], [math.nan, 1.0]]
+
+    def sample(v: list[Value]) -> tuple[Value, list[Value]]:
+        score = v[0] * weight
+        return loss_of_inputs("hinge", [score, v[1]]), [score]
+
+    program = compile_batched(sample, [weight], np.array(rows), backend="numpy")
+    assert "max(0, 1 - y s) on rows" in str(program)
+    for some in (rows[:4], rows[:5], rows):  # finite, one infinite score, and a nan
+        weight.grad = 0.0
+        eager_losses = [sample([Value(x) for x in row])[0] for row in some]
+        total = sum(eager_losses[1:], eager_losses[0]) * (1.0 / len(some))
+        total.backward()
+        result = program.step(np.array(some))
+        got = [float(x) for x in result.losses] + [result.loss, float(program.grads[0])]
+        want = [loss.data for loss in eager_losses] + [total.data, weight.grad]
+        for g, w in zip(got, want, strict=True):
+            assert g == w or (math.isnan(g) and math.isnan(w)), (some, got, want)

@@ -279,6 +279,38 @@ class _CrossEntropyRow(_Step):
         return f"cross_entropy x1: softmax of Z[N x {self.w}], one array op each, a row per sample"
 
 
+class _HingeRow(_Step):
+    """One sample's hinge loss max(0, 1 - y s) of its score s and label y, both rows: a few array
+    operations on 1 x N rows, with losses.hinge's conventions (nan stays nan; no gradient where
+    1 - y s <= 0, or is nan)."""
+
+    is_row = True
+
+    def __init__(self, members: list[int], score: Operand, label: Operand) -> None:
+        self.members, self.score, self.label = members, score, label
+
+    def forward(self, ctx: Context) -> None:
+        s, y = self.score.get(ctx), self.label.get(ctx)
+        out = ctx.B[self.block]
+        np.multiply(y, s, out=out)
+        np.subtract(1.0, out, out=out)
+        np.copyto(out, 0.0, where=out < 0)
+        self.s, self.y = s, y
+
+    def backward(self, ctx: Context) -> None:
+        if not ctx.written[self.block]:
+            return
+        g = ctx.GB[self.block]  # 1 x N
+        active = ctx.B[self.block] > 0  # 1 - y s > 0, as the loss's own test
+        if self.score.needed:
+            self.score.add(ctx, np.where(active, -self.y, 0.0) * g)
+        if self.label.needed:
+            self.label.add(ctx, np.where(active, -self.s, 0.0) * g)
+
+    def describe(self) -> str:
+        return "hinge x1: max(0, 1 - y s) on rows, a row per sample"
+
+
 class _SquaredNorm(_Step):
     """An L2 penalty alpha * Σ p_i^2 over parameters only: one dot product."""
 
@@ -489,6 +521,16 @@ class NumpyBatched:
                 w = len(parents[0]) // 2
                 ps = list(parents[0])
                 found.append(_CrossEntropyRow(members, operand(ps[:w]), operand(ps[w:]), w))
+                continue
+            if (
+                is_row
+                and len(members) == 1
+                and getattr(op, "kind", "") == "hinge"
+                and not getattr(op, "numbers", True)
+                and len(parents[0]) == 2
+            ):
+                score, label = parents[0]
+                found.append(_HingeRow(members, operand([score]), operand([label])))
                 continue
             if group.kind == WEIGHTED:
                 n = len(parents[0]) // 2
