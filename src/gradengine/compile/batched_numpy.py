@@ -511,26 +511,20 @@ class NumpyBatched:
                 alpha = dict(op.numbers)[0]  # type: ignore[attr-defined]
                 found.append(_SquaredNorm(members[0], alpha, parents[0], sidx))
                 continue
+            kind = getattr(op, "kind", "")
             if (
                 is_row
                 and len(members) == 1
-                and getattr(op, "kind", "") == "cross_entropy"
+                and kind in ("cross_entropy", "hinge")
                 and not getattr(op, "numbers", True)
                 and len(parents[0]) == 2 * getattr(op, "width", 0)
-            ):
+            ):  # one sample's loss of its w predictions and w targets (a hinge's w is 1)
                 w = len(parents[0]) // 2
-                ps = list(parents[0])
-                found.append(_CrossEntropyRow(members, operand(ps[:w]), operand(ps[w:]), w))
-                continue
-            if (
-                is_row
-                and len(members) == 1
-                and getattr(op, "kind", "") == "hinge"
-                and not getattr(op, "numbers", True)
-                and len(parents[0]) == 2
-            ):
-                score, label = parents[0]
-                found.append(_HingeRow(members, operand([score]), operand([label])))
+                predicted, targets = operand(list(parents[0][:w])), operand(list(parents[0][w:]))
+                if kind == "cross_entropy":
+                    found.append(_CrossEntropyRow(members, predicted, targets, w))
+                else:
+                    found.append(_HingeRow(members, predicted, targets))
                 continue
             if group.kind == WEIGHTED:
                 n = len(parents[0]) // 2

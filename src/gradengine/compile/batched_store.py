@@ -75,12 +75,6 @@ class Index:
         else:
             add_at(S, self.idx, values, self.unique)
 
-    def set(self, S: Any, values: Any) -> None:
-        if self.offset >= 0:
-            self._view(S)[...] = values
-        else:
-            S[self.idx] = values
-
 
 class Context:
     """The numbers of replays over tiles of n samples: the scalars S (parameters included) and
